@@ -1,0 +1,83 @@
+//! Configuration blocks flattened into each binary's clap `Parser`. Every field reads
+//! an environment variable of the same name; `.env.example` documents them all.
+
+use std::fmt;
+
+/// A secret whose `Debug` never shows the value (connection strings carry passwords).
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseArgs {
+    /// Postgres connection string.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:55432/repstream"
+    )]
+    pub database_url: Secret,
+    /// Largest number of pooled connections this process opens.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct AwsArgs {
+    /// AWS endpoint override (LocalStack locally; unset in production).
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub aws_endpoint_url: Option<String>,
+    /// AWS region.
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    pub aws_region: String,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct QueueArgs {
+    /// FIFO queue the relay publishes domain events to and the projector consumes.
+    #[arg(long, env = "EVENTS_QUEUE", default_value = "repstream-events.fifo")]
+    pub events_queue: String,
+    /// FIFO queue of notification jobs (projector → workers).
+    #[arg(
+        long,
+        env = "NOTIFICATIONS_QUEUE",
+        default_value = "repstream-notifications.fifo"
+    )]
+    pub notifications_queue: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object per line (default; what log pipelines ingest).
+    Json,
+    /// Human-readable lines for local debugging.
+    Pretty,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct TelemetryArgs {
+    /// Log line format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
+    /// Log filter (tracing-subscriber EnvFilter syntax).
+    #[arg(long, env = "RUST_LOG", default_value = "info")]
+    pub rust_log: String,
+}

@@ -1,0 +1,31 @@
+/// Business rules a studio command can break. Each variant maps to a stable API code
+/// (see `code()`), which clients may rely on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StudioError {
+    #[error("a studio with this id already exists")]
+    AlreadyExists,
+    #[error("studio not found")]
+    NotFound,
+    #[error("location not found")]
+    LocationNotFound,
+    #[error("another location of this studio is already named `{0}`")]
+    LocationNameTaken(String),
+    #[error("a studio may have at most {max} locations")]
+    TooManyLocations { max: usize },
+    #[error("{field}: {message}")]
+    InvalidSettings { field: &'static str, message: String },
+}
+
+impl StudioError {
+    /// The stable machine-readable code for this rule.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::AlreadyExists => "studio_already_exists",
+            Self::NotFound => "studio_not_found",
+            Self::LocationNotFound => "location_not_found",
+            Self::LocationNameTaken(_) => "location_name_taken",
+            Self::TooManyLocations { .. } => "too_many_locations",
+            Self::InvalidSettings { .. } => "invalid_settings",
+        }
+    }
+}

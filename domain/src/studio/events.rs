@@ -1,0 +1,112 @@
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+
+use super::{LocationId, StudioId};
+use crate::values::{Currency, DisplayName, TimeZone};
+
+/// Everything that can happen to a studio. Internally tagged so the payload on the wire
+/// reads `{"type": "StudioRenamed", "name": "..."}`.
+///
+/// History is immutable: changing a variant's shape means a new `event_version` and an
+/// upcaster, never an edit here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum StudioEvent {
+    StudioCreated {
+        studio_id: StudioId,
+        name: DisplayName,
+        timezone: TimeZone,
+        currency: Currency,
+    },
+    StudioRenamed {
+        name: DisplayName,
+    },
+    StudioSettingsUpdated {
+        settings: StudioSettings,
+    },
+    LocationAdded {
+        location_id: LocationId,
+        name: DisplayName,
+        address: Option<String>,
+        timezone: Option<TimeZone>,
+    },
+    LocationRenamed {
+        location_id: LocationId,
+        name: DisplayName,
+    },
+}
+
+impl DomainEvent for StudioEvent {
+    fn event_type(&self) -> String {
+        match self {
+            Self::StudioCreated { .. } => "StudioCreated",
+            Self::StudioRenamed { .. } => "StudioRenamed",
+            Self::StudioSettingsUpdated { .. } => "StudioSettingsUpdated",
+            Self::LocationAdded { .. } => "LocationAdded",
+            Self::LocationRenamed { .. } => "LocationRenamed",
+        }
+        .to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        "1.0".to_owned()
+    }
+}
+
+/// First day of the studio's week, for calendars and weekly reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WeekStart {
+    #[default]
+    Monday,
+    Sunday,
+}
+
+/// Studio-wide defaults that later features (scheduling, booking) read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StudioSettings {
+    /// Public contact address shown to clients.
+    #[serde(default)]
+    pub contact_email: Option<String>,
+    /// Public phone number shown to clients.
+    #[serde(default)]
+    pub contact_phone: Option<String>,
+    /// First day of the week in calendars.
+    #[serde(default)]
+    pub week_starts_on: WeekStart,
+    /// Capacity given to a new class when none is set (1..=500).
+    #[serde(default = "StudioSettings::default_capacity")]
+    pub default_class_capacity: u32,
+    /// How many days ahead clients may book (1..=365).
+    #[serde(default = "StudioSettings::default_booking_window")]
+    pub booking_window_days: u32,
+    /// Free cancellation until this many hours before a class (0..=168).
+    #[serde(default = "StudioSettings::default_cutoff")]
+    pub cancellation_cutoff_hours: u32,
+}
+
+impl StudioSettings {
+    fn default_capacity() -> u32 {
+        12
+    }
+    fn default_booking_window() -> u32 {
+        14
+    }
+    fn default_cutoff() -> u32 {
+        12
+    }
+}
+
+impl Default for StudioSettings {
+    fn default() -> Self {
+        Self {
+            contact_email: None,
+            contact_phone: None,
+            week_starts_on: WeekStart::Monday,
+            default_class_capacity: Self::default_capacity(),
+            booking_window_days: Self::default_booking_window(),
+            cancellation_cutoff_hours: Self::default_cutoff(),
+        }
+    }
+}
