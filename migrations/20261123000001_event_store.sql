@@ -87,3 +87,13 @@ CREATE TABLE processed_message (
     processed_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (consumer, message_id)
 );
+
+-- Applied to every read-model table, including a freshly rebuilt one (CREATE TABLE
+-- ... LIKE copies neither grants nor policies). Later migrations redefine it as access
+-- control grows; `rebuild` always calls the current definition.
+CREATE FUNCTION repstream_secure_table(tbl text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('COMMENT ON TABLE %I IS %L', tbl, 'read model; rebuildable from events');
+END
+$$;
+SELECT repstream_secure_table('studio_view');

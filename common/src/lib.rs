@@ -12,9 +12,11 @@
 //! ```
 
 pub mod config;
+pub mod consumer;
 pub mod db;
 pub mod envelope;
 pub mod event_store;
+pub mod jobs;
 pub mod shutdown;
 pub mod sqs;
 pub mod telemetry;

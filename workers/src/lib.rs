@@ -1,1 +1,19 @@
-// placeholder
+//! # repstream-workers
+//!
+//! Side effects, driven by job queues. Today: the notification worker, which renders a
+//! [`NotificationJob`](common::jobs::NotificationJob) and hands it to a [`Notifier`].
+//!
+//! ```text
+//! projector ──job (id derived from the event)──► SQS notifications queue
+//!     ──► NotificationWorker: skip if already processed ─► render ─► Notifier::send
+//!         ─► record the job id as processed ─► delete the message
+//! ```
+//!
+//! Providers we cannot reach from here sit behind [`Notifier`]. The default,
+//! [`MailboxNotifier`], writes each message as an RFC 5322 `.eml` file into a folder
+//! (open them with any mail client), named by job id so a redelivery overwrites
+//! instead of duplicating.
+
+mod notifications;
+
+pub use notifications::{render, MailboxNotifier, Notifier, NotificationWorker, RenderedMessage};

@@ -1,0 +1,157 @@
+//! The one SQS consumer loop: long-poll, hand each message to a [`MessageHandler`],
+//! delete what succeeded, and push failures back with exponential visibility backoff.
+//! SQS's redrive policy moves a message that keeps failing to the queue's DLQ after
+//! `maxReceiveCount` receives; the loop never stops for one bad message.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use tracing::{info, info_span, warn, Instrument};
+
+use crate::shutdown::CancellationToken;
+use crate::sqs::SqsClient;
+
+/// Handles one message body. Must be idempotent: delivery is at-least-once.
+#[async_trait::async_trait]
+pub trait MessageHandler: Clone + Send + Sync + 'static {
+    async fn handle(&self, body: &str) -> anyhow::Result<()>;
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    pub queue_url: String,
+    /// Concurrent receive loops (FIFO keeps each aggregate on one of them at a time).
+    pub concurrency: usize,
+    /// Long-poll wait per ReceiveMessage (seconds, ≤ 20).
+    pub wait_seconds: i32,
+    /// A failed message becomes visible again after `retry_base × 2^(receives-1)`,
+    /// capped at 5 minutes. Zero retries at once (tests).
+    pub retry_base: Duration,
+}
+
+impl ConsumerConfig {
+    pub fn new(queue_url: String) -> Self {
+        Self {
+            queue_url,
+            concurrency: 4,
+            wait_seconds: 10,
+            retry_base: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Consumes the events queue until `shutdown`.
+pub async fn run<H: MessageHandler>(
+    handler: H,
+    sqs: SqsClient,
+    config: ConsumerConfig,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    info!(concurrency = config.concurrency, queue = %config.queue_url, "consuming");
+    let mut loops = tokio::task::JoinSet::new();
+    for worker in 0..config.concurrency.max(1) {
+        let (handler, sqs, config, shutdown) =
+            (handler.clone(), sqs.clone(), config.clone(), shutdown.clone());
+        loops.spawn(
+            async move { receive_loop(handler, sqs, config, shutdown).await }
+                .instrument(info_span!("consumer", worker)),
+        );
+    }
+    while let Some(result) = loops.join_next().await {
+        result.context("consumer loop panicked")?;
+    }
+    info!("consumer stopped");
+    Ok(())
+}
+
+async fn receive_loop<H: MessageHandler>(
+    handler: H,
+    sqs: SqsClient,
+    config: ConsumerConfig,
+    shutdown: CancellationToken,
+) {
+    while !shutdown.is_cancelled() {
+        let received = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = sqs.receive_message()
+                .queue_url(&config.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(config.wait_seconds)
+                .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+                .message_attribute_names("All")
+                .send() => r,
+        };
+        let messages = match received {
+            Ok(out) => out.messages.unwrap_or_default(),
+            Err(e) => {
+                warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "ReceiveMessage failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let mut done = Vec::new();
+        for message in messages {
+            let receipt = message.receipt_handle.clone().unwrap_or_default();
+            let receives: u32 = message
+                .attributes
+                .as_ref()
+                .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1);
+            let correlation_id = message
+                .message_attributes
+                .as_ref()
+                .and_then(|a| a.get(crate::sqs::attributes::CORRELATION_ID))
+                .and_then(|v| v.string_value.clone())
+                .unwrap_or_default();
+            let span = info_span!("message", %correlation_id, message_id = message.message_id.as_deref().unwrap_or(""));
+            let result = async {
+                handler.handle(message.body.as_deref().unwrap_or_default()).await
+            }
+            .instrument(span.clone())
+            .await;
+            match result {
+                Ok(()) => done.push(receipt),
+                Err(e) => {
+                    let _enter = span.enter();
+                    warn!(error = format!("{e:#}"), receives, "message not handled; will retry (DLQ after maxReceiveCount)");
+                    let delay = config
+                        .retry_base
+                        .saturating_mul(1 << receives.saturating_sub(1).min(16))
+                        .min(Duration::from_secs(300));
+                    let _ = sqs
+                        .change_message_visibility()
+                        .queue_url(&config.queue_url)
+                        .receipt_handle(receipt)
+                        .visibility_timeout(delay.as_secs() as i32)
+                        .send()
+                        .await;
+                }
+            }
+        }
+        if !done.is_empty() {
+            let entries: Vec<_> = done
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(r)
+                        .build()
+                        .ok()
+                })
+                .collect();
+            // A failed delete only means a redelivery, which is skipped as a duplicate.
+            if let Err(e) = sqs
+                .delete_message_batch()
+                .queue_url(&config.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+            {
+                warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "DeleteMessageBatch failed");
+            }
+        }
+    }
+}

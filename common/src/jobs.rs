@@ -1,0 +1,64 @@
+//! Jobs: work the projector hands to workers over SQS (notifications now; AI and media
+//! later). A job's id is derived from the event that caused it, so re-deriving it after a
+//! crash yields the same id: SQS deduplicates on it and workers record it once.
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::sqs::{attributes, SqsClient};
+
+/// A message to one recipient, rendered by the notification worker from `template`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationJob {
+    pub job_id: Uuid,
+    pub tenant_id: Uuid,
+    pub correlation_id: Option<String>,
+    /// The event that caused this job.
+    pub causation_id: Uuid,
+    pub channel: Channel,
+    pub recipient: String,
+    pub template: String,
+    /// Template parameters.
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Email,
+}
+
+impl NotificationJob {
+    /// The deterministic job id for `template` caused by `event_id`.
+    pub fn id_for(event_id: Uuid, template: &str) -> Uuid {
+        Uuid::new_v5(&event_id, template.as_bytes())
+    }
+}
+
+/// Enqueues a job on a FIFO queue (group = tenant, dedup = job id).
+pub async fn enqueue(sqs: &SqsClient, queue_url: &str, job: &NotificationJob) -> anyhow::Result<()> {
+    let attr = |v: &str| {
+        aws_sdk_sqs::types::MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(v)
+            .build()
+            .context("building message attribute")
+    };
+    sqs.send_message()
+        .queue_url(queue_url)
+        .message_body(serde_json::to_string(job)?)
+        .message_group_id(job.tenant_id.to_string())
+        .message_deduplication_id(job.job_id.to_string())
+        .message_attributes(
+            attributes::CORRELATION_ID,
+            attr(job.correlation_id.as_deref().unwrap_or("none"))?,
+        )
+        .message_attributes(attributes::TENANT_ID, attr(&job.tenant_id.to_string())?)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))
+        .context("enqueueing notification job")?;
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! `repstream-projector`: builds read models from the events queue; `rebuild` replays
+//! one from the event store. See the library docs.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use common::config::{AwsArgs, DatabaseArgs, QueueArgs, TelemetryArgs};
+
+#[derive(Debug, Parser)]
+#[command(name = "repstream-projector", version, about = "Read-model projector")]
+struct Cli {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    #[command(flatten)]
+    aws: AwsArgs,
+    #[command(flatten)]
+    queues: QueueArgs,
+    #[command(flatten)]
+    telemetry: TelemetryArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Consume the events queue (the default).
+    Run {
+        /// Concurrent receive loops.
+        #[arg(long, env = "PROJECTOR_CONCURRENCY", default_value_t = 4)]
+        concurrency: usize,
+        /// Base delay (ms) before a failed message is retried; doubles per receive.
+        #[arg(long, env = "PROJECTOR_RETRY_BASE_MS", default_value_t = 1000)]
+        retry_base_ms: u64,
+    },
+    /// Replay a read model from the events table into a fresh table and swap it in.
+    Rebuild {
+        /// The projection to rebuild (e.g. `studio_view`).
+        projection: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    common::telemetry::init(&cli.telemetry);
+    let pool = common::db::connect(&cli.db, "repstream-projector").await?;
+    match cli.command.unwrap_or(Command::Run {
+        concurrency: 4,
+        retry_base_ms: 1000,
+    }) {
+        Command::Rebuild { projection } => {
+            let all = projector::all_projections();
+            let Some(p) = all.iter().find(|p| p.name() == projection) else {
+                let names: Vec<_> = all.iter().map(|p| p.name()).collect();
+                anyhow::bail!("unknown projection `{projection}`; known: {}", names.join(", "));
+            };
+            let n = projector::rebuild(&pool, p.as_ref(), |done, total| {
+                let pct = if total == 0 { 100 } else { done * 100 / total };
+                eprintln!("rebuild {projection}: {done}/{total} events ({pct}%)");
+            })
+            .await?;
+            eprintln!("rebuild {projection}: done, {n} events applied, swapped in");
+            Ok(())
+        }
+        Command::Run {
+            concurrency,
+            retry_base_ms,
+        } => {
+            let shutdown = common::shutdown::on_signal();
+            let sqs = common::sqs::client(&cli.aws).await;
+            let events = common::sqs::queue_url(&sqs, &cli.queues.events_queue)
+                .await
+                .context("the events queue must exist (make run creates it)")?;
+            let notifications = common::sqs::queue_url(&sqs, &cli.queues.notifications_queue).await?;
+            let projector = projector::Projector::new(
+                pool,
+                projector::all_projections(),
+                sqs.clone(),
+                notifications,
+            );
+            let mut config = projector::ConsumerConfig::new(events);
+            config.concurrency = concurrency;
+            config.retry_base = Duration::from_millis(retry_base_ms);
+            projector::run(projector, sqs, config, shutdown).await
+        }
+    }
+}

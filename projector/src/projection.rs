@@ -1,0 +1,28 @@
+use async_trait::async_trait;
+use common::envelope::EventEnvelope;
+use common::jobs::NotificationJob;
+use sqlx::PgConnection;
+
+/// A read model: how one aggregate type's events become rows of one table.
+#[async_trait]
+pub trait Projection: Send + Sync {
+    /// Stable name, used for checkpoints and `rebuild`.
+    fn name(&self) -> &'static str;
+    /// The aggregate type whose streams feed this projection.
+    fn aggregate_type(&self) -> &'static str;
+    /// The live table.
+    fn table(&self) -> &'static str;
+    /// Applies one event to `table` (the live table, or a rebuild's fresh copy) and
+    /// returns the jobs it causes. Called in stream order, exactly once per event.
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        event: &EventEnvelope,
+    ) -> anyhow::Result<Vec<NotificationJob>>;
+}
+
+/// Every projection the projector maintains.
+pub fn all_projections() -> Vec<Box<dyn Projection>> {
+    vec![Box::new(crate::studio::StudioProjection)]
+}

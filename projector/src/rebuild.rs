@@ -1,0 +1,154 @@
+use std::collections::HashMap;
+
+use anyhow::Context;
+use common::envelope::{EventEnvelope, StoredEvent, STORED_EVENT_COLUMNS};
+use futures::TryStreamExt;
+use sqlx::PgPool;
+use tracing::info;
+use uuid::Uuid;
+
+use crate::projection::Projection;
+
+/// Rebuilds `projection` from the events table into a fresh table and swaps it in.
+///
+/// Live projection keeps writing the old table meanwhile. The swap transaction locks the
+/// checkpoints (so the projector pauses), applies whatever committed since the replay
+/// read its streams, renames the tables and replaces the checkpoints; the projector then
+/// resumes on the new table. Readers are never without a table. `progress` is called
+/// with (events replayed, events in total).
+pub async fn rebuild(
+    pool: &PgPool,
+    projection: &dyn Projection,
+    mut progress: impl FnMut(u64, u64),
+) -> anyhow::Result<u64> {
+    let live = projection.table();
+    let fresh = format!("{live}_rebuild");
+    sqlx::query(&format!("DROP TABLE IF EXISTS {fresh}"))
+        .execute(pool)
+        .await?;
+    sqlx::query(&format!(
+        "CREATE TABLE {fresh} (LIKE {live} INCLUDING ALL)"
+    ))
+    .execute(pool)
+    .await
+    .context("creating the rebuild table")?;
+
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = $1")
+        .bind(projection.aggregate_type())
+        .fetch_one(pool)
+        .await?;
+    let total = total as u64;
+    // stream id → (tenant, last applied sequence)
+    let mut streams: HashMap<String, (Uuid, i64)> = HashMap::new();
+    let mut replayed = 0u64;
+    {
+        let mut reader = pool.acquire().await?;
+        let mut writer = pool.begin().await?;
+        let sql = format!(
+            "SELECT {STORED_EVENT_COLUMNS} FROM events WHERE aggregate_type = $1 ORDER BY position"
+        );
+        let mut rows = sqlx::query_as::<_, StoredEvent>(&sql)
+            .bind(projection.aggregate_type())
+            .fetch(&mut *reader);
+        while let Some(row) = rows.try_next().await.context("reading events")? {
+            let envelope = EventEnvelope::from(row);
+            let last = streams
+                .get(&envelope.aggregate_id)
+                .map_or(0, |(_, s)| *s);
+            if envelope.sequence as i64 != last + 1 {
+                // Committed after an event with a higher position of another stream
+                // was read; the swap's catch-up will apply it in order.
+                continue;
+            }
+            projection.apply(&mut writer, &fresh, &envelope).await?;
+            streams.insert(
+                envelope.aggregate_id.clone(),
+                (envelope.tenant_id, envelope.sequence as i64),
+            );
+            replayed += 1;
+            if replayed % 1000 == 0 {
+                writer.commit().await?;
+                writer = pool.begin().await?;
+                progress(replayed, total);
+            }
+        }
+        writer.commit().await?;
+    }
+    progress(replayed, total);
+
+    // The swap.
+    let mut tx = pool.begin().await?;
+    sqlx::query("LOCK TABLE projection_checkpoint IN EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(&format!("LOCK TABLE {live} IN ACCESS EXCLUSIVE MODE"))
+        .execute(&mut *tx)
+        .await?;
+    let heads: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT aggregate_id, max(sequence) FROM events WHERE aggregate_type = $1 GROUP BY aggregate_id",
+    )
+    .bind(projection.aggregate_type())
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut caught_up = 0u64;
+    for (aggregate_id, head) in heads {
+        let last = streams.get(&aggregate_id).map_or(0, |(_, s)| *s);
+        if head <= last {
+            continue;
+        }
+        let rows: Vec<StoredEvent> = sqlx::query_as(&format!(
+            "SELECT {STORED_EVENT_COLUMNS} FROM events WHERE aggregate_type = $1 \
+             AND aggregate_id = $2 AND sequence > $3 ORDER BY sequence"
+        ))
+        .bind(projection.aggregate_type())
+        .bind(&aggregate_id)
+        .bind(last)
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in rows {
+            let envelope = EventEnvelope::from(row);
+            projection.apply(&mut tx, &fresh, &envelope).await?;
+            streams.insert(
+                aggregate_id.clone(),
+                (envelope.tenant_id, envelope.sequence as i64),
+            );
+            caught_up += 1;
+        }
+    }
+    let old = format!("{live}_old");
+    sqlx::query(&format!("ALTER TABLE {live} RENAME TO {old}"))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(&format!("ALTER TABLE {fresh} RENAME TO {live}"))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(&format!("DROP TABLE {old}"))
+        .execute(&mut *tx)
+        .await?;
+    // Re-apply grants and row-level security, which LIKE does not copy.
+    sqlx::query("SELECT repstream_secure_table($1)")
+        .bind(live)
+        .execute(&mut *tx)
+        .await
+        .context("securing the rebuilt table")?;
+    sqlx::query("DELETE FROM projection_checkpoint WHERE projection = $1")
+        .bind(projection.name())
+        .execute(&mut *tx)
+        .await?;
+    let (ids, (tenants, seqs)): (Vec<String>, (Vec<Uuid>, Vec<i64>)) =
+        streams.into_iter().map(|(id, (t, s))| (id, (t, s))).unzip();
+    sqlx::query(
+        "INSERT INTO projection_checkpoint (projection, aggregate_type, aggregate_id, tenant_id, last_sequence) \
+         SELECT $1, $2, t.id, t.tenant, t.seq FROM UNNEST($3::text[], $4::uuid[], $5::int8[]) AS t(id, tenant, seq)",
+    )
+    .bind(projection.name())
+    .bind(projection.aggregate_type())
+    .bind(&ids)
+    .bind(&tenants)
+    .bind(&seqs)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await.context("swapping the rebuilt table in")?;
+    info!(projection = projection.name(), replayed, caught_up, "rebuild swapped in");
+    Ok(replayed + caught_up)
+}

@@ -1,0 +1,46 @@
+//! `repstream-workers`: side-effect workers (notifications). See the library docs.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use common::config::{AwsArgs, DatabaseArgs, QueueArgs, TelemetryArgs};
+
+#[derive(Debug, Parser)]
+#[command(name = "repstream-workers", version, about = "Side-effect workers")]
+struct Cli {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    #[command(flatten)]
+    aws: AwsArgs,
+    #[command(flatten)]
+    queues: QueueArgs,
+    #[command(flatten)]
+    telemetry: TelemetryArgs,
+    /// Folder the local notifier writes `.eml` files into.
+    #[arg(long, env = "MAILBOX_DIR", default_value = ".local/mailbox")]
+    mailbox_dir: PathBuf,
+    /// Sender address of notifications.
+    #[arg(long, env = "MAIL_FROM", default_value = "repstream <no-reply@repstream.local>")]
+    mail_from: String,
+    /// Concurrent receive loops per queue.
+    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 2)]
+    concurrency: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    common::telemetry::init(&cli.telemetry);
+    let shutdown = common::shutdown::on_signal();
+    let pool = common::db::connect(&cli.db, "repstream-workers").await?;
+    let sqs = common::sqs::client(&cli.aws).await;
+    let queue_url = common::sqs::queue_url(&sqs, &cli.queues.notifications_queue).await?;
+    let notifier = Arc::new(workers::MailboxNotifier::new(cli.mailbox_dir, cli.mail_from));
+    let worker = workers::NotificationWorker::new(pool, notifier);
+    let mut config = common::consumer::ConsumerConfig::new(queue_url);
+    config.concurrency = cli.concurrency;
+    config.retry_base = Duration::from_secs(2);
+    common::consumer::run(worker, sqs, config, shutdown).await
+}

@@ -1,0 +1,153 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use common::consumer::MessageHandler;
+use common::jobs::NotificationJob;
+use sqlx::PgPool;
+use tracing::{info, info_span, Instrument};
+
+/// A message ready to deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedMessage {
+    /// Stable per job: providers that support idempotency keys get this one.
+    pub id: uuid::Uuid,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Delivers messages (SMTP relay, SES, ... in production).
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    async fn send(&self, message: &RenderedMessage) -> anyhow::Result<()>;
+}
+
+/// Local delivery into a mailbox folder: one `<id>.eml` file per message.
+pub struct MailboxNotifier {
+    dir: PathBuf,
+    from: String,
+}
+
+impl MailboxNotifier {
+    pub fn new(dir: PathBuf, from: String) -> Self {
+        Self { dir, from }
+    }
+}
+
+#[async_trait]
+impl Notifier for MailboxNotifier {
+    async fn send(&self, message: &RenderedMessage) -> anyhow::Result<()> {
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .with_context(|| format!("creating mailbox {}", self.dir.display()))?;
+        let eml = format!(
+            "Message-ID: <{id}@repstream.local>\r\nFrom: {from}\r\nTo: {to}\r\nSubject: {subject}\r\n\
+             Date: {date}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
+            id = message.id,
+            from = self.from,
+            to = message.to,
+            subject = message.subject,
+            date = chrono::Utc::now().to_rfc2822(),
+            body = message.body,
+        );
+        // Write then rename: a reader never sees half a message.
+        let tmp = self.dir.join(format!(".{}.tmp", message.id));
+        let path = self.dir.join(format!("{}.eml", message.id));
+        tokio::fs::write(&tmp, eml).await.context("writing message")?;
+        tokio::fs::rename(&tmp, &path).await.context("publishing message")?;
+        Ok(())
+    }
+}
+
+/// Renders a job's template. Unknown templates are errors (the job goes to the DLQ
+/// after retries rather than sending something wrong).
+pub fn render(job: &NotificationJob) -> anyhow::Result<RenderedMessage> {
+    let text = |key: &str| {
+        job.data
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+            .with_context(|| format!("template {} needs `{key}`", job.template))
+    };
+    // Header injection guard: no line breaks in anything that lands in a header.
+    let header_safe = |s: &str| !s.contains(['\r', '\n']);
+    anyhow::ensure!(header_safe(&job.recipient), "recipient contains a line break");
+    let (subject, body) = match job.template.as_str() {
+        "studio_contact_email_confirmation" => {
+            let studio = text("studio_name")?;
+            anyhow::ensure!(header_safe(&studio), "studio name contains a line break");
+            (
+                format!("{studio}: this is now your contact address"),
+                format!(
+                    "Hello,\r\n\r\nthis address is now the public contact address of {studio} on repstream.\r\n\
+                     Clients will see it on your studio page and in booking confirmations.\r\n\r\n\
+                     If this was not you, update the studio settings.\r\n"
+                ),
+            )
+        }
+        other => anyhow::bail!("unknown notification template `{other}`"),
+    };
+    Ok(RenderedMessage {
+        id: job.job_id,
+        to: job.recipient.clone(),
+        subject,
+        body,
+    })
+}
+
+/// Consumes notification jobs.
+#[derive(Clone)]
+pub struct NotificationWorker {
+    pool: PgPool,
+    notifier: Arc<dyn Notifier>,
+}
+
+const CONSUMER: &str = "notifications";
+
+impl NotificationWorker {
+    pub fn new(pool: PgPool, notifier: Arc<dyn Notifier>) -> Self {
+        Self { pool, notifier }
+    }
+
+    /// Processes one job at least once and records it once. Returns false when the
+    /// job had already been processed.
+    pub async fn process(&self, job: &NotificationJob) -> anyhow::Result<bool> {
+        let done: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM processed_message WHERE consumer = $1 AND message_id = $2)",
+        )
+        .bind(CONSUMER)
+        .bind(job.job_id)
+        .fetch_one(&self.pool)
+        .await
+        .context("checking processed jobs")?;
+        if done {
+            return Ok(false);
+        }
+        let message = render(job)?;
+        self.notifier.send(&message).await?;
+        sqlx::query(
+            "INSERT INTO processed_message (consumer, message_id, tenant_id) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(CONSUMER)
+        .bind(job.job_id)
+        .bind(job.tenant_id)
+        .execute(&self.pool)
+        .await
+        .context("recording processed job")?;
+        info!(job_id = %job.job_id, template = %job.template, "notification delivered");
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl MessageHandler for NotificationWorker {
+    async fn handle(&self, body: &str) -> anyhow::Result<()> {
+        let job: NotificationJob =
+            serde_json::from_str(body).context("message is not a notification job")?;
+        let span = info_span!("job", job_id = %job.job_id, correlation_id = job.correlation_id.as_deref().unwrap_or(""));
+        self.process(&job).instrument(span).await.map(|_| ())
+    }
+}
