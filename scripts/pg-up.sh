@@ -89,7 +89,8 @@ fi
 for attempt in 1 2 3 4 5; do
   [ -n "$PORT" ] || PORT="$(free_port 55432)"
   log "starting cluster $NAME on 127.0.0.1:$PORT ($MODE)"
-  if as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$ROOT/server.log" -w -t 60 -o "$OPTS -p $PORT" start >&2; then
+  # 8>&-: the postmaster must not inherit (and hold forever) our lock fd
+  if as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$ROOT/server.log" -w -t 60 -o "$OPTS -p $PORT" start >&2 8>&-; then
     break
   fi
   if [ "$attempt" -lt 5 ] && port_in_use "$PORT"; then

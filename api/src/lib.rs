@@ -1,1 +1,118 @@
-// placeholder
+//! # repstream-api
+//!
+//! The REST service. Commands go through `common::event_store::CommandBus` into the
+//! aggregates (events + outbox rows, one transaction); queries read `*_view` tables only.
+//!
+//! ```text
+//! request ─► request id ─► correlation id ─► trace span ─► handler
+//!   handler (command) ─► CommandBus ─► Postgres (events + outbox) ─► {id, version}
+//!   handler (query)   ─► *_view (optionally waiting for min_version) ─► JSON
+//! any error ─► ApiError ─► application/problem+json with a stable `code`
+//! ```
+//!
+//! `/openapi.json` is generated from the handlers; `/docs` serves Swagger UI from
+//! assets compiled into the binary (works offline).
+//!
+//! Run: `repstream-api serve` (also `migrate`, `seed`).
+
+pub mod context;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod seed;
+pub mod state;
+pub mod waiter;
+
+use std::net::SocketAddr;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::Request;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use common::shutdown::CancellationToken;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::context::CorrelationId;
+use crate::error::{ApiError, FieldError, Problem};
+pub use crate::state::{ApiConfig, AppState};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "repstream API",
+        description = "Event-sourced backend for fitness studios. Commands answer the \
+            aggregate id and its new version; reads accept `min_version` to read your own \
+            writes. Errors are RFC 9457 problem+json documents with a stable `code`."
+    ),
+    tags(
+        (name = "studios", description = "Studios (tenants) and their locations"),
+        (name = "operations", description = "Health and readiness")
+    ),
+    components(schemas(Problem, FieldError))
+)]
+struct ApiDoc;
+
+/// The OpenAPI document and the router it describes.
+pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let max_body = state.config.max_body_bytes;
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", routes::studios::router())
+        .merge(routes::health::router())
+        .split_for_parts();
+    let router = router
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi.clone()))
+        .fallback(|| async { ApiError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(axum::middleware::from_fn(context::correlation))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request<_>| {
+                            let correlation_id = req
+                                .extensions()
+                                .get::<CorrelationId>()
+                                .map_or("", |c| c.0.as_str());
+                            let request_id = req
+                                .headers()
+                                .get("x-request-id")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("");
+                            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), %request_id, %correlation_id)
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
+                .layer(DefaultBodyLimit::max(max_body)),
+        )
+        .with_state(state);
+    (router, openapi)
+}
+
+fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+}
+
+/// Serves until `shutdown`, finishing in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let (router, _) = app(state);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await?;
+    Ok(())
+}

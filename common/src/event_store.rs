@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{
     PersistedEventRepository, PersistedEventStore, PersistenceError, ReplayStream,
@@ -137,7 +137,9 @@ impl PersistedEventRepository for PgEventRepository {
             .and_then(Value::as_str)
             .and_then(|s| Uuid::parse_str(s).ok())
             .ok_or_else(|| unknown("refusing to store events without a tenant_id"))?;
-        let occurred_at = Utc::now();
+        // Postgres keeps microseconds: stamp at that precision so the envelope on the
+        // wire and the stored event agree to the digit.
+        let occurred_at = Utc::now().trunc_subsecs(6);
 
         let n = events.len();
         let mut aggregate_types = Vec::with_capacity(n);

@@ -1,0 +1,204 @@
+//! The one API error type and the one place it becomes an HTTP response: an RFC 9457
+//! `application/problem+json` body with a stable `code`. Handlers return `ApiError`;
+//! extractors reject with it; nothing else writes error responses.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One invalid input field.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// JSON path of the field, e.g. `timezone`.
+    pub field: String,
+    /// Stable reason, e.g. `unknown_time_zone`.
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body is not JSON at all.
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    /// 400: JSON of the wrong shape (missing or unknown field, wrong type).
+    #[error("the request body does not match the expected shape: {0}")]
+    InvalidBody(String),
+    /// 415: no `Content-Type: application/json`.
+    #[error("expected `Content-Type: application/json`")]
+    UnsupportedMediaType,
+    /// 413: body over the configured limit.
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    /// 400: a path segment did not parse (e.g. not a UUID).
+    #[error("invalid path parameter: {0}")]
+    InvalidPath(String),
+    /// 400: a query parameter did not parse.
+    #[error("invalid query parameter: {0}")]
+    InvalidQuery(String),
+    /// 400: a header did not parse.
+    #[error("invalid header `{header}`: {message}")]
+    InvalidHeader { header: &'static str, message: String },
+    /// 422: well-formed input with invalid values.
+    #[error("some fields are invalid")]
+    Validation(Vec<FieldError>),
+    /// 404.
+    #[error("{what} not found")]
+    NotFound { code: &'static str, what: &'static str },
+    /// 404: no such route.
+    #[error("no route for this path")]
+    RouteNotFound,
+    /// 405.
+    #[error("method not allowed on this path")]
+    MethodNotAllowed,
+    /// 409: the client's expected version is stale (or a concurrent writer won).
+    #[error("{0}")]
+    VersionConflict(String),
+    /// 422: a business rule refused the command.
+    #[error("{message}")]
+    Rule { code: &'static str, message: String },
+    /// 503: the read model has not reached `min_version` within the wait bound.
+    #[error("the view is at version {current}, not yet at {wanted}; retry shortly")]
+    NotCaughtUp { current: u64, wanted: u64 },
+    /// 503: a dependency is unavailable.
+    #[error("service temporarily unavailable")]
+    Unavailable,
+    /// 500: details go to the log only.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+/// The problem document, as declared in the OpenAPI document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// `urn:repstream:problem:<code>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable error code.
+    pub code: String,
+    /// Per-field errors (validation failures only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MalformedJson(_)
+            | Self::InvalidBody(_)
+            | Self::InvalidPath(_)
+            | Self::InvalidQuery(_)
+            | Self::InvalidHeader { .. } => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Validation(_) | Self::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotFound { .. } | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::VersionConflict(_) => StatusCode::CONFLICT,
+            Self::NotCaughtUp { .. } | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MalformedJson(_) => "malformed_json",
+            Self::InvalidBody(_) => "invalid_body",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::InvalidPath(_) => "invalid_path_parameter",
+            Self::InvalidQuery(_) => "invalid_query_parameter",
+            Self::InvalidHeader { .. } => "invalid_header",
+            Self::Validation(_) => "validation_failed",
+            Self::NotFound { code, .. } => code,
+            Self::RouteNotFound => "route_not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::VersionConflict(_) => "version_conflict",
+            Self::Rule { code, .. } => code,
+            Self::NotCaughtUp { .. } => "view_not_caught_up",
+            Self::Unavailable => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        Problem {
+            kind: format!("urn:repstream:problem:{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            code: self.code().to_owned(),
+            errors: match self {
+                Self::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    pub fn validation(field: &str, err: &domain::values::InvalidValue) -> FieldError {
+        FieldError {
+            field: field.to_owned(),
+            code: err.code.to_owned(),
+            message: err.message.clone(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(err: anyhow::Error) -> Self {
+        Self::Internal(err)
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                tracing::error!(error = %err, "database unavailable");
+                Self::Unavailable
+            }
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(err) = &self {
+            // The only place internals are logged; the client gets a fixed message.
+            tracing::error!(error = format!("{err:#}"), "internal error");
+        }
+        let status = self.status();
+        let mut response = (status, axum::Json(self.problem())).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if matches!(self, Self::NotCaughtUp { .. } | Self::Unavailable) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+/// Maps a command failure to the API error.
+pub fn from_command<E>(err: common::event_store::CommandError<E>, rule: impl FnOnce(E) -> ApiError) -> ApiError
+where
+    E: std::error::Error,
+{
+    use common::event_store::CommandError;
+    match err {
+        CommandError::Rejected(e) => rule(e),
+        e @ (CommandError::VersionMismatch { .. } | CommandError::Conflict) => {
+            ApiError::VersionConflict(e.to_string())
+        }
+        CommandError::Store(msg) => ApiError::Internal(anyhow::anyhow!(msg)),
+    }
+}

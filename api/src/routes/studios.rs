@@ -1,0 +1,466 @@
+//! Studios: the tenant and its locations.
+//!
+//! Commands answer `{id, version}` (and an `ETag`); reads come from `studio_view` only
+//! and accept `min_version` to read their own writes.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use domain::studio::view::StudioView;
+use domain::studio::{LocationId, StudioCommand, StudioError, StudioId, StudioSettings};
+use domain::values::{Currency, DisplayName, TimeZone};
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::context::RequestContext;
+use crate::error::{from_command, ApiError, FieldError, Problem};
+use crate::extract::{AppJson, AppPath, AppQuery};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_studio, list_studios))
+        .routes(routes!(get_studio))
+        .routes(routes!(rename_studio))
+        .routes(routes!(update_settings))
+        .routes(routes!(add_location))
+        .routes(routes!(rename_location))
+}
+
+/// Create a studio.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateStudio {
+    /// Client-chosen id (makes retries safe); minted when absent.
+    pub id: Option<Uuid>,
+    /// 1..=100 characters.
+    #[schema(example = "Harbor Pilates")]
+    pub name: String,
+    /// IANA time zone.
+    #[schema(example = "Europe/Berlin")]
+    pub timezone: String,
+    /// ISO 4217 code.
+    #[schema(example = "EUR")]
+    pub currency: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenameStudio {
+    pub name: String,
+    /// Apply only if the studio is at this version (alternative to `If-Match`).
+    pub expected_version: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSettings {
+    pub settings: StudioSettings,
+    pub expected_version: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddLocation {
+    /// Client-chosen id (makes retries safe); minted when absent.
+    pub id: Option<Uuid>,
+    pub name: String,
+    /// Postal address, up to 300 characters.
+    pub address: Option<String>,
+    /// IANA time zone when it differs from the studio's.
+    pub timezone: Option<String>,
+    pub expected_version: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenameLocation {
+    pub name: String,
+    pub expected_version: Option<u64>,
+}
+
+/// A command was accepted.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Accepted {
+    /// The studio's id.
+    pub id: Uuid,
+    /// The studio's version after the command; pass it as `min_version` to read it.
+    pub version: u64,
+    /// The location the command created or changed, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReadParams {
+    /// Wait (a few seconds at most) until the view reflects at least this version.
+    pub min_version: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// Page size, 1..=100 (default 50).
+    pub limit: Option<u32>,
+    /// Continue after this studio id (`next_after` of the previous page).
+    pub after: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StudioPage {
+    pub items: Vec<StudioView>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    pub next_after: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudioPath {
+    pub studio_id: Uuid,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationPath {
+    pub studio_id: Uuid,
+    pub location_id: Uuid,
+}
+
+fn studio_rule(err: StudioError) -> ApiError {
+    match err {
+        StudioError::NotFound => ApiError::NotFound {
+            code: "studio_not_found",
+            what: "studio",
+        },
+        StudioError::LocationNotFound => ApiError::NotFound {
+            code: "location_not_found",
+            what: "location",
+        },
+        StudioError::InvalidSettings { field, message } => ApiError::Validation(vec![FieldError {
+            field: format!("settings.{field}"),
+            code: "invalid_settings".to_owned(),
+            message,
+        }]),
+        other => ApiError::Rule {
+            code: other.code(),
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Collects field errors so a client learns about every bad field at once.
+#[derive(Default)]
+struct Validator(Vec<FieldError>);
+
+impl Validator {
+    fn check<T>(&mut self, field: &str, r: Result<T, domain::values::InvalidValue>) -> Option<T> {
+        r.map_err(|e| self.0.push(ApiError::validation(field, &e))).ok()
+    }
+    fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
+    }
+}
+
+fn parse_address(raw: Option<String>) -> Result<Option<String>, domain::values::InvalidValue> {
+    let Some(raw) = raw else { return Ok(None) };
+    let trimmed = raw.trim();
+    if trimmed.chars().count() > 300 || trimmed.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(domain::values::InvalidValue {
+            code: "invalid_address",
+            message: "must be at most 300 characters without control characters".to_owned(),
+        });
+    }
+    Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
+}
+
+fn accepted(status: StatusCode, body: Accepted) -> Response {
+    let mut headers = HeaderMap::new();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", body.version)) {
+        headers.insert(header::ETAG, etag);
+    }
+    if status == StatusCode::CREATED {
+        if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/studios/{}", body.id)) {
+            headers.insert(header::LOCATION, location);
+        }
+    }
+    (status, headers, AppJson(body)).into_response()
+}
+
+async fn run(
+    state: &AppState,
+    ctx: &RequestContext,
+    studio_id: Uuid,
+    command: StudioCommand,
+    expected_version: Option<u64>,
+) -> Result<u64, ApiError> {
+    let outcome = state
+        .studios
+        .execute(
+            &studio_id.to_string(),
+            command,
+            ctx.expected_version(expected_version)?,
+            ctx.metadata(studio_id),
+        )
+        .await
+        .map_err(|e| from_command(e, studio_rule))?;
+    Ok(outcome.version)
+}
+
+/// Create a studio (a new tenant).
+#[utoipa::path(post, path = "/studios", tag = "studios", request_body = CreateStudio,
+    responses(
+        (status = 201, description = "Created", body = Accepted),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid values or a broken rule (`validation_failed`, `studio_already_exists`)", body = Problem, content_type = "application/problem+json")))]
+pub async fn create_studio(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    AppJson(body): AppJson<CreateStudio>,
+) -> Result<Response, ApiError> {
+    let mut v = Validator::default();
+    let name = v.check("name", DisplayName::parse(&body.name));
+    let timezone = v.check("timezone", TimeZone::parse(&body.timezone));
+    let currency = v.check("currency", Currency::parse(&body.currency));
+    v.finish()?;
+    let (Some(name), Some(timezone), Some(currency)) = (name, timezone, currency) else {
+        return Err(ApiError::Internal(anyhow::anyhow!("validator let an error through")));
+    };
+    let id = body.id.unwrap_or_else(Uuid::now_v7);
+    let command = StudioCommand::CreateStudio {
+        studio_id: StudioId(id),
+        name,
+        timezone,
+        currency,
+    };
+    let version = run(&state, &ctx, id, command, None).await?;
+    Ok(accepted(
+        StatusCode::CREATED,
+        Accepted {
+            id,
+            version,
+            location_id: None,
+        },
+    ))
+}
+
+/// List studios, ordered by id.
+#[utoipa::path(get, path = "/studios", tag = "studios", params(ListParams),
+    responses(
+        (status = 200, description = "One page", body = StudioPage),
+        (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_studios(
+    State(state): State<AppState>,
+    AppQuery(params): AppQuery<ListParams>,
+) -> Result<AppJson<StudioPage>, ApiError> {
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::InvalidQuery("limit must be between 1 and 100".to_owned()));
+    }
+    let mut rows: Vec<Json<StudioView>> = sqlx::query_scalar(
+        "SELECT doc FROM studio_view WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2",
+    )
+    .bind(params.after)
+    .bind(i64::from(limit) + 1)
+    .fetch_all(&state.pool)
+    .await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let items: Vec<StudioView> = rows.into_iter().map(|j| j.0).collect();
+    let next_after = if more { items.last().map(|s| s.id.0) } else { None };
+    Ok(AppJson(StudioPage { items, next_after }))
+}
+
+async fn load_studio(state: &AppState, id: Uuid) -> Result<Option<StudioView>, ApiError> {
+    let doc: Option<Json<StudioView>> =
+        sqlx::query_scalar("SELECT doc FROM studio_view WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&state.pool)
+            .await?;
+    Ok(doc.map(|j| j.0))
+}
+
+/// Get a studio with its locations and settings.
+#[utoipa::path(get, path = "/studios/{studio_id}", tag = "studios",
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ReadParams),
+    responses(
+        (status = 200, description = "The studio", body = StudioView, headers(("ETag" = String, description = "The view's version"))),
+        (status = 400, description = "Bad id or query", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`view_not_caught_up`: `min_version` not reached in time", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_studio(
+    State(state): State<AppState>,
+    AppPath(path): AppPath<StudioPath>,
+    AppQuery(params): AppQuery<ReadParams>,
+) -> Result<Response, ApiError> {
+    let id = path.studio_id;
+    let mut view = load_studio(&state, id).await?;
+    if let Some(wanted) = params.min_version {
+        if view.as_ref().map_or(0, |v| v.version) < wanted {
+            let key = id.to_string();
+            let caught_up = || async {
+                Ok::<_, ApiError>(load_studio(&state, id).await?.is_some_and(|v| v.version >= wanted))
+            };
+            state
+                .waiter
+                .wait_until(&key, state.config.read_wait_max, caught_up)
+                .await?;
+            view = load_studio(&state, id).await?;
+            let current = view.as_ref().map_or(0, |v| v.version);
+            if current < wanted {
+                return Err(ApiError::NotCaughtUp { current, wanted });
+            }
+        }
+    }
+    let view = view.ok_or(ApiError::NotFound {
+        code: "studio_not_found",
+        what: "studio",
+    })?;
+    let etag = HeaderValue::from_str(&format!("\"{}\"", view.version))
+        .unwrap_or(HeaderValue::from_static("\"0\""));
+    Ok(([(header::ETAG, etag)], AppJson(view)).into_response())
+}
+
+/// Rename a studio.
+#[utoipa::path(post, path = "/studios/{studio_id}/rename", tag = "studios",
+    params(("studio_id" = Uuid, Path, description = "Studio id"),
+           ("If-Match" = Option<String>, Header, description = "Expected version as an ETag, e.g. \"3\"")),
+    request_body = RenameStudio,
+    responses(
+        (status = 200, description = "Renamed (or already so named)", body = Accepted),
+        (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`version_conflict`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json")))]
+pub async fn rename_studio(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    AppPath(path): AppPath<StudioPath>,
+    AppJson(body): AppJson<RenameStudio>,
+) -> Result<Response, ApiError> {
+    let mut v = Validator::default();
+    let name = v.check("name", DisplayName::parse(&body.name));
+    v.finish()?;
+    let Some(name) = name else {
+        return Err(ApiError::Internal(anyhow::anyhow!("validator let an error through")));
+    };
+    let id = path.studio_id;
+    let version = run(&state, &ctx, id, StudioCommand::RenameStudio { name }, body.expected_version).await?;
+    Ok(accepted(StatusCode::OK, Accepted { id, version, location_id: None }))
+}
+
+/// Replace a studio's settings.
+#[utoipa::path(put, path = "/studios/{studio_id}/settings", tag = "studios",
+    params(("studio_id" = Uuid, Path, description = "Studio id"),
+           ("If-Match" = Option<String>, Header, description = "Expected version as an ETag")),
+    request_body = UpdateSettings,
+    responses(
+        (status = 200, description = "Updated (or unchanged)", body = Accepted),
+        (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`version_conflict`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json")))]
+pub async fn update_settings(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    AppPath(path): AppPath<StudioPath>,
+    AppJson(body): AppJson<UpdateSettings>,
+) -> Result<Response, ApiError> {
+    let id = path.studio_id;
+    let mut settings = body.settings;
+    settings.contact_email = settings.contact_email.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
+    settings.contact_phone = settings.contact_phone.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
+    let version = run(&state, &ctx, id, StudioCommand::UpdateSettings { settings }, body.expected_version).await?;
+    Ok(accepted(StatusCode::OK, Accepted { id, version, location_id: None }))
+}
+
+/// Add a location to a studio.
+#[utoipa::path(post, path = "/studios/{studio_id}/locations", tag = "studios",
+    params(("studio_id" = Uuid, Path, description = "Studio id"),
+           ("If-Match" = Option<String>, Header, description = "Expected version as an ETag")),
+    request_body = AddLocation,
+    responses(
+        (status = 201, description = "Added (or already added with this id)", body = Accepted),
+        (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`version_conflict`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, `location_name_taken`, `too_many_locations`", body = Problem, content_type = "application/problem+json")))]
+pub async fn add_location(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    AppPath(path): AppPath<StudioPath>,
+    AppJson(body): AppJson<AddLocation>,
+) -> Result<Response, ApiError> {
+    let mut v = Validator::default();
+    let name = v.check("name", DisplayName::parse(&body.name));
+    let address = v.check("address", parse_address(body.address));
+    let timezone = v.check(
+        "timezone",
+        body.timezone.as_deref().map(TimeZone::parse).transpose(),
+    );
+    v.finish()?;
+    let (Some(name), Some(address), Some(timezone)) = (name, address, timezone) else {
+        return Err(ApiError::Internal(anyhow::anyhow!("validator let an error through")));
+    };
+    let id = path.studio_id;
+    let location_id = body.id.unwrap_or_else(Uuid::now_v7);
+    let command = StudioCommand::AddLocation {
+        location_id: LocationId(location_id),
+        name,
+        address,
+        timezone,
+    };
+    let version = run(&state, &ctx, id, command, body.expected_version).await?;
+    Ok(accepted(
+        StatusCode::CREATED,
+        Accepted {
+            id,
+            version,
+            location_id: Some(location_id),
+        },
+    ))
+}
+
+/// Rename a location.
+#[utoipa::path(post, path = "/studios/{studio_id}/locations/{location_id}/rename", tag = "studios",
+    params(("studio_id" = Uuid, Path, description = "Studio id"),
+           ("location_id" = Uuid, Path, description = "Location id"),
+           ("If-Match" = Option<String>, Header, description = "Expected version as an ETag")),
+    request_body = RenameLocation,
+    responses(
+        (status = 200, description = "Renamed (or already so named)", body = Accepted),
+        (status = 404, description = "`studio_not_found`, `location_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`version_conflict`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, `location_name_taken`", body = Problem, content_type = "application/problem+json")))]
+pub async fn rename_location(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    AppPath(path): AppPath<LocationPath>,
+    AppJson(body): AppJson<RenameLocation>,
+) -> Result<Response, ApiError> {
+    let mut v = Validator::default();
+    let name = v.check("name", DisplayName::parse(&body.name));
+    v.finish()?;
+    let Some(name) = name else {
+        return Err(ApiError::Internal(anyhow::anyhow!("validator let an error through")));
+    };
+    let id = path.studio_id;
+    let command = StudioCommand::RenameLocation {
+        location_id: LocationId(path.location_id),
+        name,
+    };
+    let version = run(&state, &ctx, id, command, body.expected_version).await?;
+    Ok(accepted(
+        StatusCode::OK,
+        Accepted {
+            id,
+            version,
+            location_id: Some(path.location_id),
+        },
+    ))
+}

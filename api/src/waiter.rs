@@ -1,0 +1,95 @@
+//! Read-your-writes. The projector `NOTIFY`s `projection_updated` with the aggregate id
+//! when it commits; one `LISTEN` connection per API process fans those out to waiting
+//! requests. A slow fallback poll covers notifications lost while reconnecting.
+
+use std::future::Future;
+use std::time::Duration;
+
+use common::shutdown::CancellationToken;
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+
+const FALLBACK_POLL: Duration = Duration::from_millis(250);
+
+#[derive(Clone)]
+pub struct ViewWaiter {
+    updates: broadcast::Sender<String>,
+}
+
+impl ViewWaiter {
+    /// Starts the listener task (it reconnects on its own until `shutdown`).
+    pub fn start(pool: PgPool, shutdown: CancellationToken) -> Self {
+        let (updates, _) = broadcast::channel(1024);
+        let sender = updates.clone();
+        tokio::spawn(async move {
+            while !shutdown.is_cancelled() {
+                let listener = async {
+                    let mut l = PgListener::connect_with(&pool).await?;
+                    l.listen("projection_updated").await?;
+                    Ok::<_, sqlx::Error>(l)
+                };
+                let mut listener = match listener.await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "view listener cannot connect; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                loop {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        n = listener.recv() => match n {
+                            Ok(n) => { let _ = sender.send(n.payload().to_owned()); }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "view listener lost its connection");
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        Self { updates }
+    }
+
+    /// Re-runs `ready` whenever `aggregate_id`'s views change (or every 250 ms) until it
+    /// answers true or `max` has passed. Returns whether it became ready.
+    pub async fn wait_until<F, Fut, E>(
+        &self,
+        aggregate_id: &str,
+        max: Duration,
+        mut ready: F,
+    ) -> Result<bool, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<bool, E>>,
+    {
+        // Subscribe before the first check so no update slips in between.
+        let mut updates = self.updates.subscribe();
+        let deadline = Instant::now() + max;
+        loop {
+            if ready().await? {
+                return Ok(true);
+            }
+            let wake = async {
+                loop {
+                    match updates.recv().await {
+                        Ok(id) if id == aggregate_id => return,
+                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(broadcast::error::RecvError::Closed) => {
+                            std::future::pending::<()>().await;
+                        }
+                    }
+                }
+            };
+            tokio::select! {
+                _ = wake => {}
+                _ = tokio::time::sleep(FALLBACK_POLL) => {}
+                _ = tokio::time::sleep_until(deadline) => return ready().await,
+            }
+        }
+    }
+}

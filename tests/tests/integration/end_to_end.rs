@@ -1,0 +1,127 @@
+use std::time::Duration;
+
+use repstream_tests::{eventually, ApiConfig, TestEnv};
+
+#[tokio::test]
+async fn a_command_posted_over_http_shows_in_the_view_through_relay_sqs_and_projector(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let r = app
+        .client
+        .post(app.url("/api/v1/studios"))
+        .header("x-correlation-id", "e2e-correlation-1")
+        .json(&serde_json::json!({"name": "Flow Studio", "timezone": "America/New_York", "currency": "usd"}))
+        .send()
+        .await?;
+    assert_eq!(r.status().as_u16(), 201);
+    assert_eq!(r.headers()["x-correlation-id"], "e2e-correlation-1");
+    assert_eq!(r.headers()["etag"], "\"1\"");
+    let created: serde_json::Value = r.json().await?;
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(created["version"], 1);
+
+    let (s, view) = app.get_json(&format!("/api/v1/studios/{id}?min_version=1")).await?;
+    assert_eq!(s, 200, "{view}");
+    assert_eq!(view["name"], "Flow Studio");
+    assert_eq!(view["currency"], "USD");
+    assert_eq!(view["timezone"], "America/New_York");
+
+    let (s, renamed) = app
+        .post_json(&format!("/api/v1/studios/{id}/rename"), &serde_json::json!({"name": "Flow Studio East", "expected_version": 1}))
+        .await?;
+    assert_eq!((s, renamed["version"].as_u64()), (200, Some(2)));
+    let (s, loc) = app
+        .post_json(&format!("/api/v1/studios/{id}/locations"), &serde_json::json!({"name": "Midtown", "address": "5th Ave"}))
+        .await?;
+    assert_eq!(s, 201);
+    let (s, view) = app.get_json(&format!("/api/v1/studios/{id}?min_version=3")).await?;
+    assert_eq!(s, 200);
+    assert_eq!(view["name"], "Flow Studio East");
+    assert_eq!(view["locations"][0]["id"], loc["location_id"]);
+    assert_eq!(view["version"], 3);
+
+    // The correlation id travelled into the stored event metadata.
+    let correlation: Option<String> = sqlx::query_scalar(
+        "SELECT metadata->>'correlation_id' FROM events WHERE aggregate_id = $1 AND sequence = 1",
+    )
+    .bind(&id)
+    .fetch_one(&env.pool)
+    .await?;
+    assert_eq!(correlation.as_deref(), Some("e2e-correlation-1"));
+
+    let (s, page) = app.get_json("/api/v1/studios?limit=10").await?;
+    assert_eq!(s, 200);
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1));
+    Ok(())
+}
+
+#[tokio::test]
+async fn reading_a_version_the_view_has_not_reached_answers_503_after_a_bounded_wait(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    // No relay, no projector: the view can never catch up.
+    let app = env
+        .spawn_api_with(ApiConfig {
+            read_wait_max: Duration::from_millis(300),
+            ..ApiConfig::default()
+        })
+        .await?;
+    let id = app.create_studio("Lagging").await?;
+    let r = app
+        .client
+        .get(app.url(&format!("/api/v1/studios/{id}?min_version=1")))
+        .send()
+        .await?;
+    assert_eq!(r.status().as_u16(), 503);
+    assert_eq!(r.headers()["retry-after"], "1");
+    let body: serde_json::Value = r.json().await?;
+    assert_eq!(body["code"], "view_not_caught_up");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_new_contact_email_is_confirmed_once_through_the_notification_worker(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let id = app.create_studio("Mail Studio").await?;
+    let r = app
+        .client
+        .put(app.url(&format!("/api/v1/studios/{id}/settings")))
+        .json(&serde_json::json!({"settings": {"contact_email": "desk@mail-studio.example"}}))
+        .send()
+        .await?;
+    assert_eq!(r.status().as_u16(), 200);
+    let mailbox = env.mailbox.clone();
+    let files = eventually(Duration::from_secs(30), "a message in the mailbox", || {
+        let mailbox = mailbox.clone();
+        async move {
+            let files: Vec<_> = std::fs::read_dir(&mailbox)
+                .map(|d| d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+                .unwrap_or_default();
+            Ok((!files.is_empty()).then_some(files))
+        }
+    })
+    .await?;
+    assert_eq!(files.len(), 1);
+    let eml = std::fs::read_to_string(&files[0])?;
+    assert!(eml.contains("To: desk@mail-studio.example"));
+    assert!(eml.contains("Subject: Mail Studio: this is now your contact address"));
+
+    // Same settings again: no event, no second message.
+    let r = app
+        .client
+        .put(app.url(&format!("/api/v1/studios/{id}/settings")))
+        .json(&serde_json::json!({"settings": {"contact_email": "desk@mail-studio.example"}}))
+        .send()
+        .await?;
+    let body: serde_json::Value = r.json().await?;
+    assert_eq!(body["version"], 2);
+    let processed: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_message WHERE consumer = 'notifications'")
+        .fetch_one(&env.pool)
+        .await?;
+    assert_eq!(processed, 1);
+    let _ = std::fs::remove_dir_all(&env.mailbox);
+    Ok(())
+}
