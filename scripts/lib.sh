@@ -86,7 +86,7 @@ state_dir() {
       _STATE_DIR="/tmp/repstream-$(printf '%s' "$REPO" | sha1sum | cut -c1-12)"
     fi
     # explicit mode: a restrictive umask (077) would lock the postgres user out
-    mkdir -p -m 755 "$_STATE_DIR"
+    mkdir -p "$_STATE_DIR"
     chmod 755 "$_STATE_DIR"
   fi
   echo "$_STATE_DIR"
@@ -150,4 +150,22 @@ ensure_localstack_venv() {
   fi
   flock -u 9
   exec 9>&-
+}
+
+# Stop an emulator started by aws-up.sh (its folder ROOT holds the pid file).
+# It runs in its own session (setsid), so the whole process group gets the signal.
+# GRACE: tenths of a second to wait after TERM before KILL (LocalStack needs ~5-7 s to
+# shut down cleanly; callers that wipe the state anyway pass a short grace).
+aws_stop() {
+  local root="${1:?aws_stop ROOT [GRACE]}" grace="${2:-100}" pid
+  [ -f "$root/pid" ] || return 0
+  pid="$(cat "$root/pid")"
+  # guard against a recycled pid: only signal it if it still is our emulator
+  if kill -0 "$pid" 2>/dev/null && grep -qaE 'localstack|moto' "/proc/$pid/cmdline" 2>/dev/null; then
+    log "stopping emulator (pid $pid)"
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 "$grace"); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$root/pid"
 }

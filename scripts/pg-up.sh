@@ -56,7 +56,7 @@ elif running; then
   exit 0
 fi
 
-mkdir -p -m 755 "$ROOT"
+mkdir -p "$ROOT"
 chmod 755 "$ROOT"
 [ "$(id -u)" -ne 0 ] || chown "$PG_OS_USER:" "$ROOT"
 

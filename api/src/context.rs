@@ -48,8 +48,10 @@ pub async fn correlation(mut request: Request, next: Next) -> Response {
 pub struct RequestContext {
     pub correlation_id: String,
     pub request_id: Option<String>,
-    /// `user:<id>` once authentication exists; `anonymous` until then.
+    /// `user:<account id>` for a signed-in caller, otherwise `anonymous`.
     pub actor: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
     /// The version named by `If-Match`, if any (`*` means any version).
     pub if_match: Option<u64>,
 }
@@ -71,10 +73,27 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
             None => None,
             Some(raw) => parse_if_match(raw.to_str().unwrap_or("\u{0}"))?,
         };
+        // The AuthUser extractor (listed before this one in handlers) leaves the caller
+        // in the extensions.
+        let actor = parts
+            .extensions
+            .get::<crate::auth::AuthUser>()
+            .map_or_else(|| "anonymous".to_owned(), |u| format!("user:{}", u.account_id));
+        let ip = parts
+            .extensions
+            .get::<crate::ratelimit::ClientIp>()
+            .map(|ip| ip.0.to_string());
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(256).collect());
         Ok(Self {
             correlation_id,
             request_id,
-            actor: "anonymous".to_owned(),
+            actor,
+            ip,
+            user_agent,
             if_match,
         })
     }
@@ -102,6 +121,8 @@ impl RequestContext {
             causation_id: self.request_id.clone(),
             actor: self.actor.clone(),
             request_id: self.request_id.clone(),
+            ip: self.ip.clone(),
+            user_agent: self.user_agent.clone(),
         }
     }
 

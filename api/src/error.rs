@@ -43,6 +43,21 @@ pub enum ApiError {
     /// 422: well-formed input with invalid values.
     #[error("some fields are invalid")]
     Validation(Vec<FieldError>),
+    /// 401: missing, invalid or expired credentials.
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: String },
+    /// 400: OAuth2 token-endpoint refusal (`invalid_grant`, ...).
+    #[error("{message}")]
+    OAuth { code: &'static str, message: String },
+    /// 403: authenticated, but the role does not allow this.
+    #[error("your role in this studio does not allow this")]
+    Forbidden,
+    /// 409: a unique value is taken (e.g. `email_taken`).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// 429: slow down.
+    #[error("{message}")]
+    TooManyRequests { code: &'static str, message: String, retry_after_secs: u64 },
     /// 404.
     #[error("{what} not found")]
     NotFound { code: &'static str, what: &'static str },
@@ -92,7 +107,12 @@ impl ApiError {
             | Self::InvalidBody(_)
             | Self::InvalidPath(_)
             | Self::InvalidQuery(_)
-            | Self::InvalidHeader { .. } => StatusCode::BAD_REQUEST,
+            | Self::InvalidHeader { .. }
+            | Self::OAuth { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Validation(_) | Self::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -113,6 +133,11 @@ impl ApiError {
             Self::InvalidPath(_) => "invalid_path_parameter",
             Self::InvalidQuery(_) => "invalid_query_parameter",
             Self::InvalidHeader { .. } => "invalid_header",
+            Self::Unauthorized { code, .. }
+            | Self::OAuth { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::TooManyRequests { code, .. } => code,
+            Self::Forbidden => "forbidden",
             Self::Validation(_) => "validation_failed",
             Self::NotFound { code, .. } => code,
             Self::RouteNotFound => "route_not_found",
@@ -179,10 +204,24 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if matches!(self, Self::NotCaughtUp { .. } | Self::Unavailable) {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        match &self {
+            Self::NotCaughtUp { .. } | Self::Unavailable => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Self::TooManyRequests { retry_after_secs, .. } => {
+                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(&1).to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+            }
+            Self::Unauthorized { .. } => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"repstream\""),
+                );
+            }
+            _ => {}
         }
         response
     }
@@ -199,6 +238,9 @@ where
         e @ (CommandError::VersionMismatch { .. } | CommandError::Conflict) => {
             ApiError::VersionConflict(e.to_string())
         }
+        CommandError::Unique(constraint) => ApiError::Internal(anyhow::anyhow!(
+            "unexpected unique violation on {constraint}"
+        )),
         CommandError::Store(msg) => ApiError::Internal(anyhow::anyhow!(msg)),
     }
 }

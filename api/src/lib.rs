@@ -15,12 +15,16 @@
 //!
 //! Run: `repstream-api serve` (also `migrate`, `seed`).
 
+pub mod auth;
 pub mod context;
 pub mod error;
 pub mod extract;
+pub mod ratelimit;
 pub mod routes;
+pub mod security;
 pub mod seed;
 pub mod state;
+pub mod tenancy;
 pub mod waiter;
 
 use std::net::SocketAddr;
@@ -51,18 +55,49 @@ pub use crate::state::{ApiConfig, AppState};
             writes. Errors are RFC 9457 problem+json documents with a stable `code`."
     ),
     tags(
+        (name = "auth", description = "Accounts, sign-in, tokens"),
         (name = "studios", description = "Studios (tenants) and their locations"),
+        (name = "members", description = "Studio members, roles and invitations"),
+        (name = "clients", description = "Client records and health intake"),
+        (name = "audit", description = "Who did what"),
         (name = "operations", description = "Health and readiness")
     ),
-    components(schemas(Problem, FieldError))
+    components(schemas(Problem, FieldError)),
+    modifiers(&BearerScheme)
 )]
 struct ApiDoc;
+
+/// Declares the `bearer` security scheme the protected operations reference.
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("Access token from POST /api/v1/auth/token"))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The OpenAPI document and the router it describes.
 pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let max_body = state.config.max_body_bytes;
+    let cors = security::cors(&state.config.cors_allowed_origins);
+    let v1 = routes::studios::router()
+        .merge(routes::auth::router())
+        .merge(routes::members::router())
+        .merge(routes::clients::router())
+        .merge(routes::audit::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest("/api/v1", routes::studios::router())
+        .nest("/api/v1", v1)
         .merge(routes::health::router())
         .split_for_parts();
     let router = router
@@ -74,6 +109,7 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(axum::middleware::from_fn(context::correlation))
+                .layer(axum::middleware::from_fn(security::headers))
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(|req: &Request<_>| {
@@ -90,7 +126,10 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
                         })
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
+                // Below the trace layer: CORS needs a body type with a default.
+                .layer(cors)
                 .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), ratelimit::limit))
                 .layer(DefaultBodyLimit::max(max_body)),
         )
         .with_state(state);

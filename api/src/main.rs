@@ -28,6 +28,33 @@ struct Cli {
     /// Largest accepted request body (bytes).
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 65536)]
     max_body_bytes: usize,
+    /// HMAC key signing access tokens (at least 32 bytes). Required for `serve`.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<common::config::Secret>,
+    /// Access-token lifetime (seconds).
+    #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    access_token_ttl_secs: u64,
+    /// Refresh-token lifetime (seconds).
+    #[arg(long, env = "REFRESH_TOKEN_TTL_SECS", default_value_t = 2_592_000)]
+    refresh_token_ttl_secs: u64,
+    /// Requests per minute per client IP.
+    #[arg(long, env = "RATE_LIMIT_PER_IP_PER_MINUTE", default_value_t = 1200)]
+    rate_limit_per_ip: u32,
+    /// Requests per minute per signed-in account.
+    #[arg(long, env = "RATE_LIMIT_PER_ACCOUNT_PER_MINUTE", default_value_t = 600)]
+    rate_limit_per_account: u32,
+    /// Requests per minute per client IP on /api/v1/auth/*.
+    #[arg(long, env = "RATE_LIMIT_AUTH_PER_IP_PER_MINUTE", default_value_t = 30)]
+    rate_limit_auth_per_ip: u32,
+    /// Burst above the steady rates.
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 60)]
+    rate_limit_burst: u32,
+    /// Trust the first X-Forwarded-For hop as the client IP (only behind your own proxy).
+    #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false)]
+    trust_forwarded_for: bool,
+    /// Comma-separated origins allowed by CORS (none by default).
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', default_value = "")]
+    cors_allowed_origins: Vec<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -48,14 +75,30 @@ async fn main() -> anyhow::Result<()> {
     common::telemetry::init(&cli.telemetry);
     let pool = common::db::connect(&cli.db, "repstream-api").await?;
     let shutdown = common::shutdown::on_signal();
-    let config = ApiConfig {
-        read_wait_max: Duration::from_millis(cli.read_wait_max_ms),
-        max_body_bytes: cli.max_body_bytes,
-        events_queue: cli.queues.events_queue.clone(),
+    // `migrate` and `seed` sign nothing; a throwaway key keeps the state complete.
+    let secret = match (&cli.jwt_secret, &cli.command) {
+        (Some(s), _) => s.expose().as_bytes().to_vec(),
+        (None, Some(Command::Migrate | Command::Seed)) => uuid::Uuid::new_v4().as_bytes().repeat(2),
+        (None, _) => anyhow::bail!("JWT_SECRET is required (at least 32 bytes); `make run` generates one"),
     };
+    let mut auth = api::auth::AuthConfig::new(secret);
+    auth.access_ttl = Duration::from_secs(cli.access_token_ttl_secs);
+    auth.refresh_ttl = Duration::from_secs(cli.refresh_token_ttl_secs);
+    let mut config = ApiConfig::new(auth);
+    config.read_wait_max = Duration::from_millis(cli.read_wait_max_ms);
+    config.max_body_bytes = cli.max_body_bytes;
+    config.events_queue = cli.queues.events_queue.clone();
+    config.rate_limits = api::ratelimit::RateLimits {
+        per_ip_per_minute: cli.rate_limit_per_ip,
+        per_account_per_minute: cli.rate_limit_per_account,
+        auth_per_ip_per_minute: cli.rate_limit_auth_per_ip,
+        burst: cli.rate_limit_burst,
+        trust_forwarded_for: cli.trust_forwarded_for,
+    };
+    config.cors_allowed_origins = cli.cors_allowed_origins.into_iter().filter(|o| !o.is_empty()).collect();
     let sqs = common::sqs::client(&cli.aws).await;
     let waiter = api::waiter::ViewWaiter::start(pool.clone(), shutdown.clone());
-    let state = AppState::new(pool.clone(), sqs, waiter, config);
+    let state = AppState::new(pool.clone(), sqs, waiter, config)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => {
             common::db::migrate(&pool).await?;
@@ -72,7 +115,10 @@ async fn main() -> anyhow::Result<()> {
                     if report.created { "created" } else { "already there" },
                     report.studio_id
                 );
-                println!("demo credentials: none yet (authentication lands with issue #3)");
+                println!("demo credentials (POST /api/v1/auth/token, grant_type=password):");
+                for (role, email, password, name) in api::seed::DEMO_PEOPLE {
+                    println!("  {:<10} {:<32} {:<20} {}", role.as_str(), email, password, name);
+                }
             }
             Ok(())
         }

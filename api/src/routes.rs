@@ -1,4 +1,8 @@
 //! HTTP routes, one module per resource; each exposes `router() -> OpenApiRouter<AppState>`.
 
+pub mod audit;
+pub mod auth;
+pub mod clients;
 pub mod health;
+pub mod members;
 pub mod studios;

@@ -1,15 +1,32 @@
-//! Demo data for `make run`: one studio with two locations and settings. Idempotent:
-//! fixed ids, and every command is a no-op the second time.
+//! Demo data for `make run`: a studio with an owner, a trainer, a front-desk user and
+//! two clients (one with a health intake and an assigned trainer). Idempotent: fixed
+//! ids, lookups by email, and every command is a no-op or a tolerated refusal the
+//! second time.
 
-use common::event_store::CommandMetadata;
+use std::sync::Arc;
+
+use common::event_store::{CommandError, CommandMetadata};
+use common::inline::AccountState;
+use domain::account::{AccountCommand, AccountId, PLATFORM_TENANT};
+use domain::client::{ClientCommand, ClientError, ClientId, HealthIntake};
+use domain::policy::Role;
 use domain::studio::{LocationId, StudioCommand, StudioError, StudioId, StudioSettings};
-use domain::values::{Currency, DisplayName, TimeZone};
+use domain::values::{Currency, DisplayName, Email, TimeZone};
 use uuid::Uuid;
 
 use crate::state::AppState;
 
 /// The demo studio's id (stable across runs).
 pub const DEMO_STUDIO_ID: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0001);
+
+/// A demo person: (role, email, password, full name).
+pub const DEMO_PEOPLE: [(Role, &str, &str, &str); 5] = [
+    (Role::Owner, "olivia@harbor-pilates.example", "Tide-Anchor-7731", "Olivia Harbor"),
+    (Role::Trainer, "theo@harbor-pilates.example", "Kettle-Swing-5520", "Theo Strand"),
+    (Role::FrontDesk, "fiona@harbor-pilates.example", "Welcome-Desk-2468", "Fiona Quay"),
+    (Role::Client, "cara@harbor-pilates.example", "Morning-Flow-1357", "Cara Lindqvist"),
+    (Role::Client, "colin@harbor-pilates.example", "Evening-Core-8642", "Colin Brandt"),
+];
 
 /// What `seed` created or found.
 #[derive(Debug)]
@@ -18,68 +35,144 @@ pub struct SeedReport {
     pub created: bool,
 }
 
-pub async fn seed(state: &AppState) -> anyhow::Result<SeedReport> {
-    let bus = &state.studios;
-    let id = DEMO_STUDIO_ID.to_string();
-    let meta = || CommandMetadata {
-        tenant_id: DEMO_STUDIO_ID,
-        correlation_id: Uuid::new_v4().to_string(),
-        causation_id: None,
-        actor: "system:seed".to_owned(),
-        request_id: None,
+fn meta(tenant: Uuid, actor: &str) -> CommandMetadata {
+    let mut m = CommandMetadata::system(tenant, "seed", None);
+    m.actor = actor.to_owned();
+    m
+}
+
+fn parse<T>(r: Result<T, domain::values::InvalidValue>) -> anyhow::Result<T> {
+    r.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+async fn ensure_account(state: &AppState, email: &str, password: &str, name: &str) -> anyhow::Result<Uuid> {
+    let existing: Option<Uuid> = sqlx::query_scalar("SELECT id FROM account WHERE lower(email) = $1")
+        .bind(email)
+        .fetch_optional(&state.pool)
+        .await?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let id = Uuid::now_v7();
+    let hash = crate::auth::hash_password(password.to_owned())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let command = AccountCommand::Register {
+        account_id: AccountId(id),
+        email: parse(Email::parse(email))?,
+        full_name: parse(DisplayName::parse(name))?,
     };
-    let name = |s: &str| DisplayName::parse(s).map_err(|e| anyhow::anyhow!("{e}"));
+    let hook = Arc::new(AccountState {
+        password_hash: Some(hash),
+        keep_session: None,
+    });
+    state
+        .accounts
+        .execute_with_hook(&id.to_string(), command, None, meta(PLATFORM_TENANT, "system:seed"), hook)
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding account {email}: {e}"))?;
+    Ok(id)
+}
+
+pub async fn seed(state: &AppState) -> anyhow::Result<SeedReport> {
+    let mut ids = Vec::new();
+    for (_, email, password, name) in DEMO_PEOPLE {
+        ids.push(ensure_account(state, email, password, name).await?);
+    }
+    let owner = ids[0];
+    let actor = format!("user:{owner}");
+    let studio = DEMO_STUDIO_ID.to_string();
+    let bus = &state.studios;
     let created = match bus
         .execute(
-            &id,
+            &studio,
             StudioCommand::CreateStudio {
                 studio_id: StudioId(DEMO_STUDIO_ID),
-                name: name("Harbor Pilates & Strength")?,
-                timezone: TimeZone::parse("Europe/Berlin").map_err(|e| anyhow::anyhow!("{e}"))?,
-                currency: Currency::parse("EUR").map_err(|e| anyhow::anyhow!("{e}"))?,
+                name: parse(DisplayName::parse("Harbor Pilates & Strength"))?,
+                timezone: parse(TimeZone::parse("Europe/Berlin"))?,
+                currency: parse(Currency::parse("EUR"))?,
+                owner: AccountId(owner),
             },
             None,
-            meta(),
+            meta(DEMO_STUDIO_ID, &actor),
         )
         .await
     {
         Ok(_) => true,
-        Err(common::event_store::CommandError::Rejected(StudioError::AlreadyExists)) => false,
+        Err(CommandError::Rejected(StudioError::AlreadyExists)) => false,
         Err(e) => anyhow::bail!("seeding the demo studio: {e}"),
     };
+    for (i, (role, ..)) in DEMO_PEOPLE.iter().enumerate().skip(1) {
+        let command = StudioCommand::AddMember {
+            actor: AccountId(owner),
+            account_id: AccountId(ids[i]),
+            role: *role,
+        };
+        match bus.execute(&studio, command, None, meta(DEMO_STUDIO_ID, &actor)).await {
+            Ok(_) | Err(CommandError::Rejected(StudioError::AlreadyMember)) => {}
+            Err(e) => anyhow::bail!("seeding member: {e}"),
+        }
+    }
     for (n, label, address) in [
         (1u128, "Harbor Front", "Am Sandtorkai 1, 20457 Hamburg"),
         (2u128, "Old Town Loft", "Deichstraße 12, 20459 Hamburg"),
     ] {
-        bus.execute(
-            &id,
-            StudioCommand::AddLocation {
-                location_id: LocationId(Uuid::from_u128(DEMO_STUDIO_ID.as_u128() + n)),
-                name: name(label)?,
-                address: Some(address.to_owned()),
-                timezone: None,
-            },
-            None,
-            meta(),
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("seeding location {label}: {e}"))?;
+        let command = StudioCommand::AddLocation {
+            location_id: LocationId(Uuid::from_u128(DEMO_STUDIO_ID.as_u128() + n)),
+            name: parse(DisplayName::parse(label))?,
+            address: Some(address.to_owned()),
+            timezone: None,
+        };
+        bus.execute(&studio, command, None, meta(DEMO_STUDIO_ID, &actor))
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding location {label}: {e}"))?;
     }
-    bus.execute(
-        &id,
-        StudioCommand::UpdateSettings {
-            settings: StudioSettings {
-                contact_email: Some("hello@harbor-pilates.example".to_owned()),
-                contact_phone: Some("+49 40 1234567".to_owned()),
-                booking_window_days: 21,
-                ..StudioSettings::default()
-            },
-        },
-        None,
-        meta(),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("seeding settings: {e}"))?;
+    let settings = StudioSettings {
+        contact_email: Some("hello@harbor-pilates.example".to_owned()),
+        contact_phone: Some("+49 40 1234567".to_owned()),
+        booking_window_days: 21,
+        ..StudioSettings::default()
+    };
+    bus.execute(&studio, StudioCommand::UpdateSettings { settings }, None, meta(DEMO_STUDIO_ID, &actor))
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding settings: {e}"))?;
+
+    // Client records for the two client accounts; Cara has an intake and Theo as trainer.
+    for (n, person) in [(3usize, 0x10u128), (4, 0x11)] {
+        let (_, email, _, name) = DEMO_PEOPLE[n];
+        let client_id = Uuid::from_u128(DEMO_STUDIO_ID.as_u128() + person);
+        let key = client_id.to_string();
+        let register = ClientCommand::Register {
+            client_id: ClientId(client_id),
+            studio_id: StudioId(DEMO_STUDIO_ID),
+            full_name: parse(DisplayName::parse(name))?,
+            email: Some(parse(Email::parse(email))?),
+            account_id: Some(AccountId(ids[n])),
+        };
+        match state.clients.execute(&key, register, None, meta(DEMO_STUDIO_ID, &actor)).await {
+            Ok(_) | Err(CommandError::Rejected(ClientError::AlreadyExists)) => {}
+            Err(e) => anyhow::bail!("seeding client {name}: {e}"),
+        }
+        if n == 3 {
+            let intake = HealthIntake {
+                medical_conditions: vec!["mild asthma".to_owned()],
+                injuries: vec!["left knee meniscus (2024), cleared for exercise".to_owned()],
+                medications: vec!["salbutamol inhaler as needed".to_owned()],
+                allergies: vec![],
+                notes: Some("Prefers low-impact progressions; avoid deep knee flexion under load.".to_owned()),
+            };
+            for command in [
+                ClientCommand::RecordHealthIntake { intake },
+                ClientCommand::AssignTrainer { trainer_id: AccountId(ids[1]) },
+            ] {
+                state
+                    .clients
+                    .execute(&key, command, None, meta(DEMO_STUDIO_ID, &actor))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("seeding client {name}: {e}"))?;
+            }
+        }
+    }
     Ok(SeedReport {
         studio_id: DEMO_STUDIO_ID,
         created,

@@ -1,10 +1,16 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::event_store::CommandBus;
+use common::inline::StudioMembership;
 use common::sqs::SqsClient;
+use domain::account::Account;
+use domain::client::Client;
 use domain::studio::Studio;
 use sqlx::PgPool;
 
+use crate::auth::{AuthConfig, TokenService};
+use crate::ratelimit::{RateLimits, Limiters};
 use crate::waiter::ViewWaiter;
 
 /// Settings of the HTTP service.
@@ -16,14 +22,21 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// SQS queue checked by `/readyz`.
     pub events_queue: String,
+    pub auth: AuthConfig,
+    pub rate_limits: RateLimits,
+    /// Origins allowed by CORS (empty: no cross-origin access).
+    pub cors_allowed_origins: Vec<String>,
 }
 
-impl Default for ApiConfig {
-    fn default() -> Self {
+impl ApiConfig {
+    pub fn new(auth: AuthConfig) -> Self {
         Self {
             read_wait_max: Duration::from_secs(3),
             max_body_bytes: 64 * 1024,
             events_queue: "repstream-events.fifo".to_owned(),
+            auth,
+            rate_limits: RateLimits::default(),
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -34,18 +47,31 @@ pub struct AppState {
     pub pool: PgPool,
     pub sqs: SqsClient,
     pub studios: CommandBus<Studio>,
+    pub accounts: CommandBus<Account>,
+    pub clients: CommandBus<Client>,
+    pub tokens: TokenService,
     pub waiter: ViewWaiter,
+    pub limiters: Arc<Limiters>,
     pub config: ApiConfig,
 }
 
 impl AppState {
-    pub fn new(pool: PgPool, sqs: SqsClient, waiter: ViewWaiter, config: ApiConfig) -> Self {
-        Self {
-            studios: CommandBus::new(pool.clone(), ()),
+    pub fn new(
+        pool: PgPool,
+        sqs: SqsClient,
+        waiter: ViewWaiter,
+        config: ApiConfig,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            studios: CommandBus::new(pool.clone(), ()).with_hook(Arc::new(StudioMembership)),
+            accounts: CommandBus::new(pool.clone(), ()),
+            clients: CommandBus::new(pool.clone(), ()),
+            tokens: TokenService::new(config.auth.clone())?,
+            limiters: Arc::new(Limiters::new(&config.rate_limits)),
             pool,
             sqs,
             waiter,
             config,
-        }
+        })
     }
 }

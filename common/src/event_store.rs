@@ -26,16 +26,71 @@ use uuid::Uuid;
 
 use crate::envelope::{EnvelopeMetadata, EventEnvelope};
 
+/// Work done inside the event store's transaction, after the events and outbox rows
+/// are written and before the commit: state that must change atomically with the events
+/// (memberships used for authorization, unique claims such as account emails,
+/// credentials that must never enter the event stream).
+#[async_trait::async_trait]
+pub trait TxHook: Send + Sync {
+    async fn run(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        tenant_id: Uuid,
+        events: &[SerializedEvent],
+    ) -> Result<(), sqlx::Error>;
+}
+
+/// A unique constraint other than the stream's own key was violated inside the
+/// transaction (e.g. an email already claimed). Nothing was written.
+#[derive(Debug, thiserror::Error)]
+#[error("unique constraint `{0}` violated")]
+pub struct UniqueViolation(pub String);
+
 /// Events and outbox rows in Postgres.
 #[derive(Clone)]
 pub struct PgEventRepository {
     pool: PgPool,
+    /// Bound on every transaction (`app.tenant_id`), so row-level security applies to
+    /// reads and writes of the event store alike.
+    tenant: Option<Uuid>,
+    hooks: Vec<Arc<dyn TxHook>>,
 }
 
 impl PgEventRepository {
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            tenant: None,
+            hooks: Vec::new(),
+        }
     }
+
+    pub fn for_tenant(mut self, tenant: Uuid) -> Self {
+        self.tenant = Some(tenant);
+        self
+    }
+
+    pub fn with_hooks(mut self, hooks: Vec<Arc<dyn TxHook>>) -> Self {
+        self.hooks = hooks;
+        self
+    }
+
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, PersistenceError> {
+        let mut tx = self.pool.begin().await.map_err(map_sqlx)?;
+        if let Some(tenant) = self.tenant {
+            bind_tenant(&mut tx, tenant).await.map_err(map_sqlx)?;
+        }
+        Ok(tx)
+    }
+}
+
+/// Binds the current transaction to `tenant` for row-level security.
+pub async fn bind_tenant(conn: &mut sqlx::PgConnection, tenant: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+        .bind(tenant.to_string())
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 type Row = (String, String, i64, String, String, Value, Value);
@@ -65,6 +120,9 @@ fn map_sqlx(err: sqlx::Error) -> PersistenceError {
         sqlx::Error::Database(db) if db.constraint() == Some("events_pkey") => {
             PersistenceError::OptimisticLockError
         }
+        sqlx::Error::Database(db) if db.is_unique_violation() => PersistenceError::UnknownError(
+            Box::new(UniqueViolation(db.constraint().unwrap_or_default().to_owned())),
+        ),
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::PoolTimedOut
@@ -83,15 +141,7 @@ impl PersistedEventRepository for PgEventRepository {
         &self,
         aggregate_id: &str,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        let rows: Vec<Row> = sqlx::query_as(&format!(
-            "{SELECT_EVENTS} WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence"
-        ))
-        .bind(A::TYPE)
-        .bind(aggregate_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_sqlx)?;
-        Ok(rows.into_iter().map(to_serialized).collect())
+        self.get_last_events::<A>(aggregate_id, 0).await
     }
 
     async fn get_last_events<A: Aggregate>(
@@ -99,6 +149,7 @@ impl PersistedEventRepository for PgEventRepository {
         aggregate_id: &str,
         last_sequence: usize,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        let mut tx = self.begin().await?;
         let rows: Vec<Row> = sqlx::query_as(&format!(
             "{SELECT_EVENTS} WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 \
              ORDER BY sequence"
@@ -106,9 +157,10 @@ impl PersistedEventRepository for PgEventRepository {
         .bind(A::TYPE)
         .bind(aggregate_id)
         .bind(i64::try_from(last_sequence).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await
         .map_err(map_sqlx)?;
+        tx.commit().await.map_err(map_sqlx)?;
         Ok(rows.into_iter().map(to_serialized).collect())
     }
 
@@ -178,13 +230,12 @@ impl PersistedEventRepository for PgEventRepository {
             event_ids.push(event_id);
         }
 
+        if self.tenant.is_some_and(|t| t != tenant_id) {
+            return Err(unknown("events for another tenant than the repository's"));
+        }
         let mut tx = self.pool.begin().await.map_err(map_sqlx)?;
         // Row-level security reads the tenant from this transaction-local setting.
-        sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
-            .bind(tenant_id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_sqlx)?;
+        bind_tenant(&mut tx, tenant_id).await.map_err(map_sqlx)?;
         sqlx::query(
             "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
              event_version, payload, metadata, event_id, tenant_id, occurred_at) \
@@ -216,6 +267,9 @@ impl PersistedEventRepository for PgEventRepository {
         .execute(&mut *tx)
         .await
         .map_err(map_sqlx)?;
+        for hook in &self.hooks {
+            hook.run(&mut tx, tenant_id, events).await.map_err(map_sqlx)?;
+        }
         tx.commit().await.map_err(map_sqlx)
     }
 
@@ -269,11 +323,29 @@ pub struct CommandMetadata {
     pub causation_id: Option<String>,
     pub actor: String,
     pub request_id: Option<String>,
+    /// Client IP and user agent, for the audit log.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 impl CommandMetadata {
+    /// Metadata for work a component does on its own (`system:<component>`).
+    pub fn system(tenant_id: Uuid, component: &str, correlation_id: Option<String>) -> Self {
+        Self {
+            tenant_id,
+            correlation_id: correlation_id.unwrap_or_else(|| Uuid::new_v4().to_string()),
+            causation_id: None,
+            actor: format!("system:{component}"),
+            request_id: None,
+            ip: None,
+            user_agent: None,
+        }
+    }
+
     fn into_map(self) -> HashMap<String, String> {
-        use domain::metadata::{ACTOR, CAUSATION_ID, CORRELATION_ID, REQUEST_ID, TENANT_ID};
+        use domain::metadata::{
+            ACTOR, CAUSATION_ID, CORRELATION_ID, IP, REQUEST_ID, TENANT_ID, USER_AGENT,
+        };
         let mut map = HashMap::from([
             (TENANT_ID.to_owned(), self.tenant_id.to_string()),
             (CORRELATION_ID.to_owned(), self.correlation_id),
@@ -282,8 +354,14 @@ impl CommandMetadata {
         if let Some(c) = self.causation_id {
             map.insert(CAUSATION_ID.to_owned(), c);
         }
-        if let Some(r) = self.request_id {
-            map.insert(REQUEST_ID.to_owned(), r);
+        for (key, value) in [
+            (REQUEST_ID, self.request_id),
+            (IP, self.ip),
+            (USER_AGENT, self.user_agent),
+        ] {
+            if let Some(v) = value {
+                map.insert(key.to_owned(), v);
+            }
         }
         map
     }
@@ -309,6 +387,10 @@ pub enum CommandError<E: std::error::Error> {
     /// Another writer appended to the stream between our read and our write.
     #[error("the stream was modified concurrently")]
     Conflict,
+    /// A unique constraint of state written with the events was violated (e.g. an
+    /// email already taken). Nothing was written.
+    #[error("unique constraint `{0}` violated")]
+    Unique(String),
     /// The store failed (connection, serialization, ...). Details are for logs only.
     #[error("event store failure: {0}")]
     Store(String),
@@ -323,6 +405,8 @@ const CONFLICT_RETRIES: usize = 3;
 pub struct CommandBus<A: Aggregate> {
     pool: PgPool,
     services: Arc<A::Services>,
+    /// Run in every commit of this aggregate type (inline projections).
+    hooks: Vec<Arc<dyn TxHook>>,
     _aggregate: PhantomData<fn() -> A>,
 }
 
@@ -331,6 +415,7 @@ impl<A: Aggregate> Clone for CommandBus<A> {
         Self {
             pool: self.pool.clone(),
             services: self.services.clone(),
+            hooks: self.hooks.clone(),
             _aggregate: PhantomData,
         }
     }
@@ -347,8 +432,30 @@ where
         Self {
             pool,
             services: Arc::new(services),
+            hooks: Vec::new(),
             _aggregate: PhantomData,
         }
+    }
+
+    /// Adds a hook run inside every commit of this bus.
+    pub fn with_hook(mut self, hook: Arc<dyn TxHook>) -> Self {
+        self.hooks.push(hook);
+        self
+    }
+
+    /// Like [`Self::execute`], with one more hook for this command only (e.g. the
+    /// credentials of a sign-up).
+    pub async fn execute_with_hook(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        expected_version: Option<u64>,
+        metadata: CommandMetadata,
+        hook: Arc<dyn TxHook>,
+    ) -> Result<CommandOutcome, CommandError<A::Error>> {
+        let mut bus = self.clone();
+        bus.hooks.push(hook);
+        bus.execute(aggregate_id, command, expected_version, metadata).await
     }
 
     /// Loads the aggregate, runs `command`, and commits its events with their outbox
@@ -367,12 +474,19 @@ where
     ) -> Result<CommandOutcome, CommandError<A::Error>> {
         let bus = self.clone();
         let aggregate_id = aggregate_id.to_owned();
+        let tenant = metadata.tenant_id;
         let metadata = metadata.into_map();
         tokio::spawn(async move {
             let mut attempt = 0;
             loop {
                 let result = bus
-                    .execute_once(&aggregate_id, command.clone(), expected_version, metadata.clone())
+                    .execute_once(
+                        &aggregate_id,
+                        command.clone(),
+                        expected_version,
+                        tenant,
+                        metadata.clone(),
+                    )
                     .await;
                 match result {
                     Err(CommandError::Conflict)
@@ -393,11 +507,13 @@ where
         aggregate_id: &str,
         command: A::Command,
         expected_version: Option<u64>,
+        tenant: Uuid,
         metadata: HashMap<String, String>,
     ) -> Result<CommandOutcome, CommandError<A::Error>> {
-        let store = PersistedEventStore::<_, A>::new_event_store(PgEventRepository::new(
-            self.pool.clone(),
-        ));
+        let repository = PgEventRepository::new(self.pool.clone())
+            .for_tenant(tenant)
+            .with_hooks(self.hooks.clone());
+        let store = PersistedEventStore::<_, A>::new_event_store(repository);
         let mut context = store.load_aggregate(aggregate_id).await.map_err(from_aggregate)?;
         let current = context.current_sequence as u64;
         if let Some(expected) = expected_version {
@@ -436,8 +552,12 @@ fn from_aggregate<E: std::error::Error>(err: AggregateError<E>) -> CommandError<
     match err {
         AggregateError::UserError(e) => CommandError::Rejected(e),
         AggregateError::AggregateConflict => CommandError::Conflict,
-        AggregateError::DatabaseConnectionError(e)
-        | AggregateError::DeserializationError(e)
-        | AggregateError::UnexpectedError(e) => CommandError::Store(e.to_string()),
+        AggregateError::UnexpectedError(e) => match e.downcast_ref::<UniqueViolation>() {
+            Some(UniqueViolation(constraint)) => CommandError::Unique(constraint.clone()),
+            None => CommandError::Store(e.to_string()),
+        },
+        AggregateError::DatabaseConnectionError(e) | AggregateError::DeserializationError(e) => {
+            CommandError::Store(e.to_string())
+        }
     }
 }

@@ -15,6 +15,7 @@ pub mod config;
 pub mod consumer;
 pub mod db;
 pub mod envelope;
+pub mod inline;
 pub mod event_store;
 pub mod jobs;
 pub mod shutdown;

@@ -14,6 +14,9 @@
 //! Nothing in this crate touches Postgres, SQS or HTTP, so its tests run in milliseconds
 //! and never wait for infrastructure.
 
+pub mod account;
+pub mod client;
+pub mod policy;
 pub mod studio;
 pub mod values;
 
@@ -31,4 +34,8 @@ pub mod metadata {
     pub const ACTOR: &str = "actor";
     /// The HTTP request id, when the command came in over HTTP.
     pub const REQUEST_ID: &str = "request_id";
+    /// The client's IP address (audit only: kept in the store, not sent on the wire).
+    pub const IP: &str = "ip";
+    /// The client's user agent (audit only, like `IP`).
+    pub const USER_AGENT: &str = "user_agent";
 }

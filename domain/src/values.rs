@@ -188,3 +188,132 @@ mod tests {
         assert_eq!(Currency::parse("XXQ").map_err(|e| e.code), Err("unknown_currency"));
     }
 }
+
+/// An email address, normalised to lower case (addresses are unique
+/// case-insensitively). Deliberately permissive: one `@`, a dotted domain, no spaces,
+/// at most 254 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let email = raw.trim().to_lowercase();
+        let valid = email.len() <= 254
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+            && email.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            });
+        if valid {
+            Ok(Self(email))
+        } else {
+            Err(InvalidValue::new("invalid_email", "must be an email address"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = InvalidValue;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Email> for String {
+    fn from(value: Email) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A password that meets the policy: 10..=128 characters, not only one character
+/// class of letters or digits, and not the email's local part. Never serialised.
+pub struct Password(String);
+
+impl Password {
+    pub const MIN_CHARS: usize = 10;
+    pub const MAX_CHARS: usize = 128;
+
+    pub fn parse(raw: &str, email: Option<&Email>) -> Result<Self, InvalidValue> {
+        let n = raw.chars().count();
+        if n < Self::MIN_CHARS {
+            return Err(InvalidValue::new(
+                "password_too_short",
+                format!("must be at least {} characters", Self::MIN_CHARS),
+            ));
+        }
+        if n > Self::MAX_CHARS {
+            return Err(InvalidValue::new(
+                "password_too_long",
+                format!("must be at most {} characters", Self::MAX_CHARS),
+            ));
+        }
+        let distinct: std::collections::HashSet<char> = raw.chars().collect();
+        if distinct.len() < 4 || raw.chars().all(|c| c.is_ascii_digit()) {
+            return Err(InvalidValue::new(
+                "password_too_weak",
+                "must not be a repetition of a few characters or only digits",
+            ));
+        }
+        if let Some(email) = email {
+            let local = email.as_str().split('@').next().unwrap_or_default();
+            if local.len() >= 4 && raw.to_lowercase().contains(local) {
+                return Err(InvalidValue::new(
+                    "password_contains_email",
+                    "must not contain your email address",
+                ));
+            }
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(Email::parse(" Ada@Example.COM ").map(String::from), Ok("ada@example.com".into()));
+        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a da@example.com", "a@b@c.com"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_follow_the_policy() {
+        let email = Email::parse("ada.lovelace@example.com").ok();
+        assert!(Password::parse("correct horse battery", email.as_ref()).is_ok());
+        assert_eq!(Password::parse("short1!", None).map(|_| ()).map_err(|e| e.code), Err("password_too_short"));
+        assert_eq!(Password::parse("aaaaaaaaaaaa", None).map(|_| ()).map_err(|e| e.code), Err("password_too_weak"));
+        assert_eq!(Password::parse("12345678901", None).map(|_| ()).map_err(|e| e.code), Err("password_too_weak"));
+        assert_eq!(
+            Password::parse("my ada.lovelace@example.com pw", email.as_ref()).map(|_| ()).map_err(|e| e.code),
+            Err("password_contains_email")
+        );
+        assert_eq!(format!("{:?}", Password::parse("correct horse battery", None).ok()), "Some(Password(***))");
+    }
+}

@@ -24,5 +24,8 @@ pub trait Projection: Send + Sync {
 
 /// Every projection the projector maintains.
 pub fn all_projections() -> Vec<Box<dyn Projection>> {
-    vec![Box::new(crate::studio::StudioProjection)]
+    vec![
+        Box::new(crate::studio::StudioProjection),
+        Box::new(crate::client::ClientProjection),
+    ]
 }

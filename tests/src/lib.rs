@@ -32,8 +32,16 @@ pub use api::{ApiConfig, AppState};
 
 /// One test's private world: a database, queues, and the tasks it started.
 pub struct TestEnv {
+    /// Superuser pool: migrations, setup and assertions only.
     pub pool: PgPool,
+    /// The service roles' pools, as in production: RLS and grants apply.
+    pub api_pool: PgPool,
+    pub projector_pool: PgPool,
+    pub relay_pool: PgPool,
+    pub worker_pool: PgPool,
     pub database_url: String,
+    /// `database_url` with the relay's role.
+    pub relay_url: String,
     pub sqs: SqsClient,
     pub events_queue: String,
     pub events_dlq: String,
@@ -68,18 +76,24 @@ impl TestEnv {
             .execute(&mut conn)
             .await?;
         conn.close().await?;
-        let database_url = format!(
-            "postgres://{}@{}:{}/{name}",
-            admin.get_username(),
-            admin.get_host(),
-            admin.get_port()
-        );
-        let db = DatabaseArgs {
-            database_url: database_url.parse().context("url")?,
-            database_max_connections: 20,
+        let url_for = |user: &str| {
+            format!("postgres://{user}@{}:{}/{name}", admin.get_host(), admin.get_port())
         };
-        let pool = common::db::connect(&db, "repstream-tests").await?;
+        let database_url = url_for(admin.get_username());
+        let connect = |url: String, max: u32| async move {
+            let db = DatabaseArgs {
+                database_url: url.parse().context("url")?,
+                database_max_connections: max,
+            };
+            common::db::connect(&db, "repstream-tests").await
+        };
+        let pool = connect(database_url.clone(), 10).await?;
         common::db::migrate(&pool).await?;
+        let api_pool = connect(url_for("repstream_api"), 20).await?;
+        let projector_pool = connect(url_for("repstream_projector"), 8).await?;
+        let relay_url = url_for("repstream_relay");
+        let relay_pool = connect(relay_url.clone(), 4).await?;
+        let worker_pool = connect(url_for("repstream_worker"), 4).await?;
 
         let sqs = common::sqs::client(&AwsArgs {
             aws_endpoint_url: Some(endpoint),
@@ -98,7 +112,12 @@ impl TestEnv {
         let mailbox = std::env::temp_dir().join(format!("repstream-mailbox-{name}"));
         Ok(Self {
             pool,
+            api_pool,
+            projector_pool,
+            relay_pool,
+            worker_pool,
             database_url,
+            relay_url,
             sqs,
             events_queue: url("repstream-events.fifo")?,
             events_dlq: url("repstream-events-dlq.fifo")?,
@@ -110,15 +129,21 @@ impl TestEnv {
     }
 
     pub fn state(&self, config: ApiConfig) -> AppState {
-        let waiter = api::waiter::ViewWaiter::start(self.pool.clone(), self.shutdown.clone());
-        AppState::new(self.pool.clone(), self.sqs.clone(), waiter, config)
+        let waiter = api::waiter::ViewWaiter::start(self.api_pool.clone(), self.shutdown.clone());
+        AppState::new(self.api_pool.clone(), self.sqs.clone(), waiter, config)
+            .expect("valid API configuration")
     }
 
-    fn api_config(&self) -> ApiConfig {
-        ApiConfig {
-            events_queue: queue_name(&self.events_queue),
-            ..ApiConfig::default()
-        }
+    /// The API's configuration in tests: a random signing key, generous rate limits
+    /// (tests that exercise limits set their own).
+    pub fn api_config(&self) -> ApiConfig {
+        let mut config = ApiConfig::new(api::auth::AuthConfig::new(test_secret()));
+        config.events_queue = queue_name(&self.events_queue);
+        config.rate_limits.per_ip_per_minute = 100_000;
+        config.rate_limits.per_account_per_minute = 100_000;
+        config.rate_limits.auth_per_ip_per_minute = 100_000;
+        config.rate_limits.burst = 10_000;
+        config
     }
 
     /// Serves the API on an ephemeral port.
@@ -146,26 +171,26 @@ impl TestEnv {
     }
 
     pub fn relay(&self) -> outbox_relay::Relay {
-        outbox_relay::Relay::new(self.pool.clone(), self.sqs.clone(), self.relay_config())
+        outbox_relay::Relay::new(self.relay_pool.clone(), self.sqs.clone(), self.relay_config())
     }
 
     /// Runs a relay (leader election included) until the returned token is cancelled.
     pub fn spawn_relay(&self) -> CancellationToken {
         let token = self.shutdown.child_token();
         let (pool, sqs, config, t) = (
-            self.pool.clone(),
+            self.relay_pool.clone(),
             self.sqs.clone(),
             self.relay_config(),
             token.clone(),
         );
-        let connect = outbox_relay::connect_options(&self.database_url).expect("valid url");
+        let connect = outbox_relay::connect_options(&self.relay_url).expect("valid url");
         tokio::spawn(async move { outbox_relay::run(pool, connect, sqs, config, t).await });
         token
     }
 
     pub fn projector(&self) -> projector::Projector {
         projector::Projector::new(
-            self.pool.clone(),
+            self.projector_pool.clone(),
             projector::all_projections(),
             self.sqs.clone(),
             self.notifications_queue.clone(),
@@ -200,7 +225,7 @@ impl TestEnv {
             self.mailbox.clone(),
             "repstream <test@repstream.local>".into(),
         ));
-        let worker = workers::NotificationWorker::new(self.pool.clone(), notifier);
+        let worker = workers::NotificationWorker::new(self.worker_pool.clone(), notifier);
         let (sqs, config, t) = (
             self.sqs.clone(),
             self.consumer_config(&self.notifications_queue),
@@ -272,12 +297,75 @@ impl TestApp {
         Ok((r.status().as_u16(), r.json().await.unwrap_or_default()))
     }
 
-    /// Creates a studio and returns its id.
-    pub async fn create_studio(&self, name: &str) -> anyhow::Result<Uuid> {
+    /// A request with the user's bearer token.
+    pub fn req(&self, method: reqwest::Method, path: &str, user: &TestUser) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(&user.access_token)
+    }
+
+    /// Sends an authenticated request; returns status and JSON body (Null if none).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        user: &TestUser,
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<(u16, serde_json::Value)> {
+        let mut r = self.req(method, path, user);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().await?;
+        Ok((r.status().as_u16(), r.json().await.unwrap_or_default()))
+    }
+
+    pub async fn signup(&self, email: &str, password: &str, name: &str) -> anyhow::Result<Uuid> {
         let (status, body) = self
             .post_json(
+                "/api/v1/auth/signup",
+                &serde_json::json!({"email": email, "password": password, "full_name": name}),
+            )
+            .await?;
+        anyhow::ensure!(status == 201, "signup: {status} {body}");
+        body["id"].as_str().and_then(|s| s.parse().ok()).context("no id")
+    }
+
+    /// Password grant, as an OAuth2 client sends it (form-encoded).
+    pub async fn login(&self, email: &str, password: &str) -> anyhow::Result<(u16, serde_json::Value)> {
+        let r = self
+            .client
+            .post(self.url("/api/v1/auth/token"))
+            .form(&[("grant_type", "password"), ("username", email), ("password", password)])
+            .send()
+            .await?;
+        Ok((r.status().as_u16(), r.json().await.unwrap_or_default()))
+    }
+
+    /// Signs up a fresh user and signs them in.
+    pub async fn user(&self, name: &str) -> anyhow::Result<TestUser> {
+        let email = format!("{}-{}@example.com", name.to_lowercase().replace(' ', "."), &Uuid::new_v4().simple().to_string()[..8]);
+        let password = "Correct-Horse-Battery-9";
+        let id = self.signup(&email, password, name).await?;
+        let (status, tokens) = self.login(&email, password).await?;
+        anyhow::ensure!(status == 200, "login: {status} {tokens}");
+        Ok(TestUser {
+            id,
+            email,
+            password: password.to_owned(),
+            access_token: tokens["access_token"].as_str().unwrap_or_default().to_owned(),
+            refresh_token: tokens["refresh_token"].as_str().unwrap_or_default().to_owned(),
+        })
+    }
+
+    /// Creates a studio owned by `owner` and returns its id.
+    pub async fn create_studio(&self, owner: &TestUser, name: &str) -> anyhow::Result<Uuid> {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
                 "/api/v1/studios",
-                &serde_json::json!({"name": name, "timezone": "Europe/Berlin", "currency": "EUR"}),
+                owner,
+                Some(serde_json::json!({"name": name, "timezone": "Europe/Berlin", "currency": "EUR"})),
             )
             .await?;
         anyhow::ensure!(status == 201, "create studio: {status} {body}");
@@ -286,6 +374,38 @@ impl TestApp {
             .and_then(|s| s.parse().ok())
             .context("no id in response")
     }
+
+    /// Adds `user` to `studio` with `role` (as `owner`).
+    pub async fn add_member(&self, owner: &TestUser, studio: Uuid, user: &TestUser, role: &str) -> anyhow::Result<()> {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/api/v1/studios/{studio}/members"),
+                owner,
+                Some(serde_json::json!({"email": user.email, "role": role})),
+            )
+            .await?;
+        anyhow::ensure!(status == 201 && body["outcome"] == "added", "add member: {status} {body}");
+        Ok(())
+    }
+}
+
+/// A signed-up, signed-in user.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: Uuid,
+    pub email: String,
+    pub password: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+/// A fresh 48-byte signing key per process.
+pub fn test_secret() -> Vec<u8> {
+    static SECRET: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    SECRET
+        .get_or_init(|| [Uuid::new_v4().as_bytes().as_slice(), Uuid::new_v4().as_bytes(), Uuid::new_v4().as_bytes()].concat())
+        .clone()
 }
 
 /// Polls `check` until it returns `Some`, or fails after `timeout`.

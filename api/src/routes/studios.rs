@@ -16,7 +16,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::auth::AuthUser;
 use crate::context::RequestContext;
+use crate::tenancy::{tenant_tx, Membership};
+use domain::account::AccountId;
+use domain::policy::Action;
 use crate::error::{from_command, ApiError, FieldError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::state::AppState;
@@ -131,8 +135,17 @@ pub struct LocationPath {
     pub location_id: Uuid,
 }
 
-fn studio_rule(err: StudioError) -> ApiError {
+pub(crate) fn studio_rule(err: StudioError) -> ApiError {
     match err {
+        StudioError::Forbidden => ApiError::Forbidden,
+        StudioError::MemberNotFound => ApiError::NotFound {
+            code: "member_not_found",
+            what: "member",
+        },
+        StudioError::InvitationNotFound => ApiError::NotFound {
+            code: "invitation_not_found",
+            what: "invitation",
+        },
         StudioError::NotFound => ApiError::NotFound {
             code: "studio_not_found",
             what: "studio",
@@ -182,7 +195,7 @@ fn parse_address(raw: Option<String>) -> Result<Option<String>, domain::values::
     Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
 }
 
-fn accepted(status: StatusCode, body: Accepted) -> Response {
+pub(crate) fn accepted(status: StatusCode, body: Accepted) -> Response {
     let mut headers = HeaderMap::new();
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", body.version)) {
         headers.insert(header::ETAG, etag);
@@ -195,7 +208,7 @@ fn accepted(status: StatusCode, body: Accepted) -> Response {
     (status, headers, AppJson(body)).into_response()
 }
 
-async fn run(
+pub(crate) async fn run(
     state: &AppState,
     ctx: &RequestContext,
     studio_id: Uuid,
@@ -216,13 +229,14 @@ async fn run(
 }
 
 /// Create a studio (a new tenant).
-#[utoipa::path(post, path = "/studios", tag = "studios", request_body = CreateStudio,
+#[utoipa::path(post, path = "/studios", tag = "studios", request_body = CreateStudio, security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = Accepted),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid values or a broken rule (`validation_failed`, `studio_already_exists`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_studio(
     State(state): State<AppState>,
+    user: AuthUser,
     ctx: RequestContext,
     AppJson(body): AppJson<CreateStudio>,
 ) -> Result<Response, ApiError> {
@@ -240,6 +254,7 @@ pub async fn create_studio(
         name,
         timezone,
         currency,
+        owner: AccountId(user.account_id),
     };
     let version = run(&state, &ctx, id, command, None).await?;
     Ok(accepted(
@@ -252,26 +267,31 @@ pub async fn create_studio(
     ))
 }
 
-/// List studios, ordered by id.
-#[utoipa::path(get, path = "/studios", tag = "studios", params(ListParams),
+/// List the studios you are a member of, ordered by id.
+#[utoipa::path(get, path = "/studios", tag = "studios", params(ListParams), security(("bearer" = [])),
     responses(
         (status = 200, description = "One page", body = StudioPage),
         (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_studios(
     State(state): State<AppState>,
+    user: AuthUser,
     AppQuery(params): AppQuery<ListParams>,
 ) -> Result<AppJson<StudioPage>, ApiError> {
     let limit = params.limit.unwrap_or(50);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::InvalidQuery("limit must be between 1 and 100".to_owned()));
     }
+    let mut tx = tenant_tx(&state.pool, None, Some(user.account_id)).await?;
     let mut rows: Vec<Json<StudioView>> = sqlx::query_scalar(
-        "SELECT doc FROM studio_view WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2",
+        "SELECT v.doc FROM studio_view v JOIN studio_membership m ON m.tenant_id = v.tenant_id \
+         WHERE m.account_id = $3 AND ($1::uuid IS NULL OR v.id > $1) ORDER BY v.id LIMIT $2",
     )
     .bind(params.after)
     .bind(i64::from(limit) + 1)
-    .fetch_all(&state.pool)
+    .bind(user.account_id)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let items: Vec<StudioView> = rows.into_iter().map(|j| j.0).collect();
@@ -279,17 +299,19 @@ pub async fn list_studios(
     Ok(AppJson(StudioPage { items, next_after }))
 }
 
-async fn load_studio(state: &AppState, id: Uuid) -> Result<Option<StudioView>, ApiError> {
+async fn load_studio(state: &AppState, member: &Membership) -> Result<Option<StudioView>, ApiError> {
+    let mut tx = member.tx(&state.pool).await?;
     let doc: Option<Json<StudioView>> =
         sqlx::query_scalar("SELECT doc FROM studio_view WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&state.pool)
+            .bind(member.studio_id)
+            .fetch_optional(&mut *tx)
             .await?;
+    tx.commit().await?;
     Ok(doc.map(|j| j.0))
 }
 
 /// Get a studio with its locations and settings.
-#[utoipa::path(get, path = "/studios/{studio_id}", tag = "studios",
+#[utoipa::path(get, path = "/studios/{studio_id}", tag = "studios", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"), ReadParams),
     responses(
         (status = 200, description = "The studio", body = StudioView, headers(("ETag" = String, description = "The view's version"))),
@@ -298,22 +320,25 @@ async fn load_studio(state: &AppState, id: Uuid) -> Result<Option<StudioView>, A
         (status = 503, description = "`view_not_caught_up`: `min_version` not reached in time", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_studio(
     State(state): State<AppState>,
+    user: AuthUser,
     AppPath(path): AppPath<StudioPath>,
     AppQuery(params): AppQuery<ReadParams>,
 ) -> Result<Response, ApiError> {
     let id = path.studio_id;
-    let mut view = load_studio(&state, id).await?;
+    let member = Membership::load(&state.pool, &user, id).await?;
+    member.require(Action::ViewStudio)?;
+    let mut view = load_studio(&state, &member).await?;
     if let Some(wanted) = params.min_version {
         if view.as_ref().map_or(0, |v| v.version) < wanted {
             let key = id.to_string();
             let caught_up = || async {
-                Ok::<_, ApiError>(load_studio(&state, id).await?.is_some_and(|v| v.version >= wanted))
+                Ok::<_, ApiError>(load_studio(&state, &member).await?.is_some_and(|v| v.version >= wanted))
             };
             state
                 .waiter
                 .wait_until(&key, state.config.read_wait_max, caught_up)
                 .await?;
-            view = load_studio(&state, id).await?;
+            view = load_studio(&state, &member).await?;
             let current = view.as_ref().map_or(0, |v| v.version);
             if current < wanted {
                 return Err(ApiError::NotCaughtUp { current, wanted });
@@ -330,7 +355,7 @@ pub async fn get_studio(
 }
 
 /// Rename a studio.
-#[utoipa::path(post, path = "/studios/{studio_id}/rename", tag = "studios",
+#[utoipa::path(post, path = "/studios/{studio_id}/rename", tag = "studios", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"),
            ("If-Match" = Option<String>, Header, description = "Expected version as an ETag, e.g. \"3\"")),
     request_body = RenameStudio,
@@ -341,6 +366,7 @@ pub async fn get_studio(
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json")))]
 pub async fn rename_studio(
     State(state): State<AppState>,
+    user: AuthUser,
     ctx: RequestContext,
     AppPath(path): AppPath<StudioPath>,
     AppJson(body): AppJson<RenameStudio>,
@@ -352,12 +378,13 @@ pub async fn rename_studio(
         return Err(ApiError::Internal(anyhow::anyhow!("validator let an error through")));
     };
     let id = path.studio_id;
+    Membership::load(&state.pool, &user, id).await?.require(Action::ManageStudio)?;
     let version = run(&state, &ctx, id, StudioCommand::RenameStudio { name }, body.expected_version).await?;
     Ok(accepted(StatusCode::OK, Accepted { id, version, location_id: None }))
 }
 
 /// Replace a studio's settings.
-#[utoipa::path(put, path = "/studios/{studio_id}/settings", tag = "studios",
+#[utoipa::path(put, path = "/studios/{studio_id}/settings", tag = "studios", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"),
            ("If-Match" = Option<String>, Header, description = "Expected version as an ETag")),
     request_body = UpdateSettings,
@@ -368,11 +395,13 @@ pub async fn rename_studio(
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json")))]
 pub async fn update_settings(
     State(state): State<AppState>,
+    user: AuthUser,
     ctx: RequestContext,
     AppPath(path): AppPath<StudioPath>,
     AppJson(body): AppJson<UpdateSettings>,
 ) -> Result<Response, ApiError> {
     let id = path.studio_id;
+    Membership::load(&state.pool, &user, id).await?.require(Action::ManageStudio)?;
     let mut settings = body.settings;
     settings.contact_email = settings.contact_email.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
     settings.contact_phone = settings.contact_phone.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
@@ -381,7 +410,7 @@ pub async fn update_settings(
 }
 
 /// Add a location to a studio.
-#[utoipa::path(post, path = "/studios/{studio_id}/locations", tag = "studios",
+#[utoipa::path(post, path = "/studios/{studio_id}/locations", tag = "studios", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"),
            ("If-Match" = Option<String>, Header, description = "Expected version as an ETag")),
     request_body = AddLocation,
@@ -392,6 +421,7 @@ pub async fn update_settings(
         (status = 422, description = "`validation_failed`, `location_name_taken`, `too_many_locations`", body = Problem, content_type = "application/problem+json")))]
 pub async fn add_location(
     State(state): State<AppState>,
+    user: AuthUser,
     ctx: RequestContext,
     AppPath(path): AppPath<StudioPath>,
     AppJson(body): AppJson<AddLocation>,
@@ -408,6 +438,7 @@ pub async fn add_location(
         return Err(ApiError::Internal(anyhow::anyhow!("validator let an error through")));
     };
     let id = path.studio_id;
+    Membership::load(&state.pool, &user, id).await?.require(Action::ManageStudio)?;
     let location_id = body.id.unwrap_or_else(Uuid::now_v7);
     let command = StudioCommand::AddLocation {
         location_id: LocationId(location_id),
@@ -427,7 +458,7 @@ pub async fn add_location(
 }
 
 /// Rename a location.
-#[utoipa::path(post, path = "/studios/{studio_id}/locations/{location_id}/rename", tag = "studios",
+#[utoipa::path(post, path = "/studios/{studio_id}/locations/{location_id}/rename", tag = "studios", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"),
            ("location_id" = Uuid, Path, description = "Location id"),
            ("If-Match" = Option<String>, Header, description = "Expected version as an ETag")),
@@ -439,6 +470,7 @@ pub async fn add_location(
         (status = 422, description = "`validation_failed`, `location_name_taken`", body = Problem, content_type = "application/problem+json")))]
 pub async fn rename_location(
     State(state): State<AppState>,
+    user: AuthUser,
     ctx: RequestContext,
     AppPath(path): AppPath<LocationPath>,
     AppJson(body): AppJson<RenameLocation>,
@@ -450,6 +482,7 @@ pub async fn rename_location(
         return Err(ApiError::Internal(anyhow::anyhow!("validator let an error through")));
     };
     let id = path.studio_id;
+    Membership::load(&state.pool, &user, id).await?.require(Action::ManageStudio)?;
     let command = StudioCommand::RenameLocation {
         location_id: LocationId(path.location_id),
         name,

@@ -2,8 +2,13 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
 use super::{LocationId, StudioCommand, StudioError, StudioEvent, StudioId, StudioSettings};
-use crate::values::{Currency, DisplayName, TimeZone};
+use crate::account::AccountId;
+use crate::policy::{self, Action, Relation, Role};
+use crate::values::{Currency, DisplayName, Email, TimeZone};
 
 /// Most locations one studio may have: a guard against runaway clients, far above any
 /// real studio chain.
@@ -19,6 +24,8 @@ pub struct Studio {
     currency: Option<Currency>,
     settings: StudioSettings,
     locations: Vec<Location>,
+    members: Vec<Member>,
+    invitations: Vec<Invitation>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -27,12 +34,47 @@ struct Location {
     name: DisplayName,
 }
 
+#[derive(Debug, Serialize, Deserialize)]
+struct Member {
+    account_id: AccountId,
+    role: Role,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Invitation {
+    id: Uuid,
+    email: Email,
+    role: Role,
+    token_hash: String,
+    expires_at: DateTime<Utc>,
+    open: bool,
+}
+
 impl Studio {
     fn require_created(&self) -> Result<(), StudioError> {
         match self.id {
             Some(_) => Ok(()),
             None => Err(StudioError::NotFound),
         }
+    }
+
+    fn role_of(&self, account: AccountId) -> Option<Role> {
+        self.members
+            .iter()
+            .find(|m| m.account_id == account)
+            .map(|m| m.role)
+    }
+
+    /// The actor's role, if they may manage members at all.
+    fn manager_role(&self, actor: AccountId) -> Result<Role, StudioError> {
+        match self.role_of(actor) {
+            Some(role) if policy::decide(role, Action::ManageMembers, Relation::default()) => Ok(role),
+            _ => Err(StudioError::Forbidden),
+        }
+    }
+
+    fn owners(&self) -> usize {
+        self.members.iter().filter(|m| m.role == Role::Owner).count()
     }
 
     fn location_name_taken(&self, name: &DisplayName, except: Option<LocationId>) -> bool {
@@ -62,6 +104,7 @@ impl Aggregate for Studio {
                 name,
                 timezone,
                 currency,
+                owner,
             } => {
                 if self.id.is_some() {
                     return Err(StudioError::AlreadyExists);
@@ -71,6 +114,7 @@ impl Aggregate for Studio {
                     name,
                     timezone,
                     currency,
+                    owner_id: owner,
                 };
                 sink.write(event, self).await;
             }
@@ -129,6 +173,129 @@ impl Aggregate for Studio {
                 sink.write(StudioEvent::LocationRenamed { location_id, name }, self)
                     .await;
             }
+            StudioCommand::AddMember {
+                actor,
+                account_id,
+                role,
+            } => {
+                self.require_created()?;
+                let granter = self.manager_role(actor)?;
+                if self.role_of(account_id).is_some() {
+                    return Err(StudioError::AlreadyMember);
+                }
+                if !policy::may_grant(granter, None, role) {
+                    return Err(StudioError::Forbidden);
+                }
+                sink.write(StudioEvent::MemberAdded { account_id, role }, self).await;
+            }
+            StudioCommand::InviteMember {
+                actor,
+                invitation_id,
+                email,
+                role,
+                token_hash,
+                expires_at,
+            } => {
+                self.require_created()?;
+                let granter = self.manager_role(actor)?;
+                if !policy::may_grant(granter, None, role) {
+                    return Err(StudioError::Forbidden);
+                }
+                if self.invitations.iter().any(|i| i.id == invitation_id) {
+                    return Ok(());
+                }
+                if self.invitations.iter().any(|i| i.open && i.email == email) {
+                    return Err(StudioError::AlreadyInvited);
+                }
+                let event = StudioEvent::MemberInvited {
+                    invitation_id,
+                    email,
+                    role,
+                    token_hash,
+                    expires_at,
+                };
+                sink.write(event, self).await;
+            }
+            StudioCommand::AcceptInvitation {
+                token_hash,
+                account_id,
+                email,
+                now,
+            } => {
+                self.require_created()?;
+                let Some(invitation) = self.invitations.iter().find(|i| i.token_hash == token_hash) else {
+                    return Err(StudioError::InvitationNotFound);
+                };
+                if !invitation.open {
+                    return Err(StudioError::InvitationUsed);
+                }
+                if invitation.expires_at <= now {
+                    return Err(StudioError::InvitationExpired);
+                }
+                if invitation.email != email {
+                    return Err(StudioError::InvitationEmailMismatch);
+                }
+                if self.role_of(account_id).is_some() {
+                    return Err(StudioError::AlreadyMember);
+                }
+                let event = StudioEvent::InvitationAccepted {
+                    invitation_id: invitation.id,
+                    account_id,
+                    role: invitation.role,
+                };
+                sink.write(event, self).await;
+            }
+            StudioCommand::RevokeInvitation {
+                actor,
+                invitation_id,
+            } => {
+                self.require_created()?;
+                self.manager_role(actor)?;
+                match self.invitations.iter().find(|i| i.id == invitation_id) {
+                    None => return Err(StudioError::InvitationNotFound),
+                    Some(i) if !i.open => return Ok(()),
+                    Some(_) => {
+                        sink.write(StudioEvent::InvitationRevoked { invitation_id }, self)
+                            .await;
+                    }
+                }
+            }
+            StudioCommand::ChangeMemberRole {
+                actor,
+                account_id,
+                role,
+            } => {
+                self.require_created()?;
+                let granter = self.manager_role(actor)?;
+                let current = self.role_of(account_id).ok_or(StudioError::MemberNotFound)?;
+                if current == role {
+                    return Ok(());
+                }
+                if !policy::may_grant(granter, Some(current), role) {
+                    return Err(StudioError::Forbidden);
+                }
+                if current == Role::Owner && self.owners() == 1 {
+                    return Err(StudioError::LastOwner);
+                }
+                sink.write(StudioEvent::MemberRoleChanged { account_id, role }, self)
+                    .await;
+            }
+            StudioCommand::RemoveMember { actor, account_id } => {
+                self.require_created()?;
+                let current = self.role_of(account_id).ok_or(StudioError::MemberNotFound)?;
+                // Anyone may leave; removing someone else takes a manager who could
+                // also have granted their role.
+                if actor != account_id {
+                    let granter = self.manager_role(actor)?;
+                    if !policy::may_grant(granter, Some(current), current) {
+                        return Err(StudioError::Forbidden);
+                    }
+                }
+                if current == Role::Owner && self.owners() == 1 {
+                    return Err(StudioError::LastOwner);
+                }
+                sink.write(StudioEvent::MemberRemoved { account_id }, self).await;
+            }
         }
         Ok(())
     }
@@ -140,11 +307,16 @@ impl Aggregate for Studio {
                 name,
                 timezone,
                 currency,
+                owner_id,
             } => {
                 self.id = Some(studio_id);
                 self.name = Some(name);
                 self.timezone = Some(timezone);
                 self.currency = Some(currency);
+                self.members.push(Member {
+                    account_id: owner_id,
+                    role: Role::Owner,
+                });
             }
             StudioEvent::StudioRenamed { name } => self.name = Some(name),
             StudioEvent::StudioSettingsUpdated { settings } => self.settings = settings,
@@ -158,6 +330,46 @@ impl Aggregate for Studio {
                 if let Some(l) = self.locations.iter_mut().find(|l| l.id == location_id) {
                     l.name = name;
                 }
+            }
+            StudioEvent::MemberAdded { account_id, role } => {
+                self.members.push(Member { account_id, role });
+            }
+            StudioEvent::MemberInvited {
+                invitation_id,
+                email,
+                role,
+                token_hash,
+                expires_at,
+            } => self.invitations.push(Invitation {
+                id: invitation_id,
+                email,
+                role,
+                token_hash,
+                expires_at,
+                open: true,
+            }),
+            StudioEvent::InvitationAccepted {
+                invitation_id,
+                account_id,
+                role,
+            } => {
+                if let Some(i) = self.invitations.iter_mut().find(|i| i.id == invitation_id) {
+                    i.open = false;
+                }
+                self.members.push(Member { account_id, role });
+            }
+            StudioEvent::InvitationRevoked { invitation_id } => {
+                if let Some(i) = self.invitations.iter_mut().find(|i| i.id == invitation_id) {
+                    i.open = false;
+                }
+            }
+            StudioEvent::MemberRoleChanged { account_id, role } => {
+                if let Some(m) = self.members.iter_mut().find(|m| m.account_id == account_id) {
+                    m.role = role;
+                }
+            }
+            StudioEvent::MemberRemoved { account_id } => {
+                self.members.retain(|m| m.account_id != account_id);
             }
         }
     }
@@ -220,6 +432,22 @@ mod tests {
             name: name("Core Pilates"),
             timezone: TimeZone::parse("Europe/Berlin").expect("tz"),
             currency: Currency::parse("EUR").expect("currency"),
+            owner_id: owner(),
+        }
+    }
+
+    fn owner() -> AccountId {
+        AccountId(Uuid::from_u128(500))
+    }
+
+    fn person(n: u128) -> AccountId {
+        AccountId(Uuid::from_u128(600 + n))
+    }
+
+    fn added(n: u128, role: Role) -> StudioEvent {
+        StudioEvent::MemberAdded {
+            account_id: person(n),
+            role,
         }
     }
 
@@ -239,6 +467,7 @@ mod tests {
             name,
             timezone,
             currency,
+            owner_id,
         } = created()
         else {
             unreachable!()
@@ -250,6 +479,7 @@ mod tests {
                 name,
                 timezone,
                 currency,
+                owner: owner_id,
             })
             .await
             .then_expect_events(vec![created()]);
@@ -262,6 +492,7 @@ mod tests {
             name,
             timezone,
             currency,
+            owner_id,
         } = created()
         else {
             unreachable!()
@@ -273,6 +504,7 @@ mod tests {
                 name,
                 timezone,
                 currency,
+                owner: owner_id,
             })
             .await
             .then_expect_error(StudioError::AlreadyExists);
@@ -469,5 +701,161 @@ mod tests {
             })
             .await
             .then_expect_error(StudioError::LocationNameTaken("uptown".into()));
+    }
+
+    #[tokio::test]
+    async fn owners_and_admins_add_members() {
+        StudioTest::with(())
+            .given(vec![created()])
+            .when_async(StudioCommand::AddMember { actor: owner(), account_id: person(1), role: Role::Trainer })
+            .await
+            .then_expect_events(vec![added(1, Role::Trainer)]);
+        StudioTest::with(())
+            .given(vec![created(), added(1, Role::Admin)])
+            .when_async(StudioCommand::AddMember { actor: person(1), account_id: person(2), role: Role::Client })
+            .await
+            .then_expect_events(vec![added(2, Role::Client)]);
+    }
+
+    #[tokio::test]
+    async fn other_roles_and_strangers_may_not_manage_members() {
+        for role in [Role::Trainer, Role::FrontDesk, Role::Client] {
+            StudioTest::with(())
+                .given(vec![created(), added(1, role)])
+                .when_async(StudioCommand::AddMember { actor: person(1), account_id: person(2), role: Role::Client })
+                .await
+                .then_expect_error(StudioError::Forbidden);
+        }
+        StudioTest::with(())
+            .given(vec![created()])
+            .when_async(StudioCommand::AddMember { actor: person(9), account_id: person(2), role: Role::Client })
+            .await
+            .then_expect_error(StudioError::Forbidden);
+    }
+
+    #[tokio::test]
+    async fn admins_may_not_grant_ownership() {
+        StudioTest::with(())
+            .given(vec![created(), added(1, Role::Admin), added(2, Role::Trainer)])
+            .when_async(StudioCommand::ChangeMemberRole { actor: person(1), account_id: person(2), role: Role::Owner })
+            .await
+            .then_expect_error(StudioError::Forbidden);
+    }
+
+    #[tokio::test]
+    async fn a_member_is_added_only_once() {
+        StudioTest::with(())
+            .given(vec![created(), added(1, Role::Trainer)])
+            .when_async(StudioCommand::AddMember { actor: owner(), account_id: person(1), role: Role::Admin })
+            .await
+            .then_expect_error(StudioError::AlreadyMember);
+    }
+
+    #[tokio::test]
+    async fn the_last_owner_cannot_be_removed_or_demoted() {
+        StudioTest::with(())
+            .given(vec![created()])
+            .when_async(StudioCommand::RemoveMember { actor: owner(), account_id: owner() })
+            .await
+            .then_expect_error(StudioError::LastOwner);
+        StudioTest::with(())
+            .given(vec![created()])
+            .when_async(StudioCommand::ChangeMemberRole { actor: owner(), account_id: owner(), role: Role::Admin })
+            .await
+            .then_expect_error(StudioError::LastOwner);
+        StudioTest::with(())
+            .given(vec![created(), added(1, Role::Owner)])
+            .when_async(StudioCommand::ChangeMemberRole { actor: person(1), account_id: owner(), role: Role::Admin })
+            .await
+            .then_expect_events(vec![StudioEvent::MemberRoleChanged { account_id: owner(), role: Role::Admin }]);
+    }
+
+    #[tokio::test]
+    async fn members_may_leave_and_managers_remove_others() {
+        StudioTest::with(())
+            .given(vec![created(), added(1, Role::Client)])
+            .when_async(StudioCommand::RemoveMember { actor: person(1), account_id: person(1) })
+            .await
+            .then_expect_events(vec![StudioEvent::MemberRemoved { account_id: person(1) }]);
+        StudioTest::with(())
+            .given(vec![created(), added(1, Role::Trainer), added(2, Role::Client)])
+            .when_async(StudioCommand::RemoveMember { actor: person(1), account_id: person(2) })
+            .await
+            .then_expect_error(StudioError::Forbidden);
+        StudioTest::with(())
+            .given(vec![created()])
+            .when_async(StudioCommand::RemoveMember { actor: owner(), account_id: person(3) })
+            .await
+            .then_expect_error(StudioError::MemberNotFound);
+    }
+
+    fn invited(email: &str, expires_at: DateTime<Utc>) -> StudioEvent {
+        StudioEvent::MemberInvited {
+            invitation_id: Uuid::from_u128(900),
+            email: Email::parse(email).expect("email"),
+            role: Role::Trainer,
+            token_hash: "hash".into(),
+            expires_at,
+        }
+    }
+
+    fn accept(email: &str, now: DateTime<Utc>) -> StudioCommand {
+        StudioCommand::AcceptInvitation {
+            token_hash: "hash".into(),
+            account_id: person(5),
+            email: Email::parse(email).expect("email"),
+            now,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_invitation_is_accepted_once_before_it_expires_by_its_addressee() {
+        let now = Utc::now();
+        let later = now + chrono::Duration::days(7);
+        StudioTest::with(())
+            .given(vec![created(), invited("new@example.com", later)])
+            .when_async(accept("new@example.com", now))
+            .await
+            .then_expect_events(vec![StudioEvent::InvitationAccepted {
+                invitation_id: Uuid::from_u128(900),
+                account_id: person(5),
+                role: Role::Trainer,
+            }]);
+        let accepted = StudioEvent::InvitationAccepted {
+            invitation_id: Uuid::from_u128(900),
+            account_id: person(5),
+            role: Role::Trainer,
+        };
+        StudioTest::with(())
+            .given(vec![created(), invited("new@example.com", later), accepted])
+            .when_async(accept("new@example.com", now))
+            .await
+            .then_expect_error(StudioError::InvitationUsed);
+        StudioTest::with(())
+            .given(vec![created(), invited("new@example.com", now)])
+            .when_async(accept("new@example.com", later))
+            .await
+            .then_expect_error(StudioError::InvitationExpired);
+        StudioTest::with(())
+            .given(vec![created(), invited("new@example.com", later)])
+            .when_async(accept("other@example.com", now))
+            .await
+            .then_expect_error(StudioError::InvitationEmailMismatch);
+    }
+
+    #[tokio::test]
+    async fn only_one_open_invitation_per_email() {
+        StudioTest::with(())
+            .given(vec![created(), invited("new@example.com", Utc::now() + chrono::Duration::days(1))])
+            .when_async(StudioCommand::InviteMember {
+                actor: owner(),
+                invitation_id: Uuid::from_u128(901),
+                email: Email::parse("new@example.com").expect("email"),
+                role: Role::Client,
+                token_hash: "other".into(),
+                expires_at: Utc::now() + chrono::Duration::days(1),
+            })
+            .await
+            .then_expect_error(StudioError::AlreadyInvited);
     }
 }

@@ -1,8 +1,13 @@
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
 use super::{LocationId, StudioId};
-use crate::values::{Currency, DisplayName, TimeZone};
+use crate::account::AccountId;
+use crate::policy::Role;
+use crate::values::{Currency, DisplayName, Email, TimeZone};
 
 /// Everything that can happen to a studio. Internally tagged so the payload on the wire
 /// reads `{"type": "StudioRenamed", "name": "..."}`.
@@ -17,6 +22,7 @@ pub enum StudioEvent {
         name: DisplayName,
         timezone: TimeZone,
         currency: Currency,
+        owner_id: AccountId,
     },
     StudioRenamed {
         name: DisplayName,
@@ -34,6 +40,32 @@ pub enum StudioEvent {
         location_id: LocationId,
         name: DisplayName,
     },
+    MemberAdded {
+        account_id: AccountId,
+        role: Role,
+    },
+    MemberInvited {
+        invitation_id: Uuid,
+        email: Email,
+        role: Role,
+        token_hash: String,
+        expires_at: DateTime<Utc>,
+    },
+    InvitationAccepted {
+        invitation_id: Uuid,
+        account_id: AccountId,
+        role: Role,
+    },
+    InvitationRevoked {
+        invitation_id: Uuid,
+    },
+    MemberRoleChanged {
+        account_id: AccountId,
+        role: Role,
+    },
+    MemberRemoved {
+        account_id: AccountId,
+    },
 }
 
 impl DomainEvent for StudioEvent {
@@ -44,6 +76,12 @@ impl DomainEvent for StudioEvent {
             Self::StudioSettingsUpdated { .. } => "StudioSettingsUpdated",
             Self::LocationAdded { .. } => "LocationAdded",
             Self::LocationRenamed { .. } => "LocationRenamed",
+            Self::MemberAdded { .. } => "MemberAdded",
+            Self::MemberInvited { .. } => "MemberInvited",
+            Self::InvitationAccepted { .. } => "InvitationAccepted",
+            Self::InvitationRevoked { .. } => "InvitationRevoked",
+            Self::MemberRoleChanged { .. } => "MemberRoleChanged",
+            Self::MemberRemoved { .. } => "MemberRemoved",
         }
         .to_owned()
     }

@@ -51,6 +51,7 @@ pub fn apply(
                 name,
                 timezone,
                 currency,
+                ..
             },
         ) => StudioView {
             id: *studio_id,
@@ -87,6 +88,14 @@ pub fn apply(
                         l.name = name.to_string();
                     }
                 }
+                // Memberships are kept in `studio_membership` (written with the events);
+                // the public studio document does not list people.
+                StudioEvent::MemberAdded { .. }
+                | StudioEvent::MemberInvited { .. }
+                | StudioEvent::InvitationAccepted { .. }
+                | StudioEvent::InvitationRevoked { .. }
+                | StudioEvent::MemberRoleChanged { .. }
+                | StudioEvent::MemberRemoved { .. } => {}
             }
             view
         }

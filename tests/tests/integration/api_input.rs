@@ -30,13 +30,17 @@ async fn refused(
 async fn bad_input_gets_a_problem_with_a_stable_code_and_writes_nothing() -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
     let app = env.spawn_api().await?;
+    let user = app.user("Input Tester").await?;
     let c = &app.client;
     let studios = app.url("/api/v1/studios");
+    let token = user.access_token.clone();
     let json = |body: &str| {
         c.post(&studios)
+            .bearer_auth(&token)
             .header("content-type", "application/json")
             .body(body.to_owned())
     };
+    let get = |path: &str| c.get(app.url(path)).bearer_auth(&token);
 
     refused(&app, json("{\"name\": "), 400, "malformed_json").await?;
     refused(&app, json("not json"), 400, "malformed_json").await?;
@@ -60,7 +64,7 @@ async fn bad_input_gets_a_problem_with_a_stable_code_and_writes_nothing() -> any
     .await?;
     refused(
         &app,
-        c.post(&studios).body(r#"{"name":"A","timezone":"UTC","currency":"EUR"}"#),
+        c.post(&studios).bearer_auth(&token).body(r#"{"name":"A","timezone":"UTC","currency":"EUR"}"#),
         415,
         "unsupported_media_type",
     )
@@ -84,39 +88,35 @@ async fn bad_input_gets_a_problem_with_a_stable_code_and_writes_nothing() -> any
         .unwrap_or_default();
     assert_eq!(fields, ["name", "timezone", "currency"]);
 
-    refused(&app, c.get(app.url("/api/v1/studios/not-a-uuid")), 400, "invalid_path_parameter").await?;
+    refused(&app, get("/api/v1/studios/not-a-uuid"), 400, "invalid_path_parameter").await?;
     refused(
         &app,
-        c.get(app.url(&format!("/api/v1/studios/{}?min_version=abc", Uuid::new_v4()))),
+        get(&format!("/api/v1/studios/{}?min_version=abc", Uuid::new_v4())),
         400,
         "invalid_query_parameter",
     )
     .await?;
-    refused(&app, c.get(app.url("/api/v1/studios?limit=0")), 400, "invalid_query_parameter").await?;
-    refused(
-        &app,
-        c.get(app.url(&format!("/api/v1/studios/{}", Uuid::new_v4()))),
-        404,
-        "studio_not_found",
-    )
-    .await?;
-    refused(&app, c.get(app.url("/api/v1/nope")), 404, "route_not_found").await?;
+    refused(&app, get("/api/v1/studios?limit=0"), 400, "invalid_query_parameter").await?;
+    refused(&app, get(&format!("/api/v1/studios/{}", Uuid::new_v4())), 404, "studio_not_found").await?;
+    refused(&app, get("/api/v1/nope"), 404, "route_not_found").await?;
     refused(&app, c.delete(&studios), 405, "method_not_allowed").await?;
+    refused(&app, c.get(&studios), 401, "unauthorized").await?;
 
     let rename = app.url(&format!("/api/v1/studios/{}/rename", Uuid::new_v4()));
     refused(
         &app,
-        c.post(&rename).header("If-Match", "yesterday").json(&serde_json::json!({"name": "B"})),
+        c.post(&rename).bearer_auth(&token).header("If-Match", "yesterday").json(&serde_json::json!({"name": "B"})),
         400,
         "invalid_header",
     )
     .await?;
-    refused(&app, c.post(&rename).json(&serde_json::json!({"name": "B"})), 404, "studio_not_found")
+    refused(&app, c.post(&rename).bearer_auth(&token).json(&serde_json::json!({"name": "B"})), 404, "studio_not_found")
         .await?;
 
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&env.pool).await?;
+    // Only the sign-up of the tester wrote anything.
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type <> 'account'").fetch_one(&env.pool).await?;
     let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox").fetch_one(&env.pool).await?;
-    assert_eq!((events, outbox), (0, 0), "no bad request wrote anything");
+    assert_eq!((events, outbox), (0, 1), "no bad request wrote anything");
     Ok(())
 }
 
@@ -124,25 +124,28 @@ async fn bad_input_gets_a_problem_with_a_stable_code_and_writes_nothing() -> any
 async fn business_rules_answer_422_with_their_code() -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
     let app = env.spawn_api().await?;
-    let id = app.create_studio("Rules").await?;
+    let owner = app.user("Rules Owner").await?;
+    let id = app.create_studio(&owner, "Rules").await?;
+    let post = reqwest::Method::POST;
     let (s, _) = app
-        .post_json(&format!("/api/v1/studios/{id}/locations"), &serde_json::json!({"name": "Main"}))
+        .call(post.clone(), &format!("/api/v1/studios/{id}/locations"), &owner, Some(serde_json::json!({"name": "Main"})))
         .await?;
     assert_eq!(s, 201);
     let (s, body) = app
-        .post_json(&format!("/api/v1/studios/{id}/locations"), &serde_json::json!({"name": "MAIN"}))
+        .call(post.clone(), &format!("/api/v1/studios/{id}/locations"), &owner, Some(serde_json::json!({"name": "MAIN"})))
         .await?;
     assert_eq!((s, body["code"].as_str()), (422, Some("location_name_taken")));
     let (s, body) = app
-        .post_json(
+        .call(
+            post.clone(),
             "/api/v1/studios",
-            &serde_json::json!({"id": id, "name": "Again", "timezone": "UTC", "currency": "EUR"}),
+            &owner,
+            Some(serde_json::json!({"id": id, "name": "Again", "timezone": "UTC", "currency": "EUR"})),
         )
         .await?;
     assert_eq!((s, body["code"].as_str()), (422, Some("studio_already_exists")));
     let r = app
-        .client
-        .put(app.url(&format!("/api/v1/studios/{id}/settings")))
+        .req(reqwest::Method::PUT, &format!("/api/v1/studios/{id}/settings"), &owner)
         .json(&serde_json::json!({"settings": {"booking_window_days": 0}}))
         .send()
         .await?;
@@ -150,9 +153,11 @@ async fn business_rules_answer_422_with_their_code() -> anyhow::Result<()> {
     let body: serde_json::Value = r.json().await?;
     assert_eq!(body["errors"][0]["field"], "settings.booking_window_days");
     let (s, body) = app
-        .post_json(
+        .call(
+            post,
             &format!("/api/v1/studios/{id}/locations/{}/rename", Uuid::new_v4()),
-            &serde_json::json!({"name": "X"}),
+            &owner,
+            Some(serde_json::json!({"name": "X"})),
         )
         .await?;
     assert_eq!((s, body["code"].as_str()), (404, Some("location_not_found")));
@@ -172,10 +177,25 @@ async fn openapi_docs_and_health_are_served() -> anyhow::Result<()> {
         "/api/v1/studios/{studio_id}/settings",
         "/api/v1/studios/{studio_id}/locations",
         "/api/v1/studios/{studio_id}/locations/{location_id}/rename",
+        "/api/v1/auth/signup",
+        "/api/v1/auth/token",
+        "/api/v1/me",
+        "/api/v1/studios/{studio_id}/members",
+        "/api/v1/studios/{studio_id}/clients/{client_id}",
+        "/api/v1/studios/{studio_id}/audit",
         "/healthz",
         "/readyz",
     ] {
         assert!(doc["paths"].get(path).is_some(), "OpenAPI lacks {path}");
+    }
+    // Every operation except sign-up, sign-in and health declares the bearer scheme.
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    let public = ["/api/v1/auth/signup", "/api/v1/auth/token", "/healthz", "/readyz"];
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            let secured = op["security"].as_array().is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+            assert_eq!(secured, !public.contains(&path.as_str()), "{method} {path} security");
+        }
     }
     let docs = app.client.get(app.url("/docs/")).send().await?;
     assert_eq!(docs.status().as_u16(), 200);

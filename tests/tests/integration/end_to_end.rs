@@ -7,9 +7,9 @@ async fn a_command_posted_over_http_shows_in_the_view_through_relay_sqs_and_proj
 ) -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
     let app = env.spawn_all().await?;
+    let owner = app.user("Flow Owner").await?;
     let r = app
-        .client
-        .post(app.url("/api/v1/studios"))
+        .req(reqwest::Method::POST, "/api/v1/studios", &owner)
         .header("x-correlation-id", "e2e-correlation-1")
         .json(&serde_json::json!({"name": "Flow Studio", "timezone": "America/New_York", "currency": "usd"}))
         .send()
@@ -21,21 +21,23 @@ async fn a_command_posted_over_http_shows_in_the_view_through_relay_sqs_and_proj
     let id = created["id"].as_str().unwrap_or_default().to_owned();
     assert_eq!(created["version"], 1);
 
-    let (s, view) = app.get_json(&format!("/api/v1/studios/{id}?min_version=1")).await?;
+    let get = reqwest::Method::GET;
+    let post = reqwest::Method::POST;
+    let (s, view) = app.call(get.clone(), &format!("/api/v1/studios/{id}?min_version=1"), &owner, None).await?;
     assert_eq!(s, 200, "{view}");
     assert_eq!(view["name"], "Flow Studio");
     assert_eq!(view["currency"], "USD");
     assert_eq!(view["timezone"], "America/New_York");
 
     let (s, renamed) = app
-        .post_json(&format!("/api/v1/studios/{id}/rename"), &serde_json::json!({"name": "Flow Studio East", "expected_version": 1}))
+        .call(post.clone(), &format!("/api/v1/studios/{id}/rename"), &owner, Some(serde_json::json!({"name": "Flow Studio East", "expected_version": 1})))
         .await?;
     assert_eq!((s, renamed["version"].as_u64()), (200, Some(2)));
     let (s, loc) = app
-        .post_json(&format!("/api/v1/studios/{id}/locations"), &serde_json::json!({"name": "Midtown", "address": "5th Ave"}))
+        .call(post, &format!("/api/v1/studios/{id}/locations"), &owner, Some(serde_json::json!({"name": "Midtown", "address": "5th Ave"})))
         .await?;
     assert_eq!(s, 201);
-    let (s, view) = app.get_json(&format!("/api/v1/studios/{id}?min_version=3")).await?;
+    let (s, view) = app.call(get.clone(), &format!("/api/v1/studios/{id}?min_version=3"), &owner, None).await?;
     assert_eq!(s, 200);
     assert_eq!(view["name"], "Flow Studio East");
     assert_eq!(view["locations"][0]["id"], loc["location_id"]);
@@ -50,7 +52,7 @@ async fn a_command_posted_over_http_shows_in_the_view_through_relay_sqs_and_proj
     .await?;
     assert_eq!(correlation.as_deref(), Some("e2e-correlation-1"));
 
-    let (s, page) = app.get_json("/api/v1/studios?limit=10").await?;
+    let (s, page) = app.call(get, "/api/v1/studios?limit=10", &owner, None).await?;
     assert_eq!(s, 200);
     assert_eq!(page["items"].as_array().map(Vec::len), Some(1));
     Ok(())
@@ -61,16 +63,13 @@ async fn reading_a_version_the_view_has_not_reached_answers_503_after_a_bounded_
 ) -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
     // No relay, no projector: the view can never catch up.
-    let app = env
-        .spawn_api_with(ApiConfig {
-            read_wait_max: Duration::from_millis(300),
-            ..ApiConfig::default()
-        })
-        .await?;
-    let id = app.create_studio("Lagging").await?;
+    let mut config: ApiConfig = env.api_config();
+    config.read_wait_max = Duration::from_millis(300);
+    let app = env.spawn_api_with(config).await?;
+    let owner = app.user("Lagging Owner").await?;
+    let id = app.create_studio(&owner, "Lagging").await?;
     let r = app
-        .client
-        .get(app.url(&format!("/api/v1/studios/{id}?min_version=1")))
+        .req(reqwest::Method::GET, &format!("/api/v1/studios/{id}?min_version=1"), &owner)
         .send()
         .await?;
     assert_eq!(r.status().as_u16(), 503);
@@ -85,10 +84,10 @@ async fn a_new_contact_email_is_confirmed_once_through_the_notification_worker(
 ) -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
     let app = env.spawn_all().await?;
-    let id = app.create_studio("Mail Studio").await?;
+    let owner = app.user("Mail Owner").await?;
+    let id = app.create_studio(&owner, "Mail Studio").await?;
     let r = app
-        .client
-        .put(app.url(&format!("/api/v1/studios/{id}/settings")))
+        .req(reqwest::Method::PUT, &format!("/api/v1/studios/{id}/settings"), &owner)
         .json(&serde_json::json!({"settings": {"contact_email": "desk@mail-studio.example"}}))
         .send()
         .await?;
@@ -111,8 +110,7 @@ async fn a_new_contact_email_is_confirmed_once_through_the_notification_worker(
 
     // Same settings again: no event, no second message.
     let r = app
-        .client
-        .put(app.url(&format!("/api/v1/studios/{id}/settings")))
+        .req(reqwest::Method::PUT, &format!("/api/v1/studios/{id}/settings"), &owner)
         .json(&serde_json::json!({"settings": {"contact_email": "desk@mail-studio.example"}}))
         .send()
         .await?;

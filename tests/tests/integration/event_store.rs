@@ -55,10 +55,10 @@ async fn an_event_and_its_outbox_row_commit_together_or_not_at_all() -> anyhow::
 async fn concurrent_commands_on_the_same_version_one_wins_the_others_get_409() -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
     let app = env.spawn_api().await?;
-    let id = app.create_studio("Race").await?;
+    let owner = app.user("Race Owner").await?;
+    let id = app.create_studio(&owner, "Race").await?;
     let requests = (0..10).map(|i| {
-        app.client
-            .post(app.url(&format!("/api/v1/studios/{id}/rename")))
+        app.req(reqwest::Method::POST, &format!("/api/v1/studios/{id}/rename"), &owner)
             .header("If-Match", "\"1\"")
             .json(&serde_json::json!({ "name": format!("Racer {i}") }))
             .send()
@@ -127,12 +127,12 @@ async fn commands_without_an_expected_version_are_retried_after_losing_a_race() 
 async fn cancelled_requests_never_leave_a_transaction_open() -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
     let app = env.spawn_api().await?;
-    let id = app.create_studio("Cancel").await?;
+    let owner = app.user("Cancel Owner").await?;
+    let id = app.create_studio(&owner, "Cancel").await?;
     // Clients that hang up almost at once, mid-command.
     for i in 0..40 {
         let request = app
-            .client
-            .post(app.url(&format!("/api/v1/studios/{id}/locations")))
+            .req(reqwest::Method::POST, &format!("/api/v1/studios/{id}/locations"), &owner)
             .json(&serde_json::json!({ "name": format!("Cancelled {i}") }))
             .timeout(std::time::Duration::from_millis(1 + (i % 5)))
             .send();

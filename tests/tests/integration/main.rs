@@ -4,24 +4,21 @@
 mod api_input;
 mod end_to_end;
 mod event_store;
+mod identity;
 mod projector;
 mod relay;
+mod tenancy;
 
 use common::envelope::{EventEnvelope, StoredEvent, STORED_EVENT_COLUMNS};
 use common::event_store::{CommandBus, CommandMetadata};
+use domain::account::AccountId;
 use domain::studio::{LocationId, Studio, StudioCommand, StudioId};
 use domain::values::{Currency, DisplayName, TimeZone};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 pub(crate) fn meta(tenant: Uuid) -> CommandMetadata {
-    CommandMetadata {
-        tenant_id: tenant,
-        correlation_id: Uuid::new_v4().to_string(),
-        causation_id: None,
-        actor: "test".into(),
-        request_id: None,
-    }
+    CommandMetadata::system(tenant, "test", None)
 }
 
 pub(crate) fn create(id: Uuid, name: &str) -> StudioCommand {
@@ -30,6 +27,8 @@ pub(crate) fn create(id: Uuid, name: &str) -> StudioCommand {
         name: DisplayName::parse(name).expect("name"),
         timezone: TimeZone::parse("Europe/Berlin").expect("tz"),
         currency: Currency::parse("EUR").expect("currency"),
+        // The bare bus used here has no membership hook: any owner id will do.
+        owner: AccountId(Uuid::new_v4()),
     }
 }
 

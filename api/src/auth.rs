@@ -1,0 +1,234 @@
+//! Authentication: Argon2id password hashes, short-lived signed access tokens (HS256,
+//! pinned; `exp`, `iat`, `iss`, `aud` required and checked) bound to a session, and
+//! opaque rotating refresh tokens stored as SHA-256 hashes.
+//!
+//! Every authenticated request also checks that its session is still open, so logout,
+//! refresh-token reuse and password changes take effect at once, not at token expiry.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Token settings.
+#[derive(Clone)]
+pub struct AuthConfig {
+    /// HMAC key for access tokens (at least 32 bytes).
+    pub jwt_secret: Vec<u8>,
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("jwt_secret", &"***")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("access_ttl", &self.access_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .finish()
+    }
+}
+
+impl AuthConfig {
+    pub fn new(jwt_secret: Vec<u8>) -> Self {
+        Self {
+            jwt_secret,
+            issuer: "repstream".to_owned(),
+            audience: "repstream-api".to_owned(),
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// Claims of an access token.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// The account.
+    pub sub: Uuid,
+    /// The session (refresh-token family) the token belongs to.
+    pub sid: Uuid,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+    pub aud: String,
+    pub jti: Uuid,
+}
+
+#[derive(Clone)]
+pub struct TokenService {
+    config: AuthConfig,
+    encoding: Arc<EncodingKey>,
+    decoding: Arc<DecodingKey>,
+    validation: Arc<Validation>,
+}
+
+impl TokenService {
+    pub fn new(config: AuthConfig) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            config.jwt_secret.len() >= 32,
+            "JWT_SECRET must be at least 32 bytes"
+        );
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[&config.issuer]);
+        validation.set_audience(&[&config.audience]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        Ok(Self {
+            encoding: Arc::new(EncodingKey::from_secret(&config.jwt_secret)),
+            decoding: Arc::new(DecodingKey::from_secret(&config.jwt_secret)),
+            validation: Arc::new(validation),
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    /// A signed access token for `account` in `session`, and its lifetime in seconds.
+    pub fn issue(&self, account: Uuid, session: Uuid) -> Result<(String, u64), ApiError> {
+        let now = chrono::Utc::now().timestamp();
+        let ttl = self.config.access_ttl.as_secs();
+        let claims = Claims {
+            sub: account,
+            sid: session,
+            iat: now,
+            exp: now + ttl as i64,
+            iss: self.config.issuer.clone(),
+            aud: self.config.audience.clone(),
+            jti: Uuid::new_v4(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("signing a token: {e}")))?;
+        Ok((token, ttl))
+    }
+
+    /// Verifies signature, algorithm, expiry, issuer and audience.
+    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|d| d.claims)
+            .map_err(|e| {
+                let message = match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => "the access token has expired",
+                    _ => "the access token is not valid",
+                };
+                ApiError::Unauthorized {
+                    code: "invalid_token",
+                    message: message.to_owned(),
+                }
+            })
+    }
+}
+
+/// A fresh opaque token (256 random bits, base64url) and its SHA-256 hash.
+pub fn new_opaque_token() -> Result<(String, String), ApiError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let hash = sha256_hex(&token);
+    Ok((token, hash))
+}
+
+pub fn sha256_hex(value: &str) -> String {
+    let digest = sha2::Sha256::digest(value.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hashes a password with Argon2id (default parameters), off the async threads.
+pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?
+    .map_err(ApiError::Internal)
+}
+
+/// Verifies a password against a stored hash. With no stored hash, a dummy hash is
+/// verified anyway so unknown emails take as long as wrong passwords.
+pub async fn verify_password(password: String, stored: Option<String>) -> bool {
+    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$mL2Kr0Y4Mk0Lh1YxO1JjL9rlp5m7vHk9j1cO0m0yJ3k";
+    let known = stored.is_some();
+    let hash = stored.unwrap_or_else(|| DUMMY.to_owned());
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+        && known
+}
+
+/// The signed-in caller.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthUser {
+    pub account_id: Uuid,
+    pub session_id: Uuid,
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(user) = parts.extensions.get::<AuthUser>() {
+            return Ok(*user);
+        }
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(ApiError::Unauthorized {
+                code: "unauthorized",
+                message: "sign in: send `Authorization: Bearer <access token>`".to_owned(),
+            })?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or(ApiError::Unauthorized {
+                code: "invalid_token",
+                message: "expected a Bearer token".to_owned(),
+            })?;
+        let claims = state.tokens.verify(token.trim())?;
+        let open: Option<bool> = sqlx::query_scalar(
+            "SELECT revoked_at IS NULL FROM auth_session WHERE id = $1 AND account_id = $2",
+        )
+        .bind(claims.sid)
+        .bind(claims.sub)
+        .fetch_optional(&state.pool)
+        .await?;
+        if open != Some(true) {
+            return Err(ApiError::Unauthorized {
+                code: "session_revoked",
+                message: "this session has ended; sign in again".to_owned(),
+            });
+        }
+        let user = AuthUser {
+            account_id: claims.sub,
+            session_id: claims.sid,
+        };
+        parts.extensions.insert(user);
+        Ok(user)
+    }
+}

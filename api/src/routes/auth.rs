@@ -1,0 +1,502 @@
+//! Sign-up, sign-in (OAuth2 token endpoint), refresh, logout, password change, `/me`.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use common::event_store::CommandError;
+use common::inline::AccountState;
+use domain::account::{AccountCommand, AccountError, AccountId, PLATFORM_TENANT};
+use domain::values::{DisplayName, Email, Password};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::{hash_password, new_opaque_token, sha256_hex, verify_password, AuthUser};
+use crate::context::RequestContext;
+use crate::error::{ApiError, FieldError, Problem};
+use crate::extract::AppJson;
+use crate::state::AppState;
+use crate::tenancy::tenant_tx;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(signup))
+        .routes(routes!(token))
+        .routes(routes!(logout))
+        .routes(routes!(change_password))
+        .routes(routes!(me))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Signup {
+    pub email: String,
+    /// 10..=128 characters, not trivially repetitive, not containing the email.
+    pub password: String,
+    pub full_name: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountInfo {
+    pub id: Uuid,
+    pub email: String,
+    pub full_name: String,
+}
+
+/// Create an account.
+#[utoipa::path(post, path = "/auth/signup", tag = "auth", request_body = Signup,
+    responses(
+        (status = 201, description = "Account created; sign in with /auth/token", body = AccountInfo),
+        (status = 409, description = "`email_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (email, password policy, name)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json")))]
+pub async fn signup(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    AppJson(body): AppJson<Signup>,
+) -> Result<Response, ApiError> {
+    let mut errors = Vec::new();
+    let email = Email::parse(&body.email)
+        .map_err(|e| errors.push(ApiError::validation("email", &e)))
+        .ok();
+    let password = Password::parse(&body.password, email.as_ref())
+        .map_err(|e| errors.push(ApiError::validation("password", &e)))
+        .ok();
+    let full_name = DisplayName::parse(&body.full_name)
+        .map_err(|e| errors.push(ApiError::validation("full_name", &e)))
+        .ok();
+    let (Some(email), Some(password), Some(full_name)) = (email, password, full_name) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let hash = hash_password(password.expose().to_owned()).await?;
+    let account_id = Uuid::now_v7();
+    let command = AccountCommand::Register {
+        account_id: AccountId(account_id),
+        email: email.clone(),
+        full_name: full_name.clone(),
+    };
+    let hook = Arc::new(AccountState {
+        password_hash: Some(hash),
+        keep_session: None,
+    });
+    let mut meta = ctx.metadata(PLATFORM_TENANT);
+    meta.actor = format!("user:{account_id}");
+    state
+        .accounts
+        .execute_with_hook(&account_id.to_string(), command, None, meta, hook)
+        .await
+        .map_err(|e| match e {
+            CommandError::Unique(c) if c == "account_email_key" => ApiError::Conflict {
+                code: "email_taken",
+                message: "an account with this email already exists".to_owned(),
+            },
+            other => crate::error::from_command(other, account_rule),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        AppJson(AccountInfo {
+            id: account_id,
+            email: email.to_string(),
+            full_name: full_name.to_string(),
+        }),
+    )
+        .into_response())
+}
+
+fn account_rule(err: AccountError) -> ApiError {
+    match err {
+        AccountError::NotFound => ApiError::NotFound {
+            code: "account_not_found",
+            what: "account",
+        },
+        AccountError::AlreadyRegistered => ApiError::Conflict {
+            code: "email_taken",
+            message: err.to_string(),
+        },
+    }
+}
+
+/// OAuth2 token request (RFC 6749 §4.3 and §6), as a form or JSON.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TokenRequest {
+    /// `password` or `refresh_token`.
+    pub grant_type: String,
+    /// The email (password grant).
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// The refresh token (refresh grant).
+    pub refresh_token: Option<String>,
+    /// Accepted and ignored.
+    pub scope: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `bearer`.
+    pub token_type: String,
+    /// Lifetime of the access token, in seconds.
+    pub expires_in: u64,
+    /// Single use: each refresh returns a new one. Presenting a used one again ends the
+    /// session.
+    pub refresh_token: String,
+}
+
+/// Accepts `application/x-www-form-urlencoded` (OAuth2 clients) or JSON.
+pub struct TokenForm(TokenRequest);
+
+impl<S: Send + Sync> FromRequest<S> for TokenForm {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if is_form {
+            axum::Form::<TokenRequest>::from_request(req, state)
+                .await
+                .map(|f| Self(f.0))
+                .map_err(|e| ApiError::InvalidBody(e.body_text()))
+        } else {
+            AppJson::<TokenRequest>::from_request(req, state)
+                .await
+                .map(|j| Self(j.0))
+        }
+    }
+}
+
+fn invalid_grant(message: &str) -> ApiError {
+    ApiError::OAuth {
+        code: "invalid_grant",
+        message: message.to_owned(),
+    }
+}
+
+/// Failed sign-ins before an account is locked, and the first lock's length (doubling
+/// with each further failure, up to an hour).
+const FREE_FAILURES: i32 = 5;
+
+/// Sign in (password grant) or refresh (refresh_token grant).
+#[utoipa::path(post, path = "/auth/token", tag = "auth",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Tokens", body = TokenResponse),
+        (status = 400, description = "`invalid_grant`, `unsupported_grant_type`, `invalid_request`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`account_locked` after repeated failures, or `rate_limited`", body = Problem, content_type = "application/problem+json")))]
+pub async fn token(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    TokenForm(body): TokenForm,
+) -> Result<Response, ApiError> {
+    let response = match body.grant_type.as_str() {
+        "password" => {
+            let (Some(username), Some(password)) = (body.username, body.password) else {
+                return Err(ApiError::OAuth {
+                    code: "invalid_request",
+                    message: "the password grant needs `username` and `password`".to_owned(),
+                });
+            };
+            password_grant(&state, &ctx, &username, password).await?
+        }
+        "refresh_token" => {
+            let Some(refresh) = body.refresh_token else {
+                return Err(ApiError::OAuth {
+                    code: "invalid_request",
+                    message: "the refresh_token grant needs `refresh_token`".to_owned(),
+                });
+            };
+            refresh_grant(&state, &refresh).await?
+        }
+        _ => {
+            return Err(ApiError::OAuth {
+                code: "unsupported_grant_type",
+                message: "grant_type must be `password` or `refresh_token`".to_owned(),
+            })
+        }
+    };
+    Ok((
+        [(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")],
+        AppJson(response),
+    )
+        .into_response())
+}
+
+async fn password_grant(
+    state: &AppState,
+    ctx: &RequestContext,
+    username: &str,
+    password: String,
+) -> Result<TokenResponse, ApiError> {
+    let email = username.trim().to_lowercase();
+    let locked: Option<i64> = sqlx::query_scalar(
+        "SELECT ceil(extract(epoch FROM locked_until - now()))::int8 FROM login_attempt \
+         WHERE email = $1 AND locked_until > now()",
+    )
+    .bind(&email)
+    .fetch_optional(&state.pool)
+    .await?;
+    if let Some(secs) = locked {
+        return Err(ApiError::TooManyRequests {
+            code: "account_locked",
+            message: "too many failed sign-ins; try again later".to_owned(),
+            retry_after_secs: secs.max(1) as u64,
+        });
+    }
+    let row = sqlx::query(
+        "SELECT a.id, c.password_hash FROM account a JOIN account_credential c ON c.account_id = a.id \
+         WHERE lower(a.email) = $1",
+    )
+    .bind(&email)
+    .fetch_optional(&state.pool)
+    .await?;
+    let (account, stored) = match row {
+        Some(r) => (Some(r.try_get::<Uuid, _>(0)?), Some(r.try_get::<String, _>(1)?)),
+        None => (None, None),
+    };
+    let valid = verify_password(password, stored).await;
+    let Some(account) = account.filter(|_| valid) else {
+        // Progressive lock-out: after FREE_FAILURES, lock for 1, 2, 4, ... minutes (≤ 60).
+        sqlx::query(
+            "INSERT INTO login_attempt (email, failures, last_failure) VALUES ($1, 1, now()) \
+             ON CONFLICT (email) DO UPDATE SET failures = login_attempt.failures + 1, last_failure = now(), \
+             locked_until = CASE WHEN login_attempt.failures + 1 >= $2 \
+               THEN now() + make_interval(mins => LEAST(60, power(2, login_attempt.failures + 1 - $2)::int)) \
+               ELSE NULL END",
+        )
+        .bind(&email)
+        .bind(FREE_FAILURES)
+        .execute(&state.pool)
+        .await?;
+        return Err(invalid_grant("wrong email or password"));
+    };
+    sqlx::query("DELETE FROM login_attempt WHERE email = $1")
+        .bind(&email)
+        .execute(&state.pool)
+        .await?;
+    let session = Uuid::now_v7();
+    let (refresh, refresh_hash) = new_opaque_token()?;
+    let mut tx = state.pool.begin().await?;
+    sqlx::query("INSERT INTO auth_session (id, account_id, ip, user_agent) VALUES ($1, $2, $3, $4)")
+        .bind(session)
+        .bind(account)
+        .bind(&ctx.ip)
+        .bind(&ctx.user_agent)
+        .execute(&mut *tx)
+        .await?;
+    insert_refresh(&mut tx, state, &refresh_hash, session).await?;
+    tx.commit().await?;
+    let (access_token, expires_in) = state.tokens.issue(account, session)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "bearer".to_owned(),
+        expires_in,
+        refresh_token: refresh,
+    })
+}
+
+async fn insert_refresh(
+    conn: &mut sqlx::PgConnection,
+    state: &AppState,
+    hash: &str,
+    session: Uuid,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO refresh_token (token_hash, session_id, expires_at) \
+         VALUES ($1, $2, now() + make_interval(secs => $3))",
+    )
+    .bind(hash)
+    .bind(session)
+    .bind(state.tokens.config().refresh_ttl.as_secs_f64())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn refresh_grant(state: &AppState, refresh: &str) -> Result<TokenResponse, ApiError> {
+    let hash = sha256_hex(refresh.trim());
+    let mut tx = state.pool.begin().await?;
+    let row = sqlx::query(
+        "SELECT t.session_id, t.used_at IS NOT NULL, t.expires_at < now(), s.revoked_at IS NOT NULL, s.account_id \
+         FROM refresh_token t JOIN auth_session s ON s.id = t.session_id \
+         WHERE t.token_hash = $1 FOR UPDATE OF t, s",
+    )
+    .bind(&hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Err(invalid_grant("unknown refresh token"));
+    };
+    let session: Uuid = row.try_get(0)?;
+    let used: bool = row.try_get(1)?;
+    let expired: bool = row.try_get(2)?;
+    let revoked: bool = row.try_get(3)?;
+    let account: Uuid = row.try_get(4)?;
+    if used {
+        // Reuse: someone holds a copy. End the whole family.
+        sqlx::query(
+            "UPDATE auth_session SET revoked_at = COALESCE(revoked_at, now()), \
+             revoke_reason = COALESCE(revoke_reason, 'refresh_token_reuse') WHERE id = $1",
+        )
+        .bind(session)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::warn!(%session, "refresh token reused; session revoked");
+        return Err(invalid_grant("this refresh token was already used; the session has been ended"));
+    }
+    if revoked {
+        return Err(invalid_grant("this session has ended"));
+    }
+    if expired {
+        return Err(invalid_grant("the refresh token has expired"));
+    }
+    sqlx::query("UPDATE refresh_token SET used_at = now() WHERE token_hash = $1")
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?;
+    let (next, next_hash) = new_opaque_token()?;
+    insert_refresh(&mut tx, state, &next_hash, session).await?;
+    tx.commit().await?;
+    let (access_token, expires_in) = state.tokens.issue(account, session)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "bearer".to_owned(),
+        expires_in,
+        refresh_token: next,
+    })
+}
+
+/// End the current session (its access and refresh tokens stop working).
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "`unauthorized`, `invalid_token`, `session_revoked`", body = Problem, content_type = "application/problem+json")))]
+pub async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<StatusCode, ApiError> {
+    sqlx::query(
+        "UPDATE auth_session SET revoked_at = now(), revoke_reason = 'logout' WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .bind(user.session_id)
+    .execute(&state.pool)
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Change the password; every other session of the account ends.
+#[utoipa::path(post, path = "/auth/password", tag = "auth", security(("bearer" = [])),
+    request_body = ChangePassword,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 400, description = "`invalid_grant`: the current password is wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: password policy", body = Problem, content_type = "application/problem+json")))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppJson(body): AppJson<ChangePassword>,
+) -> Result<StatusCode, ApiError> {
+    let row = sqlx::query(
+        "SELECT a.email, c.password_hash FROM account a JOIN account_credential c ON c.account_id = a.id WHERE a.id = $1",
+    )
+    .bind(user.account_id)
+    .fetch_one(&state.pool)
+    .await?;
+    let email: String = row.try_get(0)?;
+    let stored: String = row.try_get(1)?;
+    if !verify_password(body.current_password, Some(stored)).await {
+        return Err(invalid_grant("the current password is wrong"));
+    }
+    let email = Email::parse(&email).ok();
+    let password = Password::parse(&body.new_password, email.as_ref()).map_err(|e| {
+        ApiError::Validation(vec![FieldError {
+            field: "new_password".to_owned(),
+            code: e.code.to_owned(),
+            message: e.message,
+        }])
+    })?;
+    let hash = hash_password(password.expose().to_owned()).await?;
+    let hook = Arc::new(AccountState {
+        password_hash: Some(hash),
+        keep_session: Some(user.session_id),
+    });
+    state
+        .accounts
+        .execute_with_hook(
+            &user.account_id.to_string(),
+            AccountCommand::ChangePassword,
+            None,
+            ctx.metadata(PLATFORM_TENANT),
+            hook,
+        )
+        .await
+        .map_err(|e| crate::error::from_command(e, account_rule))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MembershipInfo {
+    pub studio_id: Uuid,
+    /// Absent until the studio's view has been projected.
+    pub studio_name: Option<String>,
+    pub role: domain::policy::Role,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub id: Uuid,
+    pub email: String,
+    pub full_name: String,
+    pub memberships: Vec<MembershipInfo>,
+}
+
+/// The signed-in account and its studio memberships.
+#[utoipa::path(get, path = "/me", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Who you are", body = Me),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json")))]
+pub async fn me(State(state): State<AppState>, user: AuthUser) -> Result<AppJson<Me>, ApiError> {
+    let mut tx = tenant_tx(&state.pool, None, Some(user.account_id)).await?;
+    let account = sqlx::query("SELECT id, email, full_name FROM account WHERE id = $1")
+        .bind(user.account_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let rows = sqlx::query(
+        "SELECT m.tenant_id, v.name, m.role FROM studio_membership m \
+         LEFT JOIN studio_view v ON v.id = m.tenant_id WHERE m.account_id = $1 ORDER BY v.name, m.tenant_id",
+    )
+    .bind(user.account_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let memberships = rows
+        .into_iter()
+        .filter_map(|r| {
+            let role: String = r.try_get(2).ok()?;
+            Some(MembershipInfo {
+                studio_id: r.try_get(0).ok()?,
+                studio_name: r.try_get(1).ok()?,
+                role: domain::policy::Role::parse(&role)?,
+            })
+        })
+        .collect();
+    Ok(AppJson(Me {
+        id: account.try_get(0)?,
+        email: account.try_get(1)?,
+        full_name: account.try_get(2)?,
+        memberships,
+    }))
+}

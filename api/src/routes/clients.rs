@@ -1,0 +1,381 @@
+//! Client records. Health and medical fields are returned only to the client
+//! themselves, trainers assigned to them, and the studio's owners/admins; everyone else
+//! gets the record without them (`health_visible: false`), not an error.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use domain::account::AccountId;
+use domain::client::view::ClientView;
+use domain::client::{ClientCommand, ClientError, ClientId, HealthIntake};
+use domain::policy::{Action, Relation, Role};
+use domain::studio::StudioId;
+use domain::values::{DisplayName, Email};
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::context::RequestContext;
+use crate::error::{from_command, ApiError, FieldError, Problem};
+use crate::extract::{AppJson, AppPath, AppQuery};
+use crate::routes::studios::{accepted, Accepted, ReadParams, StudioPath};
+use crate::state::AppState;
+use crate::tenancy::Membership;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_client, list_clients))
+        .routes(routes!(get_client))
+        .routes(routes!(record_health))
+        .routes(routes!(assign_trainer))
+        .routes(routes!(unassign_trainer))
+}
+
+fn client_rule(err: ClientError) -> ApiError {
+    match err {
+        ClientError::NotFound => not_found(),
+        ClientError::InvalidIntake { field, message } => ApiError::Validation(vec![FieldError {
+            field: format!("intake.{field}"),
+            code: "invalid_health_intake".to_owned(),
+            message,
+        }]),
+        other => ApiError::Rule {
+            code: other.code(),
+            message: other.to_string(),
+        },
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError::NotFound {
+        code: "client_not_found",
+        what: "client",
+    }
+}
+
+async fn exec(
+    state: &AppState,
+    ctx: &RequestContext,
+    studio: Uuid,
+    client: Uuid,
+    command: ClientCommand,
+    expected_version: Option<u64>,
+) -> Result<u64, ApiError> {
+    state
+        .clients
+        .execute(
+            &client.to_string(),
+            command,
+            ctx.expected_version(expected_version)?,
+            ctx.metadata(studio),
+        )
+        .await
+        .map(|o| o.version)
+        .map_err(|e| from_command(e, client_rule))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClient {
+    pub id: Option<Uuid>,
+    pub full_name: String,
+    pub email: Option<String>,
+    /// The client's own account (a member of this studio), so they can see their record.
+    pub account_id: Option<Uuid>,
+}
+
+/// Create a client record.
+#[utoipa::path(post, path = "/studios/{studio_id}/clients", tag = "clients", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id")),
+    request_body = CreateClient,
+    responses(
+        (status = 201, description = "Created; `id` is the client id", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, `not_a_member`, `client_already_exists`", body = Problem, content_type = "application/problem+json")))]
+pub async fn create_client(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<StudioPath>,
+    AppJson(body): AppJson<CreateClient>,
+) -> Result<Response, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    member.require(Action::ManageClients)?;
+    let mut errors = Vec::new();
+    let full_name = DisplayName::parse(&body.full_name)
+        .map_err(|e| errors.push(ApiError::validation("full_name", &e)))
+        .ok();
+    let email = body
+        .email
+        .as_deref()
+        .map(Email::parse)
+        .transpose()
+        .map_err(|e| errors.push(ApiError::validation("email", &e)))
+        .ok();
+    let (Some(full_name), Some(email)) = (full_name, email) else {
+        return Err(ApiError::Validation(errors));
+    };
+    if let Some(account) = body.account_id {
+        if role_in(&state, &member, account).await?.is_none() {
+            return Err(ApiError::Rule {
+                code: "not_a_member",
+                message: "account_id must belong to a member of this studio".to_owned(),
+            });
+        }
+    }
+    let id = body.id.unwrap_or_else(Uuid::now_v7);
+    let command = ClientCommand::Register {
+        client_id: ClientId(id),
+        studio_id: StudioId(path.studio_id),
+        full_name,
+        email,
+        account_id: body.account_id.map(AccountId),
+    };
+    let version = exec(&state, &ctx, path.studio_id, id, command, None).await?;
+    Ok(accepted(StatusCode::CREATED, Accepted { id, version, location_id: None }))
+}
+
+async fn role_in(state: &AppState, member: &Membership, account: Uuid) -> Result<Option<Role>, ApiError> {
+    let mut tx = member.tx(&state.pool).await?;
+    let role: Option<String> = sqlx::query_scalar(
+        "SELECT role FROM studio_membership WHERE tenant_id = $1 AND account_id = $2",
+    )
+    .bind(member.studio_id)
+    .bind(account)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(role.and_then(|r| Role::parse(&r)))
+}
+
+fn relation(member: &Membership, view: &ClientView) -> Relation {
+    Relation {
+        own_record: view.account_id == Some(AccountId(member.account_id)),
+        assigned_trainer: member.role == Role::Trainer
+            && view.assigned_trainers.contains(&AccountId(member.account_id)),
+    }
+}
+
+/// What `member` may see of `view`; `None` when they may not see the record at all.
+fn visible(member: &Membership, view: ClientView) -> Option<ClientView> {
+    let rel = relation(member, &view);
+    if !member.may(Action::ViewClient, rel) {
+        return None;
+    }
+    if member.may(Action::ViewClientHealth, rel) {
+        Some(ClientView {
+            health_visible: true,
+            ..view
+        })
+    } else {
+        Some(view.without_health())
+    }
+}
+
+async fn load_client(state: &AppState, member: &Membership, id: Uuid) -> Result<Option<ClientView>, ApiError> {
+    let mut tx = member.tx(&state.pool).await?;
+    let doc: Option<Json<ClientView>> = sqlx::query_scalar("SELECT doc FROM client_view WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(doc.map(|d| d.0))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ClientListParams {
+    /// Page size, 1..=100 (default 50).
+    pub limit: Option<u32>,
+    /// Continue after this client id.
+    pub after: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClientPage {
+    pub items: Vec<ClientView>,
+    pub next_after: Option<Uuid>,
+}
+
+/// List client records (a client sees only their own).
+#[utoipa::path(get, path = "/studios/{studio_id}/clients", tag = "clients", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ClientListParams),
+    responses(
+        (status = 200, description = "One page", body = ClientPage),
+        (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_clients(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppPath(path): AppPath<StudioPath>,
+    AppQuery(params): AppQuery<ClientListParams>,
+) -> Result<AppJson<ClientPage>, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::InvalidQuery("limit must be between 1 and 100".to_owned()));
+    }
+    let own_only = member.role == Role::Client;
+    let mut tx = member.tx(&state.pool).await?;
+    let mut docs: Vec<Json<ClientView>> = sqlx::query_scalar(
+        "SELECT doc FROM client_view WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2) \
+         AND (NOT $4 OR account_id = $5) ORDER BY id LIMIT $3",
+    )
+    .bind(path.studio_id)
+    .bind(params.after)
+    .bind(i64::from(limit) + 1)
+    .bind(own_only)
+    .bind(user.account_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let more = docs.len() > limit as usize;
+    docs.truncate(limit as usize);
+    let next_after = if more { docs.last().map(|d| d.0.id.0) } else { None };
+    let items = docs.into_iter().filter_map(|d| visible(&member, d.0)).collect();
+    Ok(AppJson(ClientPage { items, next_after }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientPath {
+    pub studio_id: Uuid,
+    pub client_id: Uuid,
+}
+
+/// Get a client record.
+#[utoipa::path(get, path = "/studios/{studio_id}/clients/{client_id}", tag = "clients", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("client_id" = Uuid, Path, description = "Client id"), ReadParams),
+    responses(
+        (status = 200, description = "The record; health fields only where allowed", body = ClientView),
+        (status = 404, description = "`studio_not_found`, `client_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`view_not_caught_up`", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_client(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppPath(path): AppPath<ClientPath>,
+    AppQuery(params): AppQuery<ReadParams>,
+) -> Result<AppJson<ClientView>, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    let id = path.client_id;
+    let mut view = load_client(&state, &member, id).await?;
+    if let Some(wanted) = params.min_version {
+        if view.as_ref().map_or(0, |v| v.version) < wanted {
+            let key = id.to_string();
+            let caught_up = || async {
+                Ok::<_, ApiError>(load_client(&state, &member, id).await?.is_some_and(|v| v.version >= wanted))
+            };
+            state.waiter.wait_until(&key, state.config.read_wait_max, caught_up).await?;
+            view = load_client(&state, &member, id).await?;
+            let current = view.as_ref().map_or(0, |v| v.version);
+            if current < wanted {
+                return Err(ApiError::NotCaughtUp { current, wanted });
+            }
+        }
+    }
+    view.and_then(|v| visible(&member, v)).map(AppJson).ok_or_else(not_found)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordHealth {
+    pub intake: HealthIntake,
+    pub expected_version: Option<u64>,
+}
+
+/// Record (replace) a client's health intake.
+#[utoipa::path(put, path = "/studios/{studio_id}/clients/{client_id}/health", tag = "clients", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("client_id" = Uuid, Path, description = "Client id")),
+    request_body = RecordHealth,
+    responses(
+        (status = 200, description = "Recorded", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`, `client_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json")))]
+pub async fn record_health(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<ClientPath>,
+    AppJson(body): AppJson<RecordHealth>,
+) -> Result<Response, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    // Owners/admins need no relation; the others need the record to know theirs.
+    if !member.may(Action::RecordHealth, Relation::default()) {
+        let view = load_client(&state, &member, path.client_id).await?.ok_or_else(not_found)?;
+        let rel = relation(&member, &view);
+        if !member.may(Action::ViewClient, rel) {
+            return Err(not_found());
+        }
+        member.require_with(Action::RecordHealth, rel)?;
+    }
+    let command = ClientCommand::RecordHealthIntake { intake: body.intake };
+    let version = exec(&state, &ctx, path.studio_id, path.client_id, command, body.expected_version).await?;
+    Ok(accepted(StatusCode::OK, Accepted { id: path.client_id, version, location_id: None }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignTrainer {
+    pub trainer_id: Uuid,
+}
+
+/// Assign a trainer (a member with the trainer role) to a client.
+#[utoipa::path(post, path = "/studios/{studio_id}/clients/{client_id}/trainers", tag = "clients", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("client_id" = Uuid, Path, description = "Client id")),
+    request_body = AssignTrainer,
+    responses(
+        (status = 200, description = "Assigned (or already)", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`, `client_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`not_a_trainer`, `too_many_trainers`", body = Problem, content_type = "application/problem+json")))]
+pub async fn assign_trainer(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<ClientPath>,
+    AppJson(body): AppJson<AssignTrainer>,
+) -> Result<Response, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    member.require(Action::ManageClients)?;
+    if role_in(&state, &member, body.trainer_id).await? != Some(Role::Trainer) {
+        return Err(ApiError::Rule {
+            code: "not_a_trainer",
+            message: "trainer_id must be a member of this studio with the trainer role".to_owned(),
+        });
+    }
+    let command = ClientCommand::AssignTrainer { trainer_id: AccountId(body.trainer_id) };
+    let version = exec(&state, &ctx, path.studio_id, path.client_id, command, None).await?;
+    Ok(accepted(StatusCode::OK, Accepted { id: path.client_id, version, location_id: None }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainerPath {
+    pub studio_id: Uuid,
+    pub client_id: Uuid,
+    pub trainer_id: Uuid,
+}
+
+/// Unassign a trainer from a client.
+#[utoipa::path(delete, path = "/studios/{studio_id}/clients/{client_id}/trainers/{trainer_id}", tag = "clients", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("client_id" = Uuid, Path, description = "Client id"), ("trainer_id" = Uuid, Path, description = "Trainer's account")),
+    responses(
+        (status = 200, description = "Unassigned (or was not assigned)", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`, `client_not_found`", body = Problem, content_type = "application/problem+json")))]
+pub async fn unassign_trainer(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<TrainerPath>,
+) -> Result<Response, ApiError> {
+    Membership::load(&state.pool, &user, path.studio_id).await?.require(Action::ManageClients)?;
+    let command = ClientCommand::UnassignTrainer { trainer_id: AccountId(path.trainer_id) };
+    let version = exec(&state, &ctx, path.studio_id, path.client_id, command, None).await?;
+    Ok(accepted(StatusCode::OK, Accepted { id: path.client_id, version, location_id: None }))
+}

@@ -1,0 +1,350 @@
+//! Studio members and invitations. Every change goes through the studio aggregate,
+//! which checks the actor's role in its own member list (last-owner and
+//! owner-granting rules included).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use domain::account::AccountId;
+use domain::policy::{Action, Role};
+use domain::studio::StudioCommand;
+use domain::values::Email;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::{new_opaque_token, sha256_hex, AuthUser};
+use crate::context::RequestContext;
+use crate::error::{ApiError, Problem};
+use crate::extract::{AppJson, AppPath};
+use crate::routes::studios::{accepted, run, Accepted, StudioPath};
+use crate::state::AppState;
+use crate::tenancy::{tenant_tx, Membership};
+
+/// How long an invitation stays valid.
+const INVITATION_TTL_DAYS: i64 = 7;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_members, add_member))
+        .routes(routes!(change_role, remove_member))
+        .routes(routes!(revoke_invitation))
+        .routes(routes!(accept_invitation))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MemberView {
+    pub account_id: Uuid,
+    pub email: String,
+    pub full_name: String,
+    pub role: Role,
+    pub joined_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct InvitationView {
+    pub id: Uuid,
+    pub email: String,
+    pub role: Role,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MemberList {
+    pub members: Vec<MemberView>,
+    /// Pending invitations (not yet accepted, revoked or expired).
+    pub invitations: Vec<InvitationView>,
+}
+
+/// List members and pending invitations.
+#[utoipa::path(get, path = "/studios/{studio_id}/members", tag = "members", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id")),
+    responses(
+        (status = 200, description = "Members", body = MemberList),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found` (also for non-members)", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_members(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppPath(path): AppPath<StudioPath>,
+) -> Result<AppJson<MemberList>, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    member.require(Action::ViewMembers)?;
+    let mut tx = member.tx(&state.pool).await?;
+    let members = sqlx::query(
+        "SELECT m.account_id, a.email, a.full_name, m.role, m.joined_at FROM studio_membership m \
+         JOIN account a ON a.id = m.account_id WHERE m.tenant_id = $1 ORDER BY a.full_name, m.account_id",
+    )
+    .bind(path.studio_id)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .filter_map(|r| {
+        Some(MemberView {
+            account_id: r.try_get(0).ok()?,
+            email: r.try_get(1).ok()?,
+            full_name: r.try_get(2).ok()?,
+            role: Role::parse(r.try_get::<&str, _>(3).ok()?)?,
+            joined_at: r.try_get(4).ok()?,
+        })
+    })
+    .collect();
+    let invitations = sqlx::query(
+        "SELECT id, email, role, expires_at FROM studio_invitation \
+         WHERE tenant_id = $1 AND state = 'pending' AND expires_at > now() ORDER BY created_at",
+    )
+    .bind(path.studio_id)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .filter_map(|r| {
+        Some(InvitationView {
+            id: r.try_get(0).ok()?,
+            email: r.try_get(1).ok()?,
+            role: Role::parse(r.try_get::<&str, _>(2).ok()?)?,
+            expires_at: r.try_get(3).ok()?,
+        })
+    })
+    .collect();
+    tx.commit().await?;
+    Ok(AppJson(MemberList {
+        members,
+        invitations,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddMember {
+    pub email: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AddMemberResult {
+    /// `added` (the email has an account) or `invited`.
+    pub outcome: String,
+    pub studio_version: u64,
+    pub account_id: Option<Uuid>,
+    pub invitation: Option<CreatedInvitation>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedInvitation {
+    pub id: Uuid,
+    /// Single-use secret for the invitee (POST /api/v1/invitations/accept after signing
+    /// up with the invited email). Shown once; only its hash is stored.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Add an existing user by email, or invite an email that has no account yet.
+#[utoipa::path(post, path = "/studios/{studio_id}/members", tag = "members", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id")),
+    request_body = AddMember,
+    responses(
+        (status = 201, description = "Added or invited", body = AddMemberResult),
+        (status = 403, description = "`forbidden` (only owners grant ownership)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, `already_member`, `already_invited`", body = Problem, content_type = "application/problem+json")))]
+pub async fn add_member(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<StudioPath>,
+    AppJson(body): AppJson<AddMember>,
+) -> Result<Response, ApiError> {
+    let studio = path.studio_id;
+    Membership::load(&state.pool, &user, studio).await?.require(Action::ManageMembers)?;
+    let email = Email::parse(&body.email)
+        .map_err(|e| ApiError::Validation(vec![ApiError::validation("email", &e)]))?;
+    let existing: Option<Uuid> = sqlx::query_scalar("SELECT id FROM account WHERE lower(email) = $1")
+        .bind(email.as_str())
+        .fetch_optional(&state.pool)
+        .await?;
+    let actor = AccountId(user.account_id);
+    let result = match existing {
+        Some(account_id) => {
+            let command = StudioCommand::AddMember {
+                actor,
+                account_id: AccountId(account_id),
+                role: body.role,
+            };
+            let version = run(&state, &ctx, studio, command, None).await?;
+            AddMemberResult {
+                outcome: "added".to_owned(),
+                studio_version: version,
+                account_id: Some(account_id),
+                invitation: None,
+            }
+        }
+        None => {
+            let (token, token_hash) = new_opaque_token()?;
+            let invitation_id = Uuid::now_v7();
+            let expires_at = Utc::now() + chrono::Duration::days(INVITATION_TTL_DAYS);
+            let command = StudioCommand::InviteMember {
+                actor,
+                invitation_id,
+                email,
+                role: body.role,
+                token_hash,
+                expires_at,
+            };
+            let version = run(&state, &ctx, studio, command, None).await?;
+            AddMemberResult {
+                outcome: "invited".to_owned(),
+                studio_version: version,
+                account_id: None,
+                invitation: Some(CreatedInvitation {
+                    id: invitation_id,
+                    token,
+                    expires_at,
+                }),
+            }
+        }
+    };
+    Ok((StatusCode::CREATED, AppJson(result)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberPath {
+    pub studio_id: Uuid,
+    pub account_id: Uuid,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeRole {
+    pub role: Role,
+}
+
+/// Change a member's role.
+#[utoipa::path(put, path = "/studios/{studio_id}/members/{account_id}", tag = "members", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("account_id" = Uuid, Path, description = "Member's account")),
+    request_body = ChangeRole,
+    responses(
+        (status = 200, description = "Changed (or unchanged)", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`, `member_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`last_owner`", body = Problem, content_type = "application/problem+json")))]
+pub async fn change_role(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<MemberPath>,
+    AppJson(body): AppJson<ChangeRole>,
+) -> Result<Response, ApiError> {
+    Membership::load(&state.pool, &user, path.studio_id).await?.require(Action::ManageMembers)?;
+    let command = StudioCommand::ChangeMemberRole {
+        actor: AccountId(user.account_id),
+        account_id: AccountId(path.account_id),
+        role: body.role,
+    };
+    let version = run(&state, &ctx, path.studio_id, command, None).await?;
+    Ok(accepted(StatusCode::OK, Accepted { id: path.studio_id, version, location_id: None }))
+}
+
+/// Remove a member (or leave, when it is yourself).
+#[utoipa::path(delete, path = "/studios/{studio_id}/members/{account_id}", tag = "members", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("account_id" = Uuid, Path, description = "Member's account")),
+    responses(
+        (status = 200, description = "Removed", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`, `member_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`last_owner`", body = Problem, content_type = "application/problem+json")))]
+pub async fn remove_member(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<MemberPath>,
+) -> Result<Response, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    if path.account_id != user.account_id {
+        member.require(Action::ManageMembers)?;
+    }
+    let command = StudioCommand::RemoveMember {
+        actor: AccountId(user.account_id),
+        account_id: AccountId(path.account_id),
+    };
+    let version = run(&state, &ctx, path.studio_id, command, None).await?;
+    Ok(accepted(StatusCode::OK, Accepted { id: path.studio_id, version, location_id: None }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationPath {
+    pub studio_id: Uuid,
+    pub invitation_id: Uuid,
+}
+
+/// Revoke a pending invitation.
+#[utoipa::path(delete, path = "/studios/{studio_id}/invitations/{invitation_id}", tag = "members", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("invitation_id" = Uuid, Path, description = "Invitation id")),
+    responses(
+        (status = 200, description = "Revoked", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`, `invitation_not_found`", body = Problem, content_type = "application/problem+json")))]
+pub async fn revoke_invitation(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<InvitationPath>,
+) -> Result<Response, ApiError> {
+    Membership::load(&state.pool, &user, path.studio_id).await?.require(Action::ManageMembers)?;
+    let command = StudioCommand::RevokeInvitation {
+        actor: AccountId(user.account_id),
+        invitation_id: path.invitation_id,
+    };
+    let version = run(&state, &ctx, path.studio_id, command, None).await?;
+    Ok(accepted(StatusCode::OK, Accepted { id: path.studio_id, version, location_id: None }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvitation {
+    pub token: String,
+}
+
+/// Accept an invitation with the account it was sent to.
+#[utoipa::path(post, path = "/invitations/accept", tag = "members", security(("bearer" = [])),
+    request_body = AcceptInvitation,
+    responses(
+        (status = 200, description = "Joined the studio", body = Accepted),
+        (status = 404, description = "`invitation_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invitation_expired`, `invitation_used`, `invitation_email_mismatch`, `already_member`", body = Problem, content_type = "application/problem+json")))]
+pub async fn accept_invitation(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppJson(body): AppJson<AcceptInvitation>,
+) -> Result<Response, ApiError> {
+    let hash = sha256_hex(body.token.trim());
+    let mut tx = tenant_tx(&state.pool, None, Some(user.account_id)).await?;
+    let studio: Option<Uuid> = sqlx::query_scalar("SELECT repstream_invitation_tenant($1)")
+        .bind(&hash)
+        .fetch_one(&mut *tx)
+        .await?;
+    let email: String = sqlx::query_scalar("SELECT email FROM account WHERE id = $1")
+        .bind(user.account_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let studio = studio.ok_or(ApiError::NotFound {
+        code: "invitation_not_found",
+        what: "invitation",
+    })?;
+    let email = Email::parse(&email).map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
+    let command = StudioCommand::AcceptInvitation {
+        token_hash: hash,
+        account_id: AccountId(user.account_id),
+        email,
+        now: Utc::now(),
+    };
+    let version = run(&state, &ctx, studio, command, None).await?;
+    Ok(accepted(StatusCode::OK, Accepted { id: studio, version, location_id: None }))
+}

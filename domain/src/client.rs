@@ -1,0 +1,15 @@
+//! Client records: a studio's customers, with an optional link to the client's own
+//! account and a health intake that only the client, their assigned trainers and the
+//! studio's owners/admins may see (see `policy`).
+
+mod aggregate;
+pub mod view;
+
+pub use aggregate::{Client, ClientCommand, ClientError, ClientEvent, HealthIntake, MAX_TRAINERS};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(transparent)]
+pub struct ClientId(pub Uuid);

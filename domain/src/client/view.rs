@@ -1,0 +1,85 @@
+//! The client read model as a pure function of the client's events.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{ClientEvent, ClientId, HealthIntake};
+use crate::account::AccountId;
+use crate::studio::StudioId;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ClientView {
+    pub id: ClientId,
+    pub studio_id: StudioId,
+    pub full_name: String,
+    pub email: Option<String>,
+    /// The client's own account, when they can sign in.
+    pub account_id: Option<AccountId>,
+    pub assigned_trainers: Vec<AccountId>,
+    /// Health and medical fields. Absent from responses to anyone the policy does not
+    /// allow to see them (see `health_visible`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthIntake>,
+    /// Whether the response includes the health fields the caller may see.
+    #[serde(default)]
+    pub health_visible: bool,
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ClientView {
+    /// The record without its health and medical fields.
+    pub fn without_health(mut self) -> Self {
+        self.health = None;
+        self.health_visible = false;
+        self
+    }
+}
+
+pub fn apply(
+    view: Option<ClientView>,
+    event: &ClientEvent,
+    sequence: u64,
+    at: DateTime<Utc>,
+) -> Option<ClientView> {
+    let mut view = match (view, event) {
+        (
+            None,
+            ClientEvent::ClientRegistered {
+                client_id,
+                studio_id,
+                full_name,
+                email,
+                account_id,
+            },
+        ) => ClientView {
+            id: *client_id,
+            studio_id: *studio_id,
+            full_name: full_name.to_string(),
+            email: email.as_ref().map(ToString::to_string),
+            account_id: *account_id,
+            assigned_trainers: Vec::new(),
+            health: None,
+            health_visible: true,
+            version: sequence,
+            created_at: at,
+            updated_at: at,
+        },
+        (None, _) => return None,
+        (Some(mut view), event) => {
+            match event {
+                ClientEvent::ClientRegistered { .. } => {}
+                ClientEvent::HealthIntakeRecorded { intake } => view.health = Some(intake.clone()),
+                ClientEvent::TrainerAssigned { trainer_id } => view.assigned_trainers.push(*trainer_id),
+                ClientEvent::TrainerUnassigned { trainer_id } => {
+                    view.assigned_trainers.retain(|t| t != trainer_id);
+                }
+            }
+            view
+        }
+    };
+    view.version = sequence;
+    view.updated_at = at;
+    Some(view)
+}
