@@ -11,11 +11,13 @@ DO $$
 DECLARE r text;
 BEGIN
     FOREACH r IN ARRAY ARRAY['repstream_api', 'repstream_projector', 'repstream_relay', 'repstream_worker'] LOOP
+        -- Only the migration that creates a role configures it: role rows are shared
+        -- by every database of the cluster, and concurrent ALTER ROLEs collide.
         BEGIN
             EXECUTE format('CREATE ROLE %I LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE', r);
+            EXECUTE format('ALTER ROLE %I SET idle_in_transaction_session_timeout = %L', r, '60s');
         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
         END;
-        EXECUTE format('ALTER ROLE %I SET idle_in_transaction_session_timeout = %L', r, '60s');
         EXECUTE format('GRANT USAGE ON SCHEMA public TO %I', r);
     END LOOP;
 END

@@ -60,6 +60,15 @@ export AWS_ENDPOINT_URL="${AWS_OUT##*AWS_ENDPOINT_URL=}"
 # shellcheck source=scripts/env.sh
 source "$REPO/scripts/env.sh"
 
+# Each service connects with its own Postgres role (created by the migrations; row-level
+# security applies to all of them). The local cluster trusts loopback connections, so
+# only the user name changes; production sets passwords on the roles. Migrations (and
+# `repstream-projector rebuild`) run as the schema owner.
+as_role() { # as_role ROLE -> DATABASE_URL with that user
+  local rest="${DATABASE_URL#postgres://}"
+  echo "postgres://$1@${rest#*@}"
+}
+
 # 2. build (debug) and prepare the database
 log "cargo build --bins"
 cargo build --bins
@@ -70,7 +79,7 @@ log "migrating"
 }
 log "seeding demo data"
 # seed prints the demo credentials on stdout; its logs (stderr) go to the log file
-SEED_OUT="$("$BIN/repstream-api" seed 2>"$LOGS/seed.log")" || {
+SEED_OUT="$(DATABASE_URL="$(as_role repstream_api)" "$BIN/repstream-api" seed 2>"$LOGS/seed.log")" || {
   tail -40 "$LOGS/seed.log" >&2
   die "seed failed (log: $LOGS/seed.log)"
 }
@@ -85,10 +94,10 @@ start() { # start NAME CMD...
   PIDS+=("$!")
   log "started $name (pid $!, log: $LOGS/$name.log)"
 }
-start api "$BIN/repstream-api" serve
-start outbox-relay "$BIN/repstream-outbox-relay"
-start projector "$BIN/repstream-projector" run
-start workers "$BIN/repstream-workers"
+start api env DATABASE_URL="$(as_role repstream_api)" "$BIN/repstream-api" serve
+start outbox-relay env DATABASE_URL="$(as_role repstream_relay)" "$BIN/repstream-outbox-relay"
+start projector env DATABASE_URL="$(as_role repstream_projector)" "$BIN/repstream-projector" run
+start workers env DATABASE_URL="$(as_role repstream_worker)" "$BIN/repstream-workers"
 
 check_services() { # a dead service stops everything
   local i

@@ -6,16 +6,15 @@ use uuid::Uuid;
 
 use crate::{add_location, create, meta};
 
+/// Events and outbox rows of a stream, counted in one snapshot.
 async fn counts(env: &TestEnv, id: Uuid) -> anyhow::Result<(i64, i64)> {
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_id = $1")
-        .bind(id.to_string())
-        .fetch_one(&env.pool)
-        .await?;
-    let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE aggregate_id = $1")
-        .bind(id.to_string())
-        .fetch_one(&env.pool)
-        .await?;
-    Ok((events, outbox))
+    Ok(sqlx::query_as(
+        "SELECT (SELECT count(*) FROM events WHERE aggregate_id = $1), \
+                (SELECT count(*) FROM outbox WHERE aggregate_id = $1)",
+    )
+    .bind(id.to_string())
+    .fetch_one(&env.pool)
+    .await?)
 }
 
 #[tokio::test]
