@@ -126,7 +126,9 @@ impl TokenService {
             .map(|d| d.claims)
             .map_err(|e| {
                 let message = match e.kind() {
-                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => "the access token has expired",
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                        "the access token has expired"
+                    }
                     _ => "the access token is not valid",
                 };
                 ApiError::Unauthorized {
@@ -173,7 +175,11 @@ pub async fn verify_password(password: String, stored: Option<String>) -> bool {
     let hash = stored.unwrap_or_else(|| DUMMY.to_owned());
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -191,7 +197,10 @@ pub struct AuthUser {
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(user) = parts.extensions.get::<AuthUser>() {
             return Ok(*user);
         }

@@ -75,10 +75,10 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
         };
         // The AuthUser extractor (listed before this one in handlers) leaves the caller
         // in the extensions.
-        let actor = parts
-            .extensions
-            .get::<crate::auth::AuthUser>()
-            .map_or_else(|| "anonymous".to_owned(), |u| format!("user:{}", u.account_id));
+        let actor = parts.extensions.get::<crate::auth::AuthUser>().map_or_else(
+            || "anonymous".to_owned(),
+            |u| format!("user:{}", u.account_id),
+        );
         let ip = parts
             .extensions
             .get::<crate::ratelimit::ClientIp>()

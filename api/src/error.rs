@@ -39,7 +39,10 @@ pub enum ApiError {
     InvalidQuery(String),
     /// 400: a header did not parse.
     #[error("invalid header `{header}`: {message}")]
-    InvalidHeader { header: &'static str, message: String },
+    InvalidHeader {
+        header: &'static str,
+        message: String,
+    },
     /// 422: well-formed input with invalid values.
     #[error("some fields are invalid")]
     Validation(Vec<FieldError>),
@@ -57,10 +60,17 @@ pub enum ApiError {
     Conflict { code: &'static str, message: String },
     /// 429: slow down.
     #[error("{message}")]
-    TooManyRequests { code: &'static str, message: String, retry_after_secs: u64 },
+    TooManyRequests {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
     /// 404.
     #[error("{what} not found")]
-    NotFound { code: &'static str, what: &'static str },
+    NotFound {
+        code: &'static str,
+        what: &'static str,
+    },
     /// 404: no such route.
     #[error("no route for this path")]
     RouteNotFound,
@@ -210,7 +220,9 @@ impl IntoResponse for ApiError {
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
-            Self::TooManyRequests { retry_after_secs, .. } => {
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => {
                 if let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(&1).to_string()) {
                     response.headers_mut().insert(header::RETRY_AFTER, v);
                 }
@@ -228,7 +240,10 @@ impl IntoResponse for ApiError {
 }
 
 /// Maps a command failure to the API error.
-pub fn from_command<E>(err: common::event_store::CommandError<E>, rule: impl FnOnce(E) -> ApiError) -> ApiError
+pub fn from_command<E>(
+    err: common::event_store::CommandError<E>,
+    rule: impl FnOnce(E) -> ApiError,
+) -> ApiError
 where
     E: std::error::Error,
 {

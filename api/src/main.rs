@@ -53,7 +53,12 @@ struct Cli {
     #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false)]
     trust_forwarded_for: bool,
     /// Comma-separated origins allowed by CORS (none by default).
-    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', default_value = "")]
+    #[arg(
+        long,
+        env = "CORS_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
     cors_allowed_origins: Vec<String>,
     #[command(subcommand)]
     command: Option<Command>,
@@ -79,7 +84,9 @@ async fn main() -> anyhow::Result<()> {
     let secret = match (&cli.jwt_secret, &cli.command) {
         (Some(s), _) => s.expose().as_bytes().to_vec(),
         (None, Some(Command::Migrate | Command::Seed)) => uuid::Uuid::new_v4().as_bytes().repeat(2),
-        (None, _) => anyhow::bail!("JWT_SECRET is required (at least 32 bytes); `make run` generates one"),
+        (None, _) => {
+            anyhow::bail!("JWT_SECRET is required (at least 32 bytes); `make run` generates one")
+        }
     };
     let mut auth = api::auth::AuthConfig::new(secret);
     auth.access_ttl = Duration::from_secs(cli.access_token_ttl_secs);
@@ -95,7 +102,11 @@ async fn main() -> anyhow::Result<()> {
         burst: cli.rate_limit_burst,
         trust_forwarded_for: cli.trust_forwarded_for,
     };
-    config.cors_allowed_origins = cli.cors_allowed_origins.into_iter().filter(|o| !o.is_empty()).collect();
+    config.cors_allowed_origins = cli
+        .cors_allowed_origins
+        .into_iter()
+        .filter(|o| !o.is_empty())
+        .collect();
     let sqs = common::sqs::client(&cli.aws).await;
     let waiter = api::waiter::ViewWaiter::start(pool.clone(), shutdown.clone());
     let state = AppState::new(pool.clone(), sqs, waiter, config)?;
@@ -112,12 +123,22 @@ async fn main() -> anyhow::Result<()> {
                 println!(
                     "demo studio {} ({}): GET /api/v1/studios/{}",
                     report.studio_id,
-                    if report.created { "created" } else { "already there" },
+                    if report.created {
+                        "created"
+                    } else {
+                        "already there"
+                    },
                     report.studio_id
                 );
                 println!("demo credentials (POST /api/v1/auth/token, grant_type=password):");
                 for (role, email, password, name) in api::seed::DEMO_PEOPLE {
-                    println!("  {:<10} {:<32} {:<20} {}", role.as_str(), email, password, name);
+                    println!(
+                        "  {:<10} {:<32} {:<20} {}",
+                        role.as_str(),
+                        email,
+                        password,
+                        name
+                    );
                 }
             }
             Ok(())

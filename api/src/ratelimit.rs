@@ -61,7 +61,10 @@ impl Limiters {
         let auth_burst = limits.burst.min(limits.auth_per_ip_per_minute).max(1);
         Self {
             ip: DefaultKeyedRateLimiter::keyed(quota(limits.per_ip_per_minute, limits.burst)),
-            account: DefaultKeyedRateLimiter::keyed(quota(limits.per_account_per_minute, limits.burst)),
+            account: DefaultKeyedRateLimiter::keyed(quota(
+                limits.per_account_per_minute,
+                limits.burst,
+            )),
             auth: DefaultKeyedRateLimiter::keyed(quota(limits.auth_per_ip_per_minute, auth_burst)),
             trust_forwarded_for: limits.trust_forwarded_for,
         }

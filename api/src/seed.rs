@@ -21,11 +21,36 @@ pub const DEMO_STUDIO_ID: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000
 
 /// A demo person: (role, email, password, full name).
 pub const DEMO_PEOPLE: [(Role, &str, &str, &str); 5] = [
-    (Role::Owner, "olivia@harbor-pilates.example", "Tide-Anchor-7731", "Olivia Harbor"),
-    (Role::Trainer, "theo@harbor-pilates.example", "Kettle-Swing-5520", "Theo Strand"),
-    (Role::FrontDesk, "fiona@harbor-pilates.example", "Welcome-Desk-2468", "Fiona Quay"),
-    (Role::Client, "cara@harbor-pilates.example", "Morning-Flow-1357", "Cara Lindqvist"),
-    (Role::Client, "colin@harbor-pilates.example", "Evening-Core-8642", "Colin Brandt"),
+    (
+        Role::Owner,
+        "olivia@harbor-pilates.example",
+        "Tide-Anchor-7731",
+        "Olivia Harbor",
+    ),
+    (
+        Role::Trainer,
+        "theo@harbor-pilates.example",
+        "Kettle-Swing-5520",
+        "Theo Strand",
+    ),
+    (
+        Role::FrontDesk,
+        "fiona@harbor-pilates.example",
+        "Welcome-Desk-2468",
+        "Fiona Quay",
+    ),
+    (
+        Role::Client,
+        "cara@harbor-pilates.example",
+        "Morning-Flow-1357",
+        "Cara Lindqvist",
+    ),
+    (
+        Role::Client,
+        "colin@harbor-pilates.example",
+        "Evening-Core-8642",
+        "Colin Brandt",
+    ),
 ];
 
 /// What `seed` created or found.
@@ -45,11 +70,17 @@ fn parse<T>(r: Result<T, domain::values::InvalidValue>) -> anyhow::Result<T> {
     r.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-async fn ensure_account(state: &AppState, email: &str, password: &str, name: &str) -> anyhow::Result<Uuid> {
-    let existing: Option<Uuid> = sqlx::query_scalar("SELECT id FROM account WHERE lower(email) = $1")
-        .bind(email)
-        .fetch_optional(&state.pool)
-        .await?;
+async fn ensure_account(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    name: &str,
+) -> anyhow::Result<Uuid> {
+    let existing: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM account WHERE lower(email) = $1")
+            .bind(email)
+            .fetch_optional(&state.pool)
+            .await?;
     if let Some(id) = existing {
         return Ok(id);
     }
@@ -68,7 +99,13 @@ async fn ensure_account(state: &AppState, email: &str, password: &str, name: &st
     });
     state
         .accounts
-        .execute_with_hook(&id.to_string(), command, None, meta(PLATFORM_TENANT, "system:seed"), hook)
+        .execute_with_hook(
+            &id.to_string(),
+            command,
+            None,
+            meta(PLATFORM_TENANT, "system:seed"),
+            hook,
+        )
         .await
         .map_err(|e| anyhow::anyhow!("seeding account {email}: {e}"))?;
     Ok(id)
@@ -108,7 +145,10 @@ pub async fn seed(state: &AppState) -> anyhow::Result<SeedReport> {
             account_id: AccountId(ids[i]),
             role: *role,
         };
-        match bus.execute(&studio, command, None, meta(DEMO_STUDIO_ID, &actor)).await {
+        match bus
+            .execute(&studio, command, None, meta(DEMO_STUDIO_ID, &actor))
+            .await
+        {
             Ok(_) | Err(CommandError::Rejected(StudioError::AlreadyMember)) => {}
             Err(e) => anyhow::bail!("seeding member: {e}"),
         }
@@ -133,9 +173,14 @@ pub async fn seed(state: &AppState) -> anyhow::Result<SeedReport> {
         booking_window_days: 21,
         ..StudioSettings::default()
     };
-    bus.execute(&studio, StudioCommand::UpdateSettings { settings }, None, meta(DEMO_STUDIO_ID, &actor))
-        .await
-        .map_err(|e| anyhow::anyhow!("seeding settings: {e}"))?;
+    bus.execute(
+        &studio,
+        StudioCommand::UpdateSettings { settings },
+        None,
+        meta(DEMO_STUDIO_ID, &actor),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("seeding settings: {e}"))?;
 
     // Client records for the two client accounts; Cara has an intake and Theo as trainer.
     for (n, person) in [(3usize, 0x10u128), (4, 0x11)] {
@@ -149,7 +194,11 @@ pub async fn seed(state: &AppState) -> anyhow::Result<SeedReport> {
             email: Some(parse(Email::parse(email))?),
             account_id: Some(AccountId(ids[n])),
         };
-        match state.clients.execute(&key, register, None, meta(DEMO_STUDIO_ID, &actor)).await {
+        match state
+            .clients
+            .execute(&key, register, None, meta(DEMO_STUDIO_ID, &actor))
+            .await
+        {
             Ok(_) | Err(CommandError::Rejected(ClientError::AlreadyExists)) => {}
             Err(e) => anyhow::bail!("seeding client {name}: {e}"),
         }
@@ -159,11 +208,16 @@ pub async fn seed(state: &AppState) -> anyhow::Result<SeedReport> {
                 injuries: vec!["left knee meniscus (2024), cleared for exercise".to_owned()],
                 medications: vec!["salbutamol inhaler as needed".to_owned()],
                 allergies: vec![],
-                notes: Some("Prefers low-impact progressions; avoid deep knee flexion under load.".to_owned()),
+                notes: Some(
+                    "Prefers low-impact progressions; avoid deep knee flexion under load."
+                        .to_owned(),
+                ),
             };
             for command in [
                 ClientCommand::RecordHealthIntake { intake },
-                ClientCommand::AssignTrainer { trainer_id: AccountId(ids[1]) },
+                ClientCommand::AssignTrainer {
+                    trainer_id: AccountId(ids[1]),
+                },
             ] {
                 state
                     .clients

@@ -10,7 +10,7 @@ use domain::studio::Studio;
 use sqlx::PgPool;
 
 use crate::auth::{AuthConfig, TokenService};
-use crate::ratelimit::{RateLimits, Limiters};
+use crate::ratelimit::{Limiters, RateLimits};
 use crate::waiter::ViewWaiter;
 
 /// Settings of the HTTP service.

@@ -49,10 +49,12 @@ impl Membership {
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
-        let role = role.and_then(|r| Role::parse(&r)).ok_or(ApiError::NotFound {
-            code: "studio_not_found",
-            what: "studio",
-        })?;
+        let role = role
+            .and_then(|r| Role::parse(&r))
+            .ok_or(ApiError::NotFound {
+                code: "studio_not_found",
+                what: "studio",
+            })?;
         Ok(Self {
             studio_id,
             account_id: user.account_id,

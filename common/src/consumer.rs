@@ -51,8 +51,12 @@ pub async fn run<H: MessageHandler>(
     info!(concurrency = config.concurrency, queue = %config.queue_url, "consuming");
     let mut loops = tokio::task::JoinSet::new();
     for worker in 0..config.concurrency.max(1) {
-        let (handler, sqs, config, shutdown) =
-            (handler.clone(), sqs.clone(), config.clone(), shutdown.clone());
+        let (handler, sqs, config, shutdown) = (
+            handler.clone(),
+            sqs.clone(),
+            config.clone(),
+            shutdown.clone(),
+        );
         loops.spawn(
             async move { receive_loop(handler, sqs, config, shutdown).await }
                 .instrument(info_span!("consumer", worker)),
@@ -107,7 +111,9 @@ async fn receive_loop<H: MessageHandler>(
                 .unwrap_or_default();
             let span = info_span!("message", %correlation_id, message_id = message.message_id.as_deref().unwrap_or(""));
             let result = async {
-                handler.handle(message.body.as_deref().unwrap_or_default()).await
+                handler
+                    .handle(message.body.as_deref().unwrap_or_default())
+                    .await
             }
             .instrument(span.clone())
             .await;
@@ -115,7 +121,10 @@ async fn receive_loop<H: MessageHandler>(
                 Ok(()) => done.push(receipt),
                 Err(e) => {
                     let _enter = span.enter();
-                    warn!(error = format!("{e:#}"), receives, "message not handled; will retry (DLQ after maxReceiveCount)");
+                    warn!(
+                        error = format!("{e:#}"),
+                        receives, "message not handled; will retry (DLQ after maxReceiveCount)"
+                    );
                     let delay = config
                         .retry_base
                         .saturating_mul(1 << receives.saturating_sub(1).min(16))

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use chrono::{SubsecRound, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{
-    PersistedEventRepository, PersistedEventStore, PersistenceError, ReplayStream,
-    SerializedEvent, SerializedSnapshot,
+    PersistedEventRepository, PersistedEventStore, PersistenceError, ReplayStream, SerializedEvent,
+    SerializedSnapshot,
 };
 use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventStore};
 use futures_util::TryStreamExt;
@@ -120,9 +120,11 @@ fn map_sqlx(err: sqlx::Error) -> PersistenceError {
         sqlx::Error::Database(db) if db.constraint() == Some("events_pkey") => {
             PersistenceError::OptimisticLockError
         }
-        sqlx::Error::Database(db) if db.is_unique_violation() => PersistenceError::UnknownError(
-            Box::new(UniqueViolation(db.constraint().unwrap_or_default().to_owned())),
-        ),
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            PersistenceError::UnknownError(Box::new(UniqueViolation(
+                db.constraint().unwrap_or_default().to_owned(),
+            )))
+        }
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::PoolTimedOut
@@ -222,7 +224,8 @@ impl PersistedEventRepository for PgEventRepository {
             messages.push(serde_json::to_value(&envelope)?);
             aggregate_types.push(event.aggregate_type.clone());
             aggregate_ids.push(event.aggregate_id.clone());
-            sequences.push(i64::try_from(event.sequence).map_err(|_| unknown("sequence overflow"))?);
+            sequences
+                .push(i64::try_from(event.sequence).map_err(|_| unknown("sequence overflow"))?);
             event_types.push(event.event_type.clone());
             event_versions.push(event.event_version.clone());
             payloads.push(event.payload.clone());
@@ -268,7 +271,9 @@ impl PersistedEventRepository for PgEventRepository {
         .await
         .map_err(map_sqlx)?;
         for hook in &self.hooks {
-            hook.run(&mut tx, tenant_id, events).await.map_err(map_sqlx)?;
+            hook.run(&mut tx, tenant_id, events)
+                .await
+                .map_err(map_sqlx)?;
         }
         tx.commit().await.map_err(map_sqlx)
     }
@@ -455,7 +460,8 @@ where
     ) -> Result<CommandOutcome, CommandError<A::Error>> {
         let mut bus = self.clone();
         bus.hooks.push(hook);
-        bus.execute(aggregate_id, command, expected_version, metadata).await
+        bus.execute(aggregate_id, command, expected_version, metadata)
+            .await
     }
 
     /// Loads the aggregate, runs `command`, and commits its events with their outbox
@@ -514,7 +520,10 @@ where
             .for_tenant(tenant)
             .with_hooks(self.hooks.clone());
         let store = PersistedEventStore::<_, A>::new_event_store(repository);
-        let mut context = store.load_aggregate(aggregate_id).await.map_err(from_aggregate)?;
+        let mut context = store
+            .load_aggregate(aggregate_id)
+            .await
+            .map_err(from_aggregate)?;
         let current = context.current_sequence as u64;
         if let Some(expected) = expected_version {
             if expected != current {

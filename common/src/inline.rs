@@ -81,11 +81,13 @@ impl TxHook for StudioMembership {
                     .await?;
                 }
                 StudioEvent::MemberRemoved { account_id } => {
-                    sqlx::query("DELETE FROM studio_membership WHERE tenant_id = $1 AND account_id = $2")
-                        .bind(tenant)
-                        .bind(account_id.0)
-                        .execute(&mut *conn)
-                        .await?;
+                    sqlx::query(
+                        "DELETE FROM studio_membership WHERE tenant_id = $1 AND account_id = $2",
+                    )
+                    .bind(tenant)
+                    .bind(account_id.0)
+                    .execute(&mut *conn)
+                    .await?;
                 }
                 StudioEvent::StudioRenamed { .. }
                 | StudioEvent::StudioSettingsUpdated { .. }
@@ -97,7 +99,12 @@ impl TxHook for StudioMembership {
     }
 }
 
-async fn add_member(conn: &mut PgConnection, tenant: Uuid, account: Uuid, role: &str) -> Result<(), sqlx::Error> {
+async fn add_member(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    account: Uuid,
+    role: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO studio_membership (tenant_id, account_id, role) VALUES ($1, $2, $3)")
         .bind(tenant)
         .bind(account)
@@ -107,7 +114,11 @@ async fn add_member(conn: &mut PgConnection, tenant: Uuid, account: Uuid, role: 
         .map(|_| ())
 }
 
-async fn set_invitation_state(conn: &mut PgConnection, id: Uuid, state: &str) -> Result<(), sqlx::Error> {
+async fn set_invitation_state(
+    conn: &mut PgConnection,
+    id: Uuid,
+    state: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE studio_invitation SET state = $2 WHERE id = $1")
         .bind(id)
         .bind(state)

@@ -38,7 +38,11 @@ impl NotificationJob {
 }
 
 /// Enqueues a job on a FIFO queue (group = tenant, dedup = job id).
-pub async fn enqueue(sqs: &SqsClient, queue_url: &str, job: &NotificationJob) -> anyhow::Result<()> {
+pub async fn enqueue(
+    sqs: &SqsClient,
+    queue_url: &str,
+    job: &NotificationJob,
+) -> anyhow::Result<()> {
     let attr = |v: &str| {
         aws_sdk_sqs::types::MessageAttributeValue::builder()
             .data_type("String")

@@ -108,13 +108,10 @@ async fn create_queue(
     visibility_timeout: u32,
     redrive: Option<String>,
 ) -> anyhow::Result<String> {
-    let mut request = client
-        .create_queue()
-        .queue_name(name)
-        .attributes(
-            QueueAttributeName::VisibilityTimeout,
-            visibility_timeout.to_string(),
-        );
+    let mut request = client.create_queue().queue_name(name).attributes(
+        QueueAttributeName::VisibilityTimeout,
+        visibility_timeout.to_string(),
+    );
     if fifo {
         request = request
             .attributes(QueueAttributeName::FifoQueue, "true")

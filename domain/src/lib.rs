@@ -14,6 +14,8 @@
 //! Nothing in this crate touches Postgres, SQS or HTTP, so its tests run in milliseconds
 //! and never wait for infrastructure.
 
+#![deny(clippy::wildcard_enum_match_arm)]
+
 pub mod account;
 pub mod client;
 pub mod policy;

@@ -121,7 +121,7 @@ pub fn rule(role: Role, action: Action) -> Rule {
     use Role::*;
     use Rule::{Allow, Assigned, Deny, Own};
     match (action, role) {
-        (ViewStudio, _) => Allow,
+        (ViewStudio, Owner | Admin | Trainer | FrontDesk | Client) => Allow,
         (ManageStudio | ManageMembers | ViewAudit, Owner | Admin) => Allow,
         (ManageStudio | ManageMembers | ViewAudit, Trainer | FrontDesk | Client) => Deny,
         (ViewMembers, Owner | Admin | Trainer | FrontDesk) => Allow,
@@ -181,17 +181,32 @@ mod tests {
     fn only_owners_and_admins_manage_the_studio_and_its_members() {
         for role in Role::ALL {
             let expected = matches!(role, Role::Owner | Role::Admin);
-            assert_eq!(decide(role, Action::ManageStudio, Relation::default()), expected);
-            assert_eq!(decide(role, Action::ManageMembers, Relation::default()), expected);
-            assert_eq!(decide(role, Action::ViewAudit, Relation::default()), expected);
+            assert_eq!(
+                decide(role, Action::ManageStudio, Relation::default()),
+                expected
+            );
+            assert_eq!(
+                decide(role, Action::ManageMembers, Relation::default()),
+                expected
+            );
+            assert_eq!(
+                decide(role, Action::ViewAudit, Relation::default()),
+                expected
+            );
         }
     }
 
     #[test]
     fn health_fields_follow_the_relationship() {
         let none = Relation::default();
-        let own = Relation { own_record: true, ..none };
-        let assigned = Relation { assigned_trainer: true, ..none };
+        let own = Relation {
+            own_record: true,
+            ..none
+        };
+        let assigned = Relation {
+            assigned_trainer: true,
+            ..none
+        };
         assert!(decide(Role::Admin, Action::ViewClientHealth, none));
         assert!(!decide(Role::Trainer, Action::ViewClientHealth, none));
         assert!(decide(Role::Trainer, Action::ViewClientHealth, assigned));

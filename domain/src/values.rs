@@ -168,24 +168,42 @@ mod tests {
 
     #[test]
     fn display_name_is_trimmed_and_bounded() {
-        assert_eq!(DisplayName::parse("  Core  ").map(String::from), Ok("Core".to_owned()));
+        assert_eq!(
+            DisplayName::parse("  Core  ").map(String::from),
+            Ok("Core".to_owned())
+        );
         assert_eq!(DisplayName::parse("   ").map_err(|e| e.code), Err("blank"));
-        assert_eq!(DisplayName::parse(&"x".repeat(101)).map_err(|e| e.code), Err("too_long"));
-        assert_eq!(DisplayName::parse("a\u{0}b").map_err(|e| e.code), Err("control_characters"));
+        assert_eq!(
+            DisplayName::parse(&"x".repeat(101)).map_err(|e| e.code),
+            Err("too_long")
+        );
+        assert_eq!(
+            DisplayName::parse("a\u{0}b").map_err(|e| e.code),
+            Err("control_characters")
+        );
         assert!(DisplayName::parse(&"é".repeat(100)).is_ok());
     }
 
     #[test]
     fn time_zone_accepts_iana_names_only() {
-        assert_eq!(TimeZone::parse("Europe/Berlin").map(|t| t.as_str()), Ok("Europe/Berlin"));
-        assert_eq!(TimeZone::parse("Mars/Olympus").map_err(|e| e.code), Err("unknown_time_zone"));
+        assert_eq!(
+            TimeZone::parse("Europe/Berlin").map(|t| t.as_str()),
+            Ok("Europe/Berlin")
+        );
+        assert_eq!(
+            TimeZone::parse("Mars/Olympus").map_err(|e| e.code),
+            Err("unknown_time_zone")
+        );
     }
 
     #[test]
     fn currency_accepts_iso_codes_case_insensitively() {
         assert_eq!(Currency::parse("eur").map(|c| c.code()), Ok("EUR"));
         assert_eq!(Currency::parse("JPY").map(|c| c.minor_units()), Ok(0));
-        assert_eq!(Currency::parse("XXQ").map_err(|e| e.code), Err("unknown_currency"));
+        assert_eq!(
+            Currency::parse("XXQ").map_err(|e| e.code),
+            Err("unknown_currency")
+        );
     }
 }
 
@@ -211,7 +229,10 @@ impl Email {
         if valid {
             Ok(Self(email))
         } else {
-            Err(InvalidValue::new("invalid_email", "must be an email address"))
+            Err(InvalidValue::new(
+                "invalid_email",
+                "must be an email address",
+            ))
         }
     }
 
@@ -297,8 +318,19 @@ mod identity_tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse(" Ada@Example.COM ").map(String::from), Ok("ada@example.com".into()));
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a da@example.com", "a@b@c.com"] {
+        assert_eq!(
+            Email::parse(" Ada@Example.COM ").map(String::from),
+            Ok("ada@example.com".into())
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a da@example.com",
+            "a@b@c.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
@@ -307,13 +339,33 @@ mod identity_tests {
     fn passwords_follow_the_policy() {
         let email = Email::parse("ada.lovelace@example.com").ok();
         assert!(Password::parse("correct horse battery", email.as_ref()).is_ok());
-        assert_eq!(Password::parse("short1!", None).map(|_| ()).map_err(|e| e.code), Err("password_too_short"));
-        assert_eq!(Password::parse("aaaaaaaaaaaa", None).map(|_| ()).map_err(|e| e.code), Err("password_too_weak"));
-        assert_eq!(Password::parse("12345678901", None).map(|_| ()).map_err(|e| e.code), Err("password_too_weak"));
         assert_eq!(
-            Password::parse("my ada.lovelace@example.com pw", email.as_ref()).map(|_| ()).map_err(|e| e.code),
+            Password::parse("short1!", None)
+                .map(|_| ())
+                .map_err(|e| e.code),
+            Err("password_too_short")
+        );
+        assert_eq!(
+            Password::parse("aaaaaaaaaaaa", None)
+                .map(|_| ())
+                .map_err(|e| e.code),
+            Err("password_too_weak")
+        );
+        assert_eq!(
+            Password::parse("12345678901", None)
+                .map(|_| ())
+                .map_err(|e| e.code),
+            Err("password_too_weak")
+        );
+        assert_eq!(
+            Password::parse("my ada.lovelace@example.com pw", email.as_ref())
+                .map(|_| ())
+                .map_err(|e| e.code),
             Err("password_contains_email")
         );
-        assert_eq!(format!("{:?}", Password::parse("correct horse battery", None).ok()), "Some(Password(***))");
+        assert_eq!(
+            format!("{:?}", Password::parse("correct horse battery", None).ok()),
+            "Some(Password(***))"
+        );
     }
 }

@@ -22,4 +22,7 @@
 
 mod relay;
 
-pub use relay::{connect_options, run, Claimed, DrainOutcome, OutboxRow, Relay, RelayConfig, SendReport, LEADER_LOCK_KEY};
+pub use relay::{
+    connect_options, run, Claimed, DrainOutcome, OutboxRow, Relay, RelayConfig, SendReport,
+    LEADER_LOCK_KEY,
+};

@@ -130,8 +130,7 @@ impl Relay {
     async fn send_lane(&self, lane: Vec<&OutboxRow>) -> SendReport {
         let mut report = SendReport::default();
         let batch_size = self.config.batch_size.clamp(1, SQS_BATCH_MAX);
-        let mut chunks = lane.chunks(batch_size);
-        while let Some(chunk) = chunks.next() {
+        for chunk in lane.chunks(batch_size) {
             match self.send_batch(chunk).await {
                 Ok(failed) if failed.is_empty() => {
                     report.published.extend(chunk.iter().map(|r| r.id));
@@ -184,7 +183,10 @@ impl Relay {
                 .message_deduplication_id(row.event_id.to_string())
                 .message_attributes(attributes::CORRELATION_ID, string_attr(correlation)?)
                 .message_attributes(attributes::EVENT_TYPE, string_attr(event_type)?)
-                .message_attributes(attributes::TENANT_ID, string_attr(&row.tenant_id.to_string())?)
+                .message_attributes(
+                    attributes::TENANT_ID,
+                    string_attr(&row.tenant_id.to_string())?,
+                )
                 .build()
                 .map_err(|e| e.to_string())?;
             entries.push(entry);
@@ -196,11 +198,19 @@ impl Relay {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| format!("SendMessageBatch failed: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+            .map_err(|e| {
+                format!(
+                    "SendMessageBatch failed: {}",
+                    aws_sdk_sqs::error::DisplayErrorContext(e)
+                )
+            })?;
         let mut failed = HashMap::new();
         for f in output.failed {
             if let Some(row) = f.id.parse::<usize>().ok().and_then(|i| rows.get(i)) {
-                failed.insert(row.id, format!("{}: {}", f.code, f.message.unwrap_or_default()));
+                failed.insert(
+                    row.id,
+                    format!("{}: {}", f.code, f.message.unwrap_or_default()),
+                );
             }
         }
         Ok(failed)
@@ -239,7 +249,11 @@ impl Relay {
             return Ok((0, 0, 0));
         }
         let report = self.send(&claimed.rows).await;
-        let counts = (claimed.rows.len(), report.published.len(), report.failed.len());
+        let counts = (
+            claimed.rows.len(),
+            report.published.len(),
+            report.failed.len(),
+        );
         for (id, reason) in &report.failed {
             warn!(outbox_id = id, %reason, "SQS refused an outbox row; will retry");
         }
@@ -333,7 +347,10 @@ pub async fn run(
             .instrument(info_span!("relay_leader"))
             .await;
         if let Err(e) = &result {
-            error!(error = format!("{e:#}"), "relay leadership ended with an error");
+            error!(
+                error = format!("{e:#}"),
+                "relay leadership ended with an error"
+            );
         }
         let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(LEADER_LOCK_KEY)
@@ -355,7 +372,9 @@ async fn lead(
     config: &RelayConfig,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let mut listener = PgListener::connect_with(pool).await.context("LISTEN connection")?;
+    let mut listener = PgListener::connect_with(pool)
+        .await
+        .context("LISTEN connection")?;
     listener.listen("outbox").await.context("LISTEN outbox")?;
     let mut backoff = Duration::ZERO;
     let mut last_prune = tokio::time::Instant::now();
@@ -375,11 +394,19 @@ async fn lead(
             }
             Ok(DrainOutcome::Failing { published }) => {
                 backoff = (backoff * 2).clamp(Duration::from_millis(100), Duration::from_secs(30));
-                warn!(published, backoff_ms = backoff.as_millis() as u64, "SQS refusing messages; backing off");
+                warn!(
+                    published,
+                    backoff_ms = backoff.as_millis() as u64,
+                    "SQS refusing messages; backing off"
+                );
             }
             Err(e) => {
                 backoff = (backoff * 2).clamp(Duration::from_millis(100), Duration::from_secs(30));
-                warn!(error = format!("{e:#}"), backoff_ms = backoff.as_millis() as u64, "relay round failed; backing off");
+                warn!(
+                    error = format!("{e:#}"),
+                    backoff_ms = backoff.as_millis() as u64,
+                    "relay round failed; backing off"
+                );
             }
         }
         if last_prune.elapsed() >= config.prune_interval {

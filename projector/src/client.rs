@@ -33,15 +33,23 @@ impl Projection for ClientProjection {
     ) -> anyhow::Result<Vec<NotificationJob>> {
         let event: ClientEvent = serde_json::from_value(envelope.payload.clone())
             .with_context(|| format!("decoding {} payload", envelope.event_type))?;
-        let id: Uuid = envelope.aggregate_id.parse().context("client id is not a UUID")?;
+        let id: Uuid = envelope
+            .aggregate_id
+            .parse()
+            .context("client id is not a UUID")?;
         let current: Option<sqlx::types::Json<ClientView>> =
             sqlx::query_scalar(&format!("SELECT doc FROM {table} WHERE id = $1"))
                 .bind(id)
                 .fetch_optional(&mut *conn)
                 .await
                 .context("loading client view")?;
-        let next = view::apply(current.map(|j| j.0), &event, envelope.sequence, envelope.occurred_at)
-            .with_context(|| format!("stream {id} does not start with ClientRegistered"))?;
+        let next = view::apply(
+            current.map(|j| j.0),
+            &event,
+            envelope.sequence,
+            envelope.occurred_at,
+        )
+        .with_context(|| format!("stream {id} does not start with ClientRegistered"))?;
         sqlx::query(&format!(
             "INSERT INTO {table} (id, tenant_id, account_id, full_name, version, doc, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \

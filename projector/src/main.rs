@@ -53,10 +53,13 @@ async fn main() -> anyhow::Result<()> {
             let all = projector::all_projections();
             let Some(p) = all.iter().find(|p| p.name() == projection) else {
                 let names: Vec<_> = all.iter().map(|p| p.name()).collect();
-                anyhow::bail!("unknown projection `{projection}`; known: {}", names.join(", "));
+                anyhow::bail!(
+                    "unknown projection `{projection}`; known: {}",
+                    names.join(", ")
+                );
             };
             let n = projector::rebuild(&pool, p.as_ref(), |done, total| {
-                let pct = if total == 0 { 100 } else { done * 100 / total };
+                let pct = (done * 100).checked_div(total).unwrap_or(100);
                 eprintln!("rebuild {projection}: {done}/{total} events ({pct}%)");
             })
             .await?;
@@ -72,7 +75,8 @@ async fn main() -> anyhow::Result<()> {
             let events = common::sqs::queue_url(&sqs, &cli.queues.events_queue)
                 .await
                 .context("the events queue must exist (make run creates it)")?;
-            let notifications = common::sqs::queue_url(&sqs, &cli.queues.notifications_queue).await?;
+            let notifications =
+                common::sqs::queue_url(&sqs, &cli.queues.notifications_queue).await?;
             let projector = projector::Projector::new(
                 pool,
                 projector::all_projections(),

@@ -26,12 +26,10 @@ pub async fn rebuild(
     sqlx::query(&format!("DROP TABLE IF EXISTS {fresh}"))
         .execute(pool)
         .await?;
-    sqlx::query(&format!(
-        "CREATE TABLE {fresh} (LIKE {live} INCLUDING ALL)"
-    ))
-    .execute(pool)
-    .await
-    .context("creating the rebuild table")?;
+    sqlx::query(&format!("CREATE TABLE {fresh} (LIKE {live} INCLUDING ALL)"))
+        .execute(pool)
+        .await
+        .context("creating the rebuild table")?;
 
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = $1")
         .bind(projection.aggregate_type())
@@ -52,9 +50,7 @@ pub async fn rebuild(
             .fetch(&mut *reader);
         while let Some(row) = rows.try_next().await.context("reading events")? {
             let envelope = EventEnvelope::from(row);
-            let last = streams
-                .get(&envelope.aggregate_id)
-                .map_or(0, |(_, s)| *s);
+            let last = streams.get(&envelope.aggregate_id).map_or(0, |(_, s)| *s);
             if envelope.sequence as i64 != last + 1 {
                 // Committed after an event with a higher position of another stream
                 // was read; the swap's catch-up will apply it in order.
@@ -66,7 +62,7 @@ pub async fn rebuild(
                 (envelope.tenant_id, envelope.sequence as i64),
             );
             replayed += 1;
-            if replayed % 1000 == 0 {
+            if replayed.is_multiple_of(1000) {
                 writer.commit().await?;
                 writer = pool.begin().await?;
                 progress(replayed, total);
@@ -135,8 +131,7 @@ pub async fn rebuild(
         .bind(projection.name())
         .execute(&mut *tx)
         .await?;
-    let (ids, (tenants, seqs)): (Vec<String>, (Vec<Uuid>, Vec<i64>)) =
-        streams.into_iter().map(|(id, (t, s))| (id, (t, s))).unzip();
+    let (ids, (tenants, seqs)): (Vec<String>, (Vec<Uuid>, Vec<i64>)) = streams.into_iter().unzip();
     sqlx::query(
         "INSERT INTO projection_checkpoint (projection, aggregate_type, aggregate_id, tenant_id, last_sequence) \
          SELECT $1, $2, t.id, t.tenant, t.seq FROM UNNEST($3::text[], $4::uuid[], $5::int8[]) AS t(id, tenant, seq)",
@@ -149,6 +144,9 @@ pub async fn rebuild(
     .execute(&mut *tx)
     .await?;
     tx.commit().await.context("swapping the rebuilt table in")?;
-    info!(projection = projection.name(), replayed, caught_up, "rebuild swapped in");
+    info!(
+        projection = projection.name(),
+        replayed, caught_up, "rebuild swapped in"
+    );
     Ok(replayed + caught_up)
 }

@@ -66,9 +66,11 @@ impl Projection for StudioProjection {
         .await
         .context("writing studio view")?;
 
-        Ok(contact_email_confirmation(envelope, previous.as_ref(), &next)
-            .into_iter()
-            .collect())
+        Ok(
+            contact_email_confirmation(envelope, previous.as_ref(), &next)
+                .into_iter()
+                .collect(),
+        )
     }
 }
 

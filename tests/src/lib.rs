@@ -77,7 +77,11 @@ impl TestEnv {
             .await?;
         conn.close().await?;
         let url_for = |user: &str| {
-            format!("postgres://{user}@{}:{}/{name}", admin.get_host(), admin.get_port())
+            format!(
+                "postgres://{user}@{}:{}/{name}",
+                admin.get_host(),
+                admin.get_port()
+            )
         };
         let database_url = url_for(admin.get_username());
         let connect = |url: String, max: u32| async move {
@@ -171,7 +175,11 @@ impl TestEnv {
     }
 
     pub fn relay(&self) -> outbox_relay::Relay {
-        outbox_relay::Relay::new(self.relay_pool.clone(), self.sqs.clone(), self.relay_config())
+        outbox_relay::Relay::new(
+            self.relay_pool.clone(),
+            self.sqs.clone(),
+            self.relay_config(),
+        )
     }
 
     /// Runs a relay (leader election included) until the returned token is cancelled.
@@ -257,7 +265,12 @@ impl TestEnv {
             .await?
             .attributes
             .unwrap_or_default();
-        let n = |k: &A| attrs.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let n = |k: &A| {
+            attrs
+                .get(k)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
         Ok(n(&A::ApproximateNumberOfMessages) + n(&A::ApproximateNumberOfMessagesNotVisible))
     }
 }
@@ -298,7 +311,12 @@ impl TestApp {
     }
 
     /// A request with the user's bearer token.
-    pub fn req(&self, method: reqwest::Method, path: &str, user: &TestUser) -> reqwest::RequestBuilder {
+    pub fn req(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        user: &TestUser,
+    ) -> reqwest::RequestBuilder {
         self.client
             .request(method, self.url(path))
             .bearer_auth(&user.access_token)
@@ -328,15 +346,26 @@ impl TestApp {
             )
             .await?;
         anyhow::ensure!(status == 201, "signup: {status} {body}");
-        body["id"].as_str().and_then(|s| s.parse().ok()).context("no id")
+        body["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .context("no id")
     }
 
     /// Password grant, as an OAuth2 client sends it (form-encoded).
-    pub async fn login(&self, email: &str, password: &str) -> anyhow::Result<(u16, serde_json::Value)> {
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> anyhow::Result<(u16, serde_json::Value)> {
         let r = self
             .client
             .post(self.url("/api/v1/auth/token"))
-            .form(&[("grant_type", "password"), ("username", email), ("password", password)])
+            .form(&[
+                ("grant_type", "password"),
+                ("username", email),
+                ("password", password),
+            ])
             .send()
             .await?;
         Ok((r.status().as_u16(), r.json().await.unwrap_or_default()))
@@ -344,7 +373,11 @@ impl TestApp {
 
     /// Signs up a fresh user and signs them in.
     pub async fn user(&self, name: &str) -> anyhow::Result<TestUser> {
-        let email = format!("{}-{}@example.com", name.to_lowercase().replace(' ', "."), &Uuid::new_v4().simple().to_string()[..8]);
+        let email = format!(
+            "{}-{}@example.com",
+            name.to_lowercase().replace(' ', "."),
+            &Uuid::new_v4().simple().to_string()[..8]
+        );
         let password = "Correct-Horse-Battery-9";
         let id = self.signup(&email, password, name).await?;
         let (status, tokens) = self.login(&email, password).await?;
@@ -353,8 +386,14 @@ impl TestApp {
             id,
             email,
             password: password.to_owned(),
-            access_token: tokens["access_token"].as_str().unwrap_or_default().to_owned(),
-            refresh_token: tokens["refresh_token"].as_str().unwrap_or_default().to_owned(),
+            access_token: tokens["access_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            refresh_token: tokens["refresh_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
         })
     }
 
@@ -376,7 +415,13 @@ impl TestApp {
     }
 
     /// Adds `user` to `studio` with `role` (as `owner`).
-    pub async fn add_member(&self, owner: &TestUser, studio: Uuid, user: &TestUser, role: &str) -> anyhow::Result<()> {
+    pub async fn add_member(
+        &self,
+        owner: &TestUser,
+        studio: Uuid,
+        user: &TestUser,
+        role: &str,
+    ) -> anyhow::Result<()> {
         let (status, body) = self
             .call(
                 reqwest::Method::POST,
@@ -385,7 +430,10 @@ impl TestApp {
                 Some(serde_json::json!({"email": user.email, "role": role})),
             )
             .await?;
-        anyhow::ensure!(status == 201 && body["outcome"] == "added", "add member: {status} {body}");
+        anyhow::ensure!(
+            status == 201 && body["outcome"] == "added",
+            "add member: {status} {body}"
+        );
         Ok(())
     }
 }
@@ -404,7 +452,14 @@ pub struct TestUser {
 pub fn test_secret() -> Vec<u8> {
     static SECRET: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     SECRET
-        .get_or_init(|| [Uuid::new_v4().as_bytes().as_slice(), Uuid::new_v4().as_bytes(), Uuid::new_v4().as_bytes()].concat())
+        .get_or_init(|| {
+            [
+                Uuid::new_v4().as_bytes().as_slice(),
+                Uuid::new_v4().as_bytes(),
+                Uuid::new_v4().as_bytes(),
+            ]
+            .concat()
+        })
         .clone()
 }
 

@@ -16,4 +16,4 @@
 
 mod notifications;
 
-pub use notifications::{render, MailboxNotifier, Notifier, NotificationWorker, RenderedMessage};
+pub use notifications::{render, MailboxNotifier, NotificationWorker, Notifier, RenderedMessage};

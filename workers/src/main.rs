@@ -22,7 +22,11 @@ struct Cli {
     #[arg(long, env = "MAILBOX_DIR", default_value = ".local/mailbox")]
     mailbox_dir: PathBuf,
     /// Sender address of notifications.
-    #[arg(long, env = "MAIL_FROM", default_value = "repstream <no-reply@repstream.local>")]
+    #[arg(
+        long,
+        env = "MAIL_FROM",
+        default_value = "repstream <no-reply@repstream.local>"
+    )]
     mail_from: String,
     /// Concurrent receive loops per queue.
     #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 2)]
@@ -37,7 +41,10 @@ async fn main() -> anyhow::Result<()> {
     let pool = common::db::connect(&cli.db, "repstream-workers").await?;
     let sqs = common::sqs::client(&cli.aws).await;
     let queue_url = common::sqs::queue_url(&sqs, &cli.queues.notifications_queue).await?;
-    let notifier = Arc::new(workers::MailboxNotifier::new(cli.mailbox_dir, cli.mail_from));
+    let notifier = Arc::new(workers::MailboxNotifier::new(
+        cli.mailbox_dir,
+        cli.mail_from,
+    ));
     let worker = workers::NotificationWorker::new(pool, notifier);
     let mut config = common::consumer::ConsumerConfig::new(queue_url);
     config.concurrency = cli.concurrency;

@@ -55,8 +55,12 @@ impl Notifier for MailboxNotifier {
         // Write then rename: a reader never sees half a message.
         let tmp = self.dir.join(format!(".{}.tmp", message.id));
         let path = self.dir.join(format!("{}.eml", message.id));
-        tokio::fs::write(&tmp, eml).await.context("writing message")?;
-        tokio::fs::rename(&tmp, &path).await.context("publishing message")?;
+        tokio::fs::write(&tmp, eml)
+            .await
+            .context("writing message")?;
+        tokio::fs::rename(&tmp, &path)
+            .await
+            .context("publishing message")?;
         Ok(())
     }
 }
@@ -73,7 +77,10 @@ pub fn render(job: &NotificationJob) -> anyhow::Result<RenderedMessage> {
     };
     // Header injection guard: no line breaks in anything that lands in a header.
     let header_safe = |s: &str| !s.contains(['\r', '\n']);
-    anyhow::ensure!(header_safe(&job.recipient), "recipient contains a line break");
+    anyhow::ensure!(
+        header_safe(&job.recipient),
+        "recipient contains a line break"
+    );
     let (subject, body) = match job.template.as_str() {
         "studio_contact_email_confirmation" => {
             let studio = text("studio_name")?;

@@ -82,7 +82,9 @@ pub async fn audit_log(
     member.require(Action::ViewAudit)?;
     let limit = params.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(ApiError::InvalidQuery("limit must be between 1 and 200".to_owned()));
+        return Err(ApiError::InvalidQuery(
+            "limit must be between 1 and 200".to_owned(),
+        ));
     }
     let mut tx = member.tx(&state.pool).await?;
     let rows = sqlx::query(
@@ -130,6 +132,10 @@ pub async fn audit_log(
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
-    let next_before = if more { items.last().map(|e| e.position) } else { None };
+    let next_before = if more {
+        items.last().map(|e| e.position)
+    } else {
+        None
+    };
     Ok(AppJson(AuditPage { items, next_before }))
 }

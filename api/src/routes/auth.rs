@@ -222,7 +222,10 @@ pub async fn token(
         }
     };
     Ok((
-        [(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")],
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
         AppJson(response),
     )
         .into_response())
@@ -257,7 +260,10 @@ async fn password_grant(
     .fetch_optional(&state.pool)
     .await?;
     let (account, stored) = match row {
-        Some(r) => (Some(r.try_get::<Uuid, _>(0)?), Some(r.try_get::<String, _>(1)?)),
+        Some(r) => (
+            Some(r.try_get::<Uuid, _>(0)?),
+            Some(r.try_get::<String, _>(1)?),
+        ),
         None => (None, None),
     };
     let valid = verify_password(password, stored).await;
@@ -283,13 +289,15 @@ async fn password_grant(
     let session = Uuid::now_v7();
     let (refresh, refresh_hash) = new_opaque_token()?;
     let mut tx = state.pool.begin().await?;
-    sqlx::query("INSERT INTO auth_session (id, account_id, ip, user_agent) VALUES ($1, $2, $3, $4)")
-        .bind(session)
-        .bind(account)
-        .bind(&ctx.ip)
-        .bind(&ctx.user_agent)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO auth_session (id, account_id, ip, user_agent) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(session)
+    .bind(account)
+    .bind(&ctx.ip)
+    .bind(&ctx.user_agent)
+    .execute(&mut *tx)
+    .await?;
     insert_refresh(&mut tx, state, &refresh_hash, session).await?;
     tx.commit().await?;
     let (access_token, expires_in) = state.tokens.issue(account, session)?;
@@ -349,7 +357,9 @@ async fn refresh_grant(state: &AppState, refresh: &str) -> Result<TokenResponse,
         .await?;
         tx.commit().await?;
         tracing::warn!(%session, "refresh token reused; session revoked");
-        return Err(invalid_grant("this refresh token was already used; the session has been ended"));
+        return Err(invalid_grant(
+            "this refresh token was already used; the session has been ended",
+        ));
     }
     if revoked {
         return Err(invalid_grant("this session has ended"));

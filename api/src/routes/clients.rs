@@ -137,10 +137,21 @@ pub async fn create_client(
         account_id: body.account_id.map(AccountId),
     };
     let version = exec(&state, &ctx, path.studio_id, id, command, None).await?;
-    Ok(accepted(StatusCode::CREATED, Accepted { id, version, location_id: None }))
+    Ok(accepted(
+        StatusCode::CREATED,
+        Accepted {
+            id,
+            version,
+            location_id: None,
+        },
+    ))
 }
 
-async fn role_in(state: &AppState, member: &Membership, account: Uuid) -> Result<Option<Role>, ApiError> {
+async fn role_in(
+    state: &AppState,
+    member: &Membership,
+    account: Uuid,
+) -> Result<Option<Role>, ApiError> {
     let mut tx = member.tx(&state.pool).await?;
     let role: Option<String> = sqlx::query_scalar(
         "SELECT role FROM studio_membership WHERE tenant_id = $1 AND account_id = $2",
@@ -157,7 +168,9 @@ fn relation(member: &Membership, view: &ClientView) -> Relation {
     Relation {
         own_record: view.account_id == Some(AccountId(member.account_id)),
         assigned_trainer: member.role == Role::Trainer
-            && view.assigned_trainers.contains(&AccountId(member.account_id)),
+            && view
+                .assigned_trainers
+                .contains(&AccountId(member.account_id)),
     }
 }
 
@@ -177,12 +190,17 @@ fn visible(member: &Membership, view: ClientView) -> Option<ClientView> {
     }
 }
 
-async fn load_client(state: &AppState, member: &Membership, id: Uuid) -> Result<Option<ClientView>, ApiError> {
+async fn load_client(
+    state: &AppState,
+    member: &Membership,
+    id: Uuid,
+) -> Result<Option<ClientView>, ApiError> {
     let mut tx = member.tx(&state.pool).await?;
-    let doc: Option<Json<ClientView>> = sqlx::query_scalar("SELECT doc FROM client_view WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let doc: Option<Json<ClientView>> =
+        sqlx::query_scalar("SELECT doc FROM client_view WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
     tx.commit().await?;
     Ok(doc.map(|d| d.0))
 }
@@ -217,7 +235,9 @@ pub async fn list_clients(
     let member = Membership::load(&state.pool, &user, path.studio_id).await?;
     let limit = params.limit.unwrap_or(50);
     if !(1..=100).contains(&limit) {
-        return Err(ApiError::InvalidQuery("limit must be between 1 and 100".to_owned()));
+        return Err(ApiError::InvalidQuery(
+            "limit must be between 1 and 100".to_owned(),
+        ));
     }
     let own_only = member.role == Role::Client;
     let mut tx = member.tx(&state.pool).await?;
@@ -235,8 +255,15 @@ pub async fn list_clients(
     tx.commit().await?;
     let more = docs.len() > limit as usize;
     docs.truncate(limit as usize);
-    let next_after = if more { docs.last().map(|d| d.0.id.0) } else { None };
-    let items = docs.into_iter().filter_map(|d| visible(&member, d.0)).collect();
+    let next_after = if more {
+        docs.last().map(|d| d.0.id.0)
+    } else {
+        None
+    };
+    let items = docs
+        .into_iter()
+        .filter_map(|d| visible(&member, d.0))
+        .collect();
     Ok(AppJson(ClientPage { items, next_after }))
 }
 
@@ -267,9 +294,16 @@ pub async fn get_client(
         if view.as_ref().map_or(0, |v| v.version) < wanted {
             let key = id.to_string();
             let caught_up = || async {
-                Ok::<_, ApiError>(load_client(&state, &member, id).await?.is_some_and(|v| v.version >= wanted))
+                Ok::<_, ApiError>(
+                    load_client(&state, &member, id)
+                        .await?
+                        .is_some_and(|v| v.version >= wanted),
+                )
             };
-            state.waiter.wait_until(&key, state.config.read_wait_max, caught_up).await?;
+            state
+                .waiter
+                .wait_until(&key, state.config.read_wait_max, caught_up)
+                .await?;
             view = load_client(&state, &member, id).await?;
             let current = view.as_ref().map_or(0, |v| v.version);
             if current < wanted {
@@ -277,7 +311,9 @@ pub async fn get_client(
             }
         }
     }
-    view.and_then(|v| visible(&member, v)).map(AppJson).ok_or_else(not_found)
+    view.and_then(|v| visible(&member, v))
+        .map(AppJson)
+        .ok_or_else(not_found)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -306,16 +342,35 @@ pub async fn record_health(
     let member = Membership::load(&state.pool, &user, path.studio_id).await?;
     // Owners/admins need no relation; the others need the record to know theirs.
     if !member.may(Action::RecordHealth, Relation::default()) {
-        let view = load_client(&state, &member, path.client_id).await?.ok_or_else(not_found)?;
+        let view = load_client(&state, &member, path.client_id)
+            .await?
+            .ok_or_else(not_found)?;
         let rel = relation(&member, &view);
         if !member.may(Action::ViewClient, rel) {
             return Err(not_found());
         }
         member.require_with(Action::RecordHealth, rel)?;
     }
-    let command = ClientCommand::RecordHealthIntake { intake: body.intake };
-    let version = exec(&state, &ctx, path.studio_id, path.client_id, command, body.expected_version).await?;
-    Ok(accepted(StatusCode::OK, Accepted { id: path.client_id, version, location_id: None }))
+    let command = ClientCommand::RecordHealthIntake {
+        intake: body.intake,
+    };
+    let version = exec(
+        &state,
+        &ctx,
+        path.studio_id,
+        path.client_id,
+        command,
+        body.expected_version,
+    )
+    .await?;
+    Ok(accepted(
+        StatusCode::OK,
+        Accepted {
+            id: path.client_id,
+            version,
+            location_id: None,
+        },
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -348,9 +403,18 @@ pub async fn assign_trainer(
             message: "trainer_id must be a member of this studio with the trainer role".to_owned(),
         });
     }
-    let command = ClientCommand::AssignTrainer { trainer_id: AccountId(body.trainer_id) };
+    let command = ClientCommand::AssignTrainer {
+        trainer_id: AccountId(body.trainer_id),
+    };
     let version = exec(&state, &ctx, path.studio_id, path.client_id, command, None).await?;
-    Ok(accepted(StatusCode::OK, Accepted { id: path.client_id, version, location_id: None }))
+    Ok(accepted(
+        StatusCode::OK,
+        Accepted {
+            id: path.client_id,
+            version,
+            location_id: None,
+        },
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -374,8 +438,19 @@ pub async fn unassign_trainer(
     ctx: RequestContext,
     AppPath(path): AppPath<TrainerPath>,
 ) -> Result<Response, ApiError> {
-    Membership::load(&state.pool, &user, path.studio_id).await?.require(Action::ManageClients)?;
-    let command = ClientCommand::UnassignTrainer { trainer_id: AccountId(path.trainer_id) };
+    Membership::load(&state.pool, &user, path.studio_id)
+        .await?
+        .require(Action::ManageClients)?;
+    let command = ClientCommand::UnassignTrainer {
+        trainer_id: AccountId(path.trainer_id),
+    };
     let version = exec(&state, &ctx, path.studio_id, path.client_id, command, None).await?;
-    Ok(accepted(StatusCode::OK, Accepted { id: path.client_id, version, location_id: None }))
+    Ok(accepted(
+        StatusCode::OK,
+        Accepted {
+            id: path.client_id,
+            version,
+            location_id: None,
+        },
+    ))
 }

@@ -49,16 +49,12 @@ pub async fn healthz() -> AppJson<Health> {
         (status = 503, description = "A dependency is unreachable", body = Health)))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let limit = Duration::from_secs(2);
-    let postgres = match tokio::time::timeout(
-        limit,
-        sqlx::query("SELECT 1").execute(&state.pool),
-    )
-    .await
-    {
-        Ok(Ok(_)) => "ok".to_owned(),
-        Ok(Err(e)) => format!("error: {e}"),
-        Err(_) => "error: timed out".to_owned(),
-    };
+    let postgres =
+        match tokio::time::timeout(limit, sqlx::query("SELECT 1").execute(&state.pool)).await {
+            Ok(Ok(_)) => "ok".to_owned(),
+            Ok(Err(e)) => format!("error: {e}"),
+            Err(_) => "error: timed out".to_owned(),
+        };
     let sqs = match tokio::time::timeout(
         limit,
         common::sqs::queue_url(&state.sqs, &state.config.events_queue),

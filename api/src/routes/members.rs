@@ -159,13 +159,16 @@ pub async fn add_member(
     AppJson(body): AppJson<AddMember>,
 ) -> Result<Response, ApiError> {
     let studio = path.studio_id;
-    Membership::load(&state.pool, &user, studio).await?.require(Action::ManageMembers)?;
+    Membership::load(&state.pool, &user, studio)
+        .await?
+        .require(Action::ManageMembers)?;
     let email = Email::parse(&body.email)
         .map_err(|e| ApiError::Validation(vec![ApiError::validation("email", &e)]))?;
-    let existing: Option<Uuid> = sqlx::query_scalar("SELECT id FROM account WHERE lower(email) = $1")
-        .bind(email.as_str())
-        .fetch_optional(&state.pool)
-        .await?;
+    let existing: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM account WHERE lower(email) = $1")
+            .bind(email.as_str())
+            .fetch_optional(&state.pool)
+            .await?;
     let actor = AccountId(user.account_id);
     let result = match existing {
         Some(account_id) => {
@@ -239,14 +242,23 @@ pub async fn change_role(
     AppPath(path): AppPath<MemberPath>,
     AppJson(body): AppJson<ChangeRole>,
 ) -> Result<Response, ApiError> {
-    Membership::load(&state.pool, &user, path.studio_id).await?.require(Action::ManageMembers)?;
+    Membership::load(&state.pool, &user, path.studio_id)
+        .await?
+        .require(Action::ManageMembers)?;
     let command = StudioCommand::ChangeMemberRole {
         actor: AccountId(user.account_id),
         account_id: AccountId(path.account_id),
         role: body.role,
     };
     let version = run(&state, &ctx, path.studio_id, command, None).await?;
-    Ok(accepted(StatusCode::OK, Accepted { id: path.studio_id, version, location_id: None }))
+    Ok(accepted(
+        StatusCode::OK,
+        Accepted {
+            id: path.studio_id,
+            version,
+            location_id: None,
+        },
+    ))
 }
 
 /// Remove a member (or leave, when it is yourself).
@@ -272,7 +284,14 @@ pub async fn remove_member(
         account_id: AccountId(path.account_id),
     };
     let version = run(&state, &ctx, path.studio_id, command, None).await?;
-    Ok(accepted(StatusCode::OK, Accepted { id: path.studio_id, version, location_id: None }))
+    Ok(accepted(
+        StatusCode::OK,
+        Accepted {
+            id: path.studio_id,
+            version,
+            location_id: None,
+        },
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -295,13 +314,22 @@ pub async fn revoke_invitation(
     ctx: RequestContext,
     AppPath(path): AppPath<InvitationPath>,
 ) -> Result<Response, ApiError> {
-    Membership::load(&state.pool, &user, path.studio_id).await?.require(Action::ManageMembers)?;
+    Membership::load(&state.pool, &user, path.studio_id)
+        .await?
+        .require(Action::ManageMembers)?;
     let command = StudioCommand::RevokeInvitation {
         actor: AccountId(user.account_id),
         invitation_id: path.invitation_id,
     };
     let version = run(&state, &ctx, path.studio_id, command, None).await?;
-    Ok(accepted(StatusCode::OK, Accepted { id: path.studio_id, version, location_id: None }))
+    Ok(accepted(
+        StatusCode::OK,
+        Accepted {
+            id: path.studio_id,
+            version,
+            location_id: None,
+        },
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -346,5 +374,12 @@ pub async fn accept_invitation(
         now: Utc::now(),
     };
     let version = run(&state, &ctx, studio, command, None).await?;
-    Ok(accepted(StatusCode::OK, Accepted { id: studio, version, location_id: None }))
+    Ok(accepted(
+        StatusCode::OK,
+        Accepted {
+            id: studio,
+            version,
+            location_id: None,
+        },
+    ))
 }

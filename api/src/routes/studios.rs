@@ -18,12 +18,12 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::context::RequestContext;
-use crate::tenancy::{tenant_tx, Membership};
-use domain::account::AccountId;
-use domain::policy::Action;
 use crate::error::{from_command, ApiError, FieldError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::state::AppState;
+use crate::tenancy::{tenant_tx, Membership};
+use domain::account::AccountId;
+use domain::policy::Action;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -172,7 +172,8 @@ struct Validator(Vec<FieldError>);
 
 impl Validator {
     fn check<T>(&mut self, field: &str, r: Result<T, domain::values::InvalidValue>) -> Option<T> {
-        r.map_err(|e| self.0.push(ApiError::validation(field, &e))).ok()
+        r.map_err(|e| self.0.push(ApiError::validation(field, &e)))
+            .ok()
     }
     fn finish(self) -> Result<(), ApiError> {
         if self.0.is_empty() {
@@ -246,7 +247,9 @@ pub async fn create_studio(
     let currency = v.check("currency", Currency::parse(&body.currency));
     v.finish()?;
     let (Some(name), Some(timezone), Some(currency)) = (name, timezone, currency) else {
-        return Err(ApiError::Internal(anyhow::anyhow!("validator let an error through")));
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "validator let an error through"
+        )));
     };
     let id = body.id.unwrap_or_else(Uuid::now_v7);
     let command = StudioCommand::CreateStudio {
@@ -279,7 +282,9 @@ pub async fn list_studios(
 ) -> Result<AppJson<StudioPage>, ApiError> {
     let limit = params.limit.unwrap_or(50);
     if !(1..=100).contains(&limit) {
-        return Err(ApiError::InvalidQuery("limit must be between 1 and 100".to_owned()));
+        return Err(ApiError::InvalidQuery(
+            "limit must be between 1 and 100".to_owned(),
+        ));
     }
     let mut tx = tenant_tx(&state.pool, None, Some(user.account_id)).await?;
     let mut rows: Vec<Json<StudioView>> = sqlx::query_scalar(
@@ -295,11 +300,18 @@ pub async fn list_studios(
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let items: Vec<StudioView> = rows.into_iter().map(|j| j.0).collect();
-    let next_after = if more { items.last().map(|s| s.id.0) } else { None };
+    let next_after = if more {
+        items.last().map(|s| s.id.0)
+    } else {
+        None
+    };
     Ok(AppJson(StudioPage { items, next_after }))
 }
 
-async fn load_studio(state: &AppState, member: &Membership) -> Result<Option<StudioView>, ApiError> {
+async fn load_studio(
+    state: &AppState,
+    member: &Membership,
+) -> Result<Option<StudioView>, ApiError> {
     let mut tx = member.tx(&state.pool).await?;
     let doc: Option<Json<StudioView>> =
         sqlx::query_scalar("SELECT doc FROM studio_view WHERE id = $1")
@@ -332,7 +344,11 @@ pub async fn get_studio(
         if view.as_ref().map_or(0, |v| v.version) < wanted {
             let key = id.to_string();
             let caught_up = || async {
-                Ok::<_, ApiError>(load_studio(&state, &member).await?.is_some_and(|v| v.version >= wanted))
+                Ok::<_, ApiError>(
+                    load_studio(&state, &member)
+                        .await?
+                        .is_some_and(|v| v.version >= wanted),
+                )
             };
             state
                 .waiter
@@ -375,12 +391,30 @@ pub async fn rename_studio(
     let name = v.check("name", DisplayName::parse(&body.name));
     v.finish()?;
     let Some(name) = name else {
-        return Err(ApiError::Internal(anyhow::anyhow!("validator let an error through")));
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "validator let an error through"
+        )));
     };
     let id = path.studio_id;
-    Membership::load(&state.pool, &user, id).await?.require(Action::ManageStudio)?;
-    let version = run(&state, &ctx, id, StudioCommand::RenameStudio { name }, body.expected_version).await?;
-    Ok(accepted(StatusCode::OK, Accepted { id, version, location_id: None }))
+    Membership::load(&state.pool, &user, id)
+        .await?
+        .require(Action::ManageStudio)?;
+    let version = run(
+        &state,
+        &ctx,
+        id,
+        StudioCommand::RenameStudio { name },
+        body.expected_version,
+    )
+    .await?;
+    Ok(accepted(
+        StatusCode::OK,
+        Accepted {
+            id,
+            version,
+            location_id: None,
+        },
+    ))
 }
 
 /// Replace a studio's settings.
@@ -401,12 +435,34 @@ pub async fn update_settings(
     AppJson(body): AppJson<UpdateSettings>,
 ) -> Result<Response, ApiError> {
     let id = path.studio_id;
-    Membership::load(&state.pool, &user, id).await?.require(Action::ManageStudio)?;
+    Membership::load(&state.pool, &user, id)
+        .await?
+        .require(Action::ManageStudio)?;
     let mut settings = body.settings;
-    settings.contact_email = settings.contact_email.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
-    settings.contact_phone = settings.contact_phone.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
-    let version = run(&state, &ctx, id, StudioCommand::UpdateSettings { settings }, body.expected_version).await?;
-    Ok(accepted(StatusCode::OK, Accepted { id, version, location_id: None }))
+    settings.contact_email = settings
+        .contact_email
+        .map(|e| e.trim().to_owned())
+        .filter(|e| !e.is_empty());
+    settings.contact_phone = settings
+        .contact_phone
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty());
+    let version = run(
+        &state,
+        &ctx,
+        id,
+        StudioCommand::UpdateSettings { settings },
+        body.expected_version,
+    )
+    .await?;
+    Ok(accepted(
+        StatusCode::OK,
+        Accepted {
+            id,
+            version,
+            location_id: None,
+        },
+    ))
 }
 
 /// Add a location to a studio.
@@ -435,10 +491,14 @@ pub async fn add_location(
     );
     v.finish()?;
     let (Some(name), Some(address), Some(timezone)) = (name, address, timezone) else {
-        return Err(ApiError::Internal(anyhow::anyhow!("validator let an error through")));
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "validator let an error through"
+        )));
     };
     let id = path.studio_id;
-    Membership::load(&state.pool, &user, id).await?.require(Action::ManageStudio)?;
+    Membership::load(&state.pool, &user, id)
+        .await?
+        .require(Action::ManageStudio)?;
     let location_id = body.id.unwrap_or_else(Uuid::now_v7);
     let command = StudioCommand::AddLocation {
         location_id: LocationId(location_id),
@@ -479,10 +539,14 @@ pub async fn rename_location(
     let name = v.check("name", DisplayName::parse(&body.name));
     v.finish()?;
     let Some(name) = name else {
-        return Err(ApiError::Internal(anyhow::anyhow!("validator let an error through")));
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "validator let an error through"
+        )));
     };
     let id = path.studio_id;
-    Membership::load(&state.pool, &user, id).await?.require(Action::ManageStudio)?;
+    Membership::load(&state.pool, &user, id)
+        .await?
+        .require(Action::ManageStudio)?;
     let command = StudioCommand::RenameLocation {
         location_id: LocationId(path.location_id),
         name,

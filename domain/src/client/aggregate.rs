@@ -39,14 +39,20 @@ impl HealthIntake {
             if items.len() > 50 {
                 return Err((field, "at most 50 entries".into()));
             }
-            if items
-                .iter()
-                .any(|i| i.trim().is_empty() || i.chars().count() > 200 || i.chars().any(char::is_control))
-            {
-                return Err((field, "entries must be 1..=200 characters without control characters".into()));
+            if items.iter().any(|i| {
+                i.trim().is_empty() || i.chars().count() > 200 || i.chars().any(char::is_control)
+            }) {
+                return Err((
+                    field,
+                    "entries must be 1..=200 characters without control characters".into(),
+                ));
             }
         }
-        if self.notes.as_ref().is_some_and(|n| n.chars().count() > 4000) {
+        if self
+            .notes
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > 4000)
+        {
             return Err(("notes", "at most 4000 characters".into()));
         }
         Ok(())
@@ -118,7 +124,10 @@ pub enum ClientError {
     #[error("a client may have at most {max} assigned trainers")]
     TooManyTrainers { max: usize },
     #[error("{field}: {message}")]
-    InvalidIntake { field: &'static str, message: String },
+    InvalidIntake {
+        field: &'static str,
+        message: String,
+    },
 }
 
 impl ClientError {
@@ -180,7 +189,8 @@ impl Aggregate for Client {
                     .validate()
                     .map_err(|(field, message)| ClientError::InvalidIntake { field, message })?;
                 if self.intake.as_ref() != Some(&intake) {
-                    sink.write(ClientEvent::HealthIntakeRecorded { intake }, self).await;
+                    sink.write(ClientEvent::HealthIntakeRecorded { intake }, self)
+                        .await;
                 }
             }
             ClientCommand::AssignTrainer { trainer_id } => {
@@ -190,11 +200,13 @@ impl Aggregate for Client {
                 if self.trainers.len() >= MAX_TRAINERS {
                     return Err(ClientError::TooManyTrainers { max: MAX_TRAINERS });
                 }
-                sink.write(ClientEvent::TrainerAssigned { trainer_id }, self).await;
+                sink.write(ClientEvent::TrainerAssigned { trainer_id }, self)
+                    .await;
             }
             ClientCommand::UnassignTrainer { trainer_id } => {
                 if self.trainers.contains(&trainer_id) {
-                    sink.write(ClientEvent::TrainerUnassigned { trainer_id }, self).await;
+                    sink.write(ClientEvent::TrainerUnassigned { trainer_id }, self)
+                        .await;
                 }
             }
         }
@@ -206,7 +218,9 @@ impl Aggregate for Client {
             ClientEvent::ClientRegistered { client_id, .. } => self.id = Some(client_id),
             ClientEvent::HealthIntakeRecorded { intake } => self.intake = Some(intake),
             ClientEvent::TrainerAssigned { trainer_id } => self.trainers.push(trainer_id),
-            ClientEvent::TrainerUnassigned { trainer_id } => self.trainers.retain(|t| *t != trainer_id),
+            ClientEvent::TrainerUnassigned { trainer_id } => {
+                self.trainers.retain(|t| *t != trainer_id)
+            }
         }
     }
 }
@@ -234,17 +248,32 @@ mod tests {
     async fn commands_on_a_missing_client_are_refused() {
         TestFramework::<Client>::with(())
             .given_no_previous_events()
-            .when_async(ClientCommand::AssignTrainer { trainer_id: trainer(1) })
+            .when_async(ClientCommand::AssignTrainer {
+                trainer_id: trainer(1),
+            })
             .await
             .then_expect_error(ClientError::NotFound);
     }
 
     #[tokio::test]
     async fn a_client_is_registered_once() {
-        let ClientEvent::ClientRegistered { client_id, studio_id, full_name, email, account_id } = registered() else {
+        let ClientEvent::ClientRegistered {
+            client_id,
+            studio_id,
+            full_name,
+            email,
+            account_id,
+        } = registered()
+        else {
             unreachable!()
         };
-        let cmd = ClientCommand::Register { client_id, studio_id, full_name, email, account_id };
+        let cmd = ClientCommand::Register {
+            client_id,
+            studio_id,
+            full_name,
+            email,
+            account_id,
+        };
         TestFramework::<Client>::with(())
             .given(vec![registered()])
             .when_async(cmd)
@@ -255,15 +284,28 @@ mod tests {
     #[tokio::test]
     async fn trainers_are_assigned_idempotently_and_bounded() {
         TestFramework::<Client>::with(())
-            .given(vec![registered(), ClientEvent::TrainerAssigned { trainer_id: trainer(1) }])
-            .when_async(ClientCommand::AssignTrainer { trainer_id: trainer(1) })
+            .given(vec![
+                registered(),
+                ClientEvent::TrainerAssigned {
+                    trainer_id: trainer(1),
+                },
+            ])
+            .when_async(ClientCommand::AssignTrainer {
+                trainer_id: trainer(1),
+            })
             .await
             .then_expect_events(vec![]);
         let mut given = vec![registered()];
-        given.extend((0..MAX_TRAINERS as u128).map(|n| ClientEvent::TrainerAssigned { trainer_id: trainer(n) }));
+        given.extend(
+            (0..MAX_TRAINERS as u128).map(|n| ClientEvent::TrainerAssigned {
+                trainer_id: trainer(n),
+            }),
+        );
         TestFramework::<Client>::with(())
             .given(given)
-            .when_async(ClientCommand::AssignTrainer { trainer_id: trainer(99) })
+            .when_async(ClientCommand::AssignTrainer {
+                trainer_id: trainer(99),
+            })
             .await
             .then_expect_error(ClientError::TooManyTrainers { max: MAX_TRAINERS });
     }
@@ -279,15 +321,30 @@ mod tests {
             .when_async(ClientCommand::RecordHealthIntake { intake })
             .await
             .inspect_result();
-        assert!(matches!(result, Err(ClientError::InvalidIntake { field: "injuries", .. })));
+        assert!(matches!(
+            result,
+            Err(ClientError::InvalidIntake {
+                field: "injuries",
+                ..
+            })
+        ));
     }
 
     #[tokio::test]
     async fn unassigning_records_only_a_real_change() {
         TestFramework::<Client>::with(())
-            .given(vec![registered(), ClientEvent::TrainerAssigned { trainer_id: trainer(1) }])
-            .when_async(ClientCommand::UnassignTrainer { trainer_id: trainer(1) })
+            .given(vec![
+                registered(),
+                ClientEvent::TrainerAssigned {
+                    trainer_id: trainer(1),
+                },
+            ])
+            .when_async(ClientCommand::UnassignTrainer {
+                trainer_id: trainer(1),
+            })
             .await
-            .then_expect_events(vec![ClientEvent::TrainerUnassigned { trainer_id: trainer(1) }]);
+            .then_expect_events(vec![ClientEvent::TrainerUnassigned {
+                trainer_id: trainer(1),
+            }]);
     }
 }

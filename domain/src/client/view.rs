@@ -71,7 +71,9 @@ pub fn apply(
             match event {
                 ClientEvent::ClientRegistered { .. } => {}
                 ClientEvent::HealthIntakeRecorded { intake } => view.health = Some(intake.clone()),
-                ClientEvent::TrainerAssigned { trainer_id } => view.assigned_trainers.push(*trainer_id),
+                ClientEvent::TrainerAssigned { trainer_id } => {
+                    view.assigned_trainers.push(*trainer_id)
+                }
                 ClientEvent::TrainerUnassigned { trainer_id } => {
                     view.assigned_trainers.retain(|t| t != trainer_id);
                 }

@@ -68,13 +68,18 @@ impl Studio {
     /// The actor's role, if they may manage members at all.
     fn manager_role(&self, actor: AccountId) -> Result<Role, StudioError> {
         match self.role_of(actor) {
-            Some(role) if policy::decide(role, Action::ManageMembers, Relation::default()) => Ok(role),
+            Some(role) if policy::decide(role, Action::ManageMembers, Relation::default()) => {
+                Ok(role)
+            }
             _ => Err(StudioError::Forbidden),
         }
     }
 
     fn owners(&self) -> usize {
-        self.members.iter().filter(|m| m.role == Role::Owner).count()
+        self.members
+            .iter()
+            .filter(|m| m.role == Role::Owner)
+            .count()
     }
 
     fn location_name_taken(&self, name: &DisplayName, except: Option<LocationId>) -> bool {
@@ -186,7 +191,8 @@ impl Aggregate for Studio {
                 if !policy::may_grant(granter, None, role) {
                     return Err(StudioError::Forbidden);
                 }
-                sink.write(StudioEvent::MemberAdded { account_id, role }, self).await;
+                sink.write(StudioEvent::MemberAdded { account_id, role }, self)
+                    .await;
             }
             StudioCommand::InviteMember {
                 actor,
@@ -223,7 +229,8 @@ impl Aggregate for Studio {
                 now,
             } => {
                 self.require_created()?;
-                let Some(invitation) = self.invitations.iter().find(|i| i.token_hash == token_hash) else {
+                let Some(invitation) = self.invitations.iter().find(|i| i.token_hash == token_hash)
+                else {
                     return Err(StudioError::InvitationNotFound);
                 };
                 if !invitation.open {
@@ -267,7 +274,9 @@ impl Aggregate for Studio {
             } => {
                 self.require_created()?;
                 let granter = self.manager_role(actor)?;
-                let current = self.role_of(account_id).ok_or(StudioError::MemberNotFound)?;
+                let current = self
+                    .role_of(account_id)
+                    .ok_or(StudioError::MemberNotFound)?;
                 if current == role {
                     return Ok(());
                 }
@@ -282,7 +291,9 @@ impl Aggregate for Studio {
             }
             StudioCommand::RemoveMember { actor, account_id } => {
                 self.require_created()?;
-                let current = self.role_of(account_id).ok_or(StudioError::MemberNotFound)?;
+                let current = self
+                    .role_of(account_id)
+                    .ok_or(StudioError::MemberNotFound)?;
                 // Anyone may leave; removing someone else takes a manager who could
                 // also have granted their role.
                 if actor != account_id {
@@ -294,7 +305,8 @@ impl Aggregate for Studio {
                 if current == Role::Owner && self.owners() == 1 {
                     return Err(StudioError::LastOwner);
                 }
-                sink.write(StudioEvent::MemberRemoved { account_id }, self).await;
+                sink.write(StudioEvent::MemberRemoved { account_id }, self)
+                    .await;
             }
         }
         Ok(())
@@ -381,13 +393,19 @@ fn validate_settings(s: &StudioSettings) -> Result<(), StudioError> {
         message: message.to_owned(),
     };
     if !(1..=500).contains(&s.default_class_capacity) {
-        return Err(invalid("default_class_capacity", "must be between 1 and 500"));
+        return Err(invalid(
+            "default_class_capacity",
+            "must be between 1 and 500",
+        ));
     }
     if !(1..=365).contains(&s.booking_window_days) {
         return Err(invalid("booking_window_days", "must be between 1 and 365"));
     }
     if s.cancellation_cutoff_hours > 168 {
-        return Err(invalid("cancellation_cutoff_hours", "must be between 0 and 168"));
+        return Err(invalid(
+            "cancellation_cutoff_hours",
+            "must be between 0 and 168",
+        ));
     }
     if let Some(email) = &s.contact_email {
         let plausible = email.len() <= 254
@@ -694,7 +712,11 @@ mod tests {
     #[tokio::test]
     async fn renaming_a_location_onto_another_locations_name_is_refused() {
         StudioTest::with(())
-            .given(vec![created(), location(10, "Downtown"), location(11, "Uptown")])
+            .given(vec![
+                created(),
+                location(10, "Downtown"),
+                location(11, "Uptown"),
+            ])
             .when_async(StudioCommand::RenameLocation {
                 location_id: LocationId(Uuid::from_u128(10)),
                 name: name("uptown"),
@@ -707,12 +729,20 @@ mod tests {
     async fn owners_and_admins_add_members() {
         StudioTest::with(())
             .given(vec![created()])
-            .when_async(StudioCommand::AddMember { actor: owner(), account_id: person(1), role: Role::Trainer })
+            .when_async(StudioCommand::AddMember {
+                actor: owner(),
+                account_id: person(1),
+                role: Role::Trainer,
+            })
             .await
             .then_expect_events(vec![added(1, Role::Trainer)]);
         StudioTest::with(())
             .given(vec![created(), added(1, Role::Admin)])
-            .when_async(StudioCommand::AddMember { actor: person(1), account_id: person(2), role: Role::Client })
+            .when_async(StudioCommand::AddMember {
+                actor: person(1),
+                account_id: person(2),
+                role: Role::Client,
+            })
             .await
             .then_expect_events(vec![added(2, Role::Client)]);
     }
@@ -722,13 +752,21 @@ mod tests {
         for role in [Role::Trainer, Role::FrontDesk, Role::Client] {
             StudioTest::with(())
                 .given(vec![created(), added(1, role)])
-                .when_async(StudioCommand::AddMember { actor: person(1), account_id: person(2), role: Role::Client })
+                .when_async(StudioCommand::AddMember {
+                    actor: person(1),
+                    account_id: person(2),
+                    role: Role::Client,
+                })
                 .await
                 .then_expect_error(StudioError::Forbidden);
         }
         StudioTest::with(())
             .given(vec![created()])
-            .when_async(StudioCommand::AddMember { actor: person(9), account_id: person(2), role: Role::Client })
+            .when_async(StudioCommand::AddMember {
+                actor: person(9),
+                account_id: person(2),
+                role: Role::Client,
+            })
             .await
             .then_expect_error(StudioError::Forbidden);
     }
@@ -736,8 +774,16 @@ mod tests {
     #[tokio::test]
     async fn admins_may_not_grant_ownership() {
         StudioTest::with(())
-            .given(vec![created(), added(1, Role::Admin), added(2, Role::Trainer)])
-            .when_async(StudioCommand::ChangeMemberRole { actor: person(1), account_id: person(2), role: Role::Owner })
+            .given(vec![
+                created(),
+                added(1, Role::Admin),
+                added(2, Role::Trainer),
+            ])
+            .when_async(StudioCommand::ChangeMemberRole {
+                actor: person(1),
+                account_id: person(2),
+                role: Role::Owner,
+            })
             .await
             .then_expect_error(StudioError::Forbidden);
     }
@@ -746,7 +792,11 @@ mod tests {
     async fn a_member_is_added_only_once() {
         StudioTest::with(())
             .given(vec![created(), added(1, Role::Trainer)])
-            .when_async(StudioCommand::AddMember { actor: owner(), account_id: person(1), role: Role::Admin })
+            .when_async(StudioCommand::AddMember {
+                actor: owner(),
+                account_id: person(1),
+                role: Role::Admin,
+            })
             .await
             .then_expect_error(StudioError::AlreadyMember);
     }
@@ -755,36 +805,65 @@ mod tests {
     async fn the_last_owner_cannot_be_removed_or_demoted() {
         StudioTest::with(())
             .given(vec![created()])
-            .when_async(StudioCommand::RemoveMember { actor: owner(), account_id: owner() })
+            .when_async(StudioCommand::RemoveMember {
+                actor: owner(),
+                account_id: owner(),
+            })
             .await
             .then_expect_error(StudioError::LastOwner);
         StudioTest::with(())
             .given(vec![created()])
-            .when_async(StudioCommand::ChangeMemberRole { actor: owner(), account_id: owner(), role: Role::Admin })
+            .when_async(StudioCommand::ChangeMemberRole {
+                actor: owner(),
+                account_id: owner(),
+                role: Role::Admin,
+            })
             .await
             .then_expect_error(StudioError::LastOwner);
         StudioTest::with(())
             .given(vec![created(), added(1, Role::Owner)])
-            .when_async(StudioCommand::ChangeMemberRole { actor: person(1), account_id: owner(), role: Role::Admin })
+            .when_async(StudioCommand::ChangeMemberRole {
+                actor: person(1),
+                account_id: owner(),
+                role: Role::Admin,
+            })
             .await
-            .then_expect_events(vec![StudioEvent::MemberRoleChanged { account_id: owner(), role: Role::Admin }]);
+            .then_expect_events(vec![StudioEvent::MemberRoleChanged {
+                account_id: owner(),
+                role: Role::Admin,
+            }]);
     }
 
     #[tokio::test]
     async fn members_may_leave_and_managers_remove_others() {
         StudioTest::with(())
             .given(vec![created(), added(1, Role::Client)])
-            .when_async(StudioCommand::RemoveMember { actor: person(1), account_id: person(1) })
+            .when_async(StudioCommand::RemoveMember {
+                actor: person(1),
+                account_id: person(1),
+            })
             .await
-            .then_expect_events(vec![StudioEvent::MemberRemoved { account_id: person(1) }]);
+            .then_expect_events(vec![StudioEvent::MemberRemoved {
+                account_id: person(1),
+            }]);
         StudioTest::with(())
-            .given(vec![created(), added(1, Role::Trainer), added(2, Role::Client)])
-            .when_async(StudioCommand::RemoveMember { actor: person(1), account_id: person(2) })
+            .given(vec![
+                created(),
+                added(1, Role::Trainer),
+                added(2, Role::Client),
+            ])
+            .when_async(StudioCommand::RemoveMember {
+                actor: person(1),
+                account_id: person(2),
+            })
             .await
             .then_expect_error(StudioError::Forbidden);
         StudioTest::with(())
             .given(vec![created()])
-            .when_async(StudioCommand::RemoveMember { actor: owner(), account_id: person(3) })
+            .when_async(StudioCommand::RemoveMember {
+                actor: owner(),
+                account_id: person(3),
+            })
             .await
             .then_expect_error(StudioError::MemberNotFound);
     }
@@ -846,7 +925,10 @@ mod tests {
     #[tokio::test]
     async fn only_one_open_invitation_per_email() {
         StudioTest::with(())
-            .given(vec![created(), invited("new@example.com", Utc::now() + chrono::Duration::days(1))])
+            .given(vec![
+                created(),
+                invited("new@example.com", Utc::now() + chrono::Duration::days(1)),
+            ])
             .when_async(StudioCommand::InviteMember {
                 actor: owner(),
                 invitation_id: Uuid::from_u128(901),

@@ -13,7 +13,10 @@ pub enum StudioError {
     #[error("a studio may have at most {max} locations")]
     TooManyLocations { max: usize },
     #[error("{field}: {message}")]
-    InvalidSettings { field: &'static str, message: String },
+    InvalidSettings {
+        field: &'static str,
+        message: String,
+    },
     #[error("you may not do this in this studio")]
     Forbidden,
     #[error("this person is already a member")]

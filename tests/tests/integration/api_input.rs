@@ -17,7 +17,10 @@ async fn refused(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    assert_eq!(content_type, "application/problem+json", "content type for {code}");
+    assert_eq!(
+        content_type, "application/problem+json",
+        "content type for {code}"
+    );
     let body: serde_json::Value = response.json().await?;
     assert_eq!(body["code"], code, "{body}");
     assert_eq!(body["status"], status);
@@ -52,8 +55,20 @@ async fn bad_input_gets_a_problem_with_a_stable_code_and_writes_nothing() -> any
         "invalid_body",
     )
     .await?;
-    refused(&app, json(r#"{"name":"A","timezone":"UTC"}"#), 400, "invalid_body").await?;
-    refused(&app, json(r#"{"name":5,"timezone":"UTC","currency":"EUR"}"#), 400, "invalid_body").await?;
+    refused(
+        &app,
+        json(r#"{"name":"A","timezone":"UTC"}"#),
+        400,
+        "invalid_body",
+    )
+    .await?;
+    refused(
+        &app,
+        json(r#"{"name":5,"timezone":"UTC","currency":"EUR"}"#),
+        400,
+        "invalid_body",
+    )
+    .await?;
     refused(&app, json(r#"[1,2,3]"#), 400, "invalid_body").await?;
     refused(
         &app,
@@ -64,7 +79,9 @@ async fn bad_input_gets_a_problem_with_a_stable_code_and_writes_nothing() -> any
     .await?;
     refused(
         &app,
-        c.post(&studios).bearer_auth(&token).body(r#"{"name":"A","timezone":"UTC","currency":"EUR"}"#),
+        c.post(&studios)
+            .bearer_auth(&token)
+            .body(r#"{"name":"A","timezone":"UTC","currency":"EUR"}"#),
         415,
         "unsupported_media_type",
     )
@@ -88,16 +105,37 @@ async fn bad_input_gets_a_problem_with_a_stable_code_and_writes_nothing() -> any
         .unwrap_or_default();
     assert_eq!(fields, ["name", "timezone", "currency"]);
 
-    refused(&app, get("/api/v1/studios/not-a-uuid"), 400, "invalid_path_parameter").await?;
     refused(
         &app,
-        get(&format!("/api/v1/studios/{}?min_version=abc", Uuid::new_v4())),
+        get("/api/v1/studios/not-a-uuid"),
+        400,
+        "invalid_path_parameter",
+    )
+    .await?;
+    refused(
+        &app,
+        get(&format!(
+            "/api/v1/studios/{}?min_version=abc",
+            Uuid::new_v4()
+        )),
         400,
         "invalid_query_parameter",
     )
     .await?;
-    refused(&app, get("/api/v1/studios?limit=0"), 400, "invalid_query_parameter").await?;
-    refused(&app, get(&format!("/api/v1/studios/{}", Uuid::new_v4())), 404, "studio_not_found").await?;
+    refused(
+        &app,
+        get("/api/v1/studios?limit=0"),
+        400,
+        "invalid_query_parameter",
+    )
+    .await?;
+    refused(
+        &app,
+        get(&format!("/api/v1/studios/{}", Uuid::new_v4())),
+        404,
+        "studio_not_found",
+    )
+    .await?;
     refused(&app, get("/api/v1/nope"), 404, "route_not_found").await?;
     refused(&app, c.delete(&studios), 405, "method_not_allowed").await?;
     refused(&app, c.get(&studios), 401, "unauthorized").await?;
@@ -105,17 +143,32 @@ async fn bad_input_gets_a_problem_with_a_stable_code_and_writes_nothing() -> any
     let rename = app.url(&format!("/api/v1/studios/{}/rename", Uuid::new_v4()));
     refused(
         &app,
-        c.post(&rename).bearer_auth(&token).header("If-Match", "yesterday").json(&serde_json::json!({"name": "B"})),
+        c.post(&rename)
+            .bearer_auth(&token)
+            .header("If-Match", "yesterday")
+            .json(&serde_json::json!({"name": "B"})),
         400,
         "invalid_header",
     )
     .await?;
-    refused(&app, c.post(&rename).bearer_auth(&token).json(&serde_json::json!({"name": "B"})), 404, "studio_not_found")
-        .await?;
+    refused(
+        &app,
+        c.post(&rename)
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"name": "B"})),
+        404,
+        "studio_not_found",
+    )
+    .await?;
 
     // Only the sign-up of the tester wrote anything.
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type <> 'account'").fetch_one(&env.pool).await?;
-    let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox").fetch_one(&env.pool).await?;
+    let events: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type <> 'account'")
+            .fetch_one(&env.pool)
+            .await?;
+    let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(&env.pool)
+        .await?;
     assert_eq!((events, outbox), (0, 1), "no bad request wrote anything");
     Ok(())
 }
@@ -128,13 +181,26 @@ async fn business_rules_answer_422_with_their_code() -> anyhow::Result<()> {
     let id = app.create_studio(&owner, "Rules").await?;
     let post = reqwest::Method::POST;
     let (s, _) = app
-        .call(post.clone(), &format!("/api/v1/studios/{id}/locations"), &owner, Some(serde_json::json!({"name": "Main"})))
+        .call(
+            post.clone(),
+            &format!("/api/v1/studios/{id}/locations"),
+            &owner,
+            Some(serde_json::json!({"name": "Main"})),
+        )
         .await?;
     assert_eq!(s, 201);
     let (s, body) = app
-        .call(post.clone(), &format!("/api/v1/studios/{id}/locations"), &owner, Some(serde_json::json!({"name": "MAIN"})))
+        .call(
+            post.clone(),
+            &format!("/api/v1/studios/{id}/locations"),
+            &owner,
+            Some(serde_json::json!({"name": "MAIN"})),
+        )
         .await?;
-    assert_eq!((s, body["code"].as_str()), (422, Some("location_name_taken")));
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (422, Some("location_name_taken"))
+    );
     let (s, body) = app
         .call(
             post.clone(),
@@ -143,9 +209,16 @@ async fn business_rules_answer_422_with_their_code() -> anyhow::Result<()> {
             Some(serde_json::json!({"id": id, "name": "Again", "timezone": "UTC", "currency": "EUR"})),
         )
         .await?;
-    assert_eq!((s, body["code"].as_str()), (422, Some("studio_already_exists")));
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (422, Some("studio_already_exists"))
+    );
     let r = app
-        .req(reqwest::Method::PUT, &format!("/api/v1/studios/{id}/settings"), &owner)
+        .req(
+            reqwest::Method::PUT,
+            &format!("/api/v1/studios/{id}/settings"),
+            &owner,
+        )
         .json(&serde_json::json!({"settings": {"booking_window_days": 0}}))
         .send()
         .await?;
@@ -160,7 +233,10 @@ async fn business_rules_answer_422_with_their_code() -> anyhow::Result<()> {
             Some(serde_json::json!({"name": "X"})),
         )
         .await?;
-    assert_eq!((s, body["code"].as_str()), (404, Some("location_not_found")));
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (404, Some("location_not_found"))
+    );
     Ok(())
 }
 
@@ -189,17 +265,34 @@ async fn openapi_docs_and_health_are_served() -> anyhow::Result<()> {
         assert!(doc["paths"].get(path).is_some(), "OpenAPI lacks {path}");
     }
     // Every operation except sign-up, sign-in and health declares the bearer scheme.
-    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
-    let public = ["/api/v1/auth/signup", "/api/v1/auth/token", "/healthz", "/readyz"];
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    let public = [
+        "/api/v1/auth/signup",
+        "/api/v1/auth/token",
+        "/healthz",
+        "/readyz",
+    ];
     for (path, item) in doc["paths"].as_object().into_iter().flatten() {
         for (method, op) in item.as_object().into_iter().flatten() {
-            let secured = op["security"].as_array().is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
-            assert_eq!(secured, !public.contains(&path.as_str()), "{method} {path} security");
+            let secured = op["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+            assert_eq!(
+                secured,
+                !public.contains(&path.as_str()),
+                "{method} {path} security"
+            );
         }
     }
     let docs = app.client.get(app.url("/docs/")).send().await?;
     assert_eq!(docs.status().as_u16(), 200);
-    assert!(docs.text().await?.contains("swagger"), "Swagger UI is served from the binary");
+    assert!(
+        docs.text().await?.contains("swagger"),
+        "Swagger UI is served from the binary"
+    );
     let (s, h) = app.get_json("/healthz").await?;
     assert_eq!((s, h["status"].as_str()), (200, Some("ok")));
     let (s, r) = app.get_json("/readyz").await?;

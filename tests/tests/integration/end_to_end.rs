@@ -23,21 +23,45 @@ async fn a_command_posted_over_http_shows_in_the_view_through_relay_sqs_and_proj
 
     let get = reqwest::Method::GET;
     let post = reqwest::Method::POST;
-    let (s, view) = app.call(get.clone(), &format!("/api/v1/studios/{id}?min_version=1"), &owner, None).await?;
+    let (s, view) = app
+        .call(
+            get.clone(),
+            &format!("/api/v1/studios/{id}?min_version=1"),
+            &owner,
+            None,
+        )
+        .await?;
     assert_eq!(s, 200, "{view}");
     assert_eq!(view["name"], "Flow Studio");
     assert_eq!(view["currency"], "USD");
     assert_eq!(view["timezone"], "America/New_York");
 
     let (s, renamed) = app
-        .call(post.clone(), &format!("/api/v1/studios/{id}/rename"), &owner, Some(serde_json::json!({"name": "Flow Studio East", "expected_version": 1})))
+        .call(
+            post.clone(),
+            &format!("/api/v1/studios/{id}/rename"),
+            &owner,
+            Some(serde_json::json!({"name": "Flow Studio East", "expected_version": 1})),
+        )
         .await?;
     assert_eq!((s, renamed["version"].as_u64()), (200, Some(2)));
     let (s, loc) = app
-        .call(post, &format!("/api/v1/studios/{id}/locations"), &owner, Some(serde_json::json!({"name": "Midtown", "address": "5th Ave"})))
+        .call(
+            post,
+            &format!("/api/v1/studios/{id}/locations"),
+            &owner,
+            Some(serde_json::json!({"name": "Midtown", "address": "5th Ave"})),
+        )
         .await?;
     assert_eq!(s, 201);
-    let (s, view) = app.call(get.clone(), &format!("/api/v1/studios/{id}?min_version=3"), &owner, None).await?;
+    let (s, view) = app
+        .call(
+            get.clone(),
+            &format!("/api/v1/studios/{id}?min_version=3"),
+            &owner,
+            None,
+        )
+        .await?;
     assert_eq!(s, 200);
     assert_eq!(view["name"], "Flow Studio East");
     assert_eq!(view["locations"][0]["id"], loc["location_id"]);
@@ -52,7 +76,9 @@ async fn a_command_posted_over_http_shows_in_the_view_through_relay_sqs_and_proj
     .await?;
     assert_eq!(correlation.as_deref(), Some("e2e-correlation-1"));
 
-    let (s, page) = app.call(get, "/api/v1/studios?limit=10", &owner, None).await?;
+    let (s, page) = app
+        .call(get, "/api/v1/studios?limit=10", &owner, None)
+        .await?;
     assert_eq!(s, 200);
     assert_eq!(page["items"].as_array().map(Vec::len), Some(1));
     Ok(())
@@ -69,7 +95,11 @@ async fn reading_a_version_the_view_has_not_reached_answers_503_after_a_bounded_
     let owner = app.user("Lagging Owner").await?;
     let id = app.create_studio(&owner, "Lagging").await?;
     let r = app
-        .req(reqwest::Method::GET, &format!("/api/v1/studios/{id}?min_version=1"), &owner)
+        .req(
+            reqwest::Method::GET,
+            &format!("/api/v1/studios/{id}?min_version=1"),
+            &owner,
+        )
         .send()
         .await?;
     assert_eq!(r.status().as_u16(), 503);
@@ -87,7 +117,11 @@ async fn a_new_contact_email_is_confirmed_once_through_the_notification_worker(
     let owner = app.user("Mail Owner").await?;
     let id = app.create_studio(&owner, "Mail Studio").await?;
     let r = app
-        .req(reqwest::Method::PUT, &format!("/api/v1/studios/{id}/settings"), &owner)
+        .req(
+            reqwest::Method::PUT,
+            &format!("/api/v1/studios/{id}/settings"),
+            &owner,
+        )
         .json(&serde_json::json!({"settings": {"contact_email": "desk@mail-studio.example"}}))
         .send()
         .await?;
@@ -97,7 +131,12 @@ async fn a_new_contact_email_is_confirmed_once_through_the_notification_worker(
         let mailbox = mailbox.clone();
         async move {
             let files: Vec<_> = std::fs::read_dir(&mailbox)
-                .map(|d| d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+                .map(|d| {
+                    d.filter_map(Result::ok)
+                        .map(|e| e.path())
+                        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                        .collect()
+                })
                 .unwrap_or_default();
             Ok((!files.is_empty()).then_some(files))
         }
@@ -110,15 +149,21 @@ async fn a_new_contact_email_is_confirmed_once_through_the_notification_worker(
 
     // Same settings again: no event, no second message.
     let r = app
-        .req(reqwest::Method::PUT, &format!("/api/v1/studios/{id}/settings"), &owner)
+        .req(
+            reqwest::Method::PUT,
+            &format!("/api/v1/studios/{id}/settings"),
+            &owner,
+        )
         .json(&serde_json::json!({"settings": {"contact_email": "desk@mail-studio.example"}}))
         .send()
         .await?;
     let body: serde_json::Value = r.json().await?;
     assert_eq!(body["version"], 2);
-    let processed: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_message WHERE consumer = 'notifications'")
-        .fetch_one(&env.pool)
-        .await?;
+    let processed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM processed_message WHERE consumer = 'notifications'",
+    )
+    .fetch_one(&env.pool)
+    .await?;
     assert_eq!(processed, 1);
     let _ = std::fs::remove_dir_all(&env.mailbox);
     Ok(())

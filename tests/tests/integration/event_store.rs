@@ -32,12 +32,21 @@ async fn an_event_and_its_outbox_row_commit_together_or_not_at_all() -> anyhow::
     .execute(&env.pool)
     .await?;
 
-    let result = bus.execute(&id.to_string(), create(id, "Atomic"), None, meta(id)).await;
+    let result = bus
+        .execute(&id.to_string(), create(id, "Atomic"), None, meta(id))
+        .await;
     assert!(matches!(result, Err(CommandError::Store(_))), "{result:?}");
-    assert_eq!(counts(&env, id).await?, (0, 0), "neither the event nor the outbox row may exist");
+    assert_eq!(
+        counts(&env, id).await?,
+        (0, 0),
+        "neither the event nor the outbox row may exist"
+    );
 
-    sqlx::raw_sql("DROP TRIGGER fail_outbox ON outbox").execute(&env.pool).await?;
-    bus.execute(&id.to_string(), create(id, "Atomic"), None, meta(id)).await?;
+    sqlx::raw_sql("DROP TRIGGER fail_outbox ON outbox")
+        .execute(&env.pool)
+        .await?;
+    bus.execute(&id.to_string(), create(id, "Atomic"), None, meta(id))
+        .await?;
     assert_eq!(counts(&env, id).await?, (1, 1));
     let same_event: bool = sqlx::query_scalar(
         "SELECT e.event_id = o.event_id AND o.message->>'event_id' = e.event_id::text \
@@ -51,16 +60,21 @@ async fn an_event_and_its_outbox_row_commit_together_or_not_at_all() -> anyhow::
 }
 
 #[tokio::test]
-async fn concurrent_commands_on_the_same_version_one_wins_the_others_get_409() -> anyhow::Result<()> {
+async fn concurrent_commands_on_the_same_version_one_wins_the_others_get_409() -> anyhow::Result<()>
+{
     let env = TestEnv::new().await?;
     let app = env.spawn_api().await?;
     let owner = app.user("Race Owner").await?;
     let id = app.create_studio(&owner, "Race").await?;
     let requests = (0..10).map(|i| {
-        app.req(reqwest::Method::POST, &format!("/api/v1/studios/{id}/rename"), &owner)
-            .header("If-Match", "\"1\"")
-            .json(&serde_json::json!({ "name": format!("Racer {i}") }))
-            .send()
+        app.req(
+            reqwest::Method::POST,
+            &format!("/api/v1/studios/{id}/rename"),
+            &owner,
+        )
+        .header("If-Match", "\"1\"")
+        .json(&serde_json::json!({ "name": format!("Racer {i}") }))
+        .send()
     });
     let mut statuses = Vec::new();
     for r in join_all(requests).await {
@@ -73,8 +87,16 @@ async fn concurrent_commands_on_the_same_version_one_wins_the_others_get_409() -
         statuses.push(status);
     }
     statuses.sort_unstable();
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 9, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        9,
+        "{statuses:?}"
+    );
     assert_eq!(counts(&env, id).await?, (2, 2));
     Ok(())
 }
@@ -86,9 +108,15 @@ async fn the_loser_of_a_race_in_the_store_writes_nothing() -> anyhow::Result<()>
     let bus = CommandBus::<Studio>::new(env.pool.clone(), ());
     let id = Uuid::now_v7();
     let key = id.to_string();
-    bus.execute(&key, create(id, "Store race"), None, meta(id)).await?;
+    bus.execute(&key, create(id, "Store race"), None, meta(id))
+        .await?;
     let results = join_all((0..8).map(|i| {
-        bus.execute(&key, add_location(100 + i, &format!("L{i}")), Some(1), meta(id))
+        bus.execute(
+            &key,
+            add_location(100 + i, &format!("L{i}")),
+            Some(1),
+            meta(id),
+        )
     }))
     .await;
     let won = results.iter().filter(|r| r.is_ok()).count();
@@ -107,15 +135,22 @@ async fn the_loser_of_a_race_in_the_store_writes_nothing() -> anyhow::Result<()>
 }
 
 #[tokio::test]
-async fn commands_without_an_expected_version_are_retried_after_losing_a_race() -> anyhow::Result<()> {
+async fn commands_without_an_expected_version_are_retried_after_losing_a_race() -> anyhow::Result<()>
+{
     let env = TestEnv::new().await?;
     let bus = CommandBus::<Studio>::new(env.pool.clone(), ());
     let id = Uuid::now_v7();
     let key = id.to_string();
-    bus.execute(&key, create(id, "Retry"), None, meta(id)).await?;
-    let results = join_all(
-        (0..4).map(|i| bus.execute(&key, add_location(200 + i, &format!("R{i}")), None, meta(id))),
-    )
+    bus.execute(&key, create(id, "Retry"), None, meta(id))
+        .await?;
+    let results = join_all((0..4).map(|i| {
+        bus.execute(
+            &key,
+            add_location(200 + i, &format!("R{i}")),
+            None,
+            meta(id),
+        )
+    }))
     .await;
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     assert_eq!(counts(&env, id).await?, (5, 5));
@@ -131,13 +166,19 @@ async fn cancelled_requests_never_leave_a_transaction_open() -> anyhow::Result<(
     // Clients that hang up almost at once, mid-command.
     for i in 0..40 {
         let request = app
-            .req(reqwest::Method::POST, &format!("/api/v1/studios/{id}/locations"), &owner)
+            .req(
+                reqwest::Method::POST,
+                &format!("/api/v1/studios/{id}/locations"),
+                &owner,
+            )
             .json(&serde_json::json!({ "name": format!("Cancelled {i}") }))
             .timeout(std::time::Duration::from_millis(1 + (i % 5)))
             .send();
         let _ = request.await;
     }
-    let db: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&env.pool).await?;
+    let db: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&env.pool)
+        .await?;
     repstream_tests::eventually(std::time::Duration::from_secs(10), "no idle-in-transaction sessions", || async {
         let open: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND state LIKE 'idle in transaction%'",

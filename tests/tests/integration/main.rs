@@ -53,12 +53,19 @@ pub(crate) async fn studio_with_history(pool: &PgPool, locations: u128) -> anyho
     let bus = CommandBus::<Studio>::new(pool.clone(), ());
     let id = Uuid::now_v7();
     let key = id.to_string();
-    bus.execute(&key, create(id, "History Studio"), None, meta(id)).await?;
+    bus.execute(&key, create(id, "History Studio"), None, meta(id))
+        .await?;
     for n in 0..locations {
-        bus.execute(&key, add_location(n + 1, &format!("Location {n}")), None, meta(id))
-            .await?;
+        bus.execute(
+            &key,
+            add_location(n + 1, &format!("Location {n}")),
+            None,
+            meta(id),
+        )
+        .await?;
     }
-    bus.execute(&key, rename("History Studio Renamed"), None, meta(id)).await?;
+    bus.execute(&key, rename("History Studio Renamed"), None, meta(id))
+        .await?;
     Ok(id)
 }
 
@@ -74,10 +81,7 @@ pub(crate) async fn stream(pool: &PgPool, id: Uuid) -> anyhow::Result<Vec<EventE
 }
 
 /// The studio view a full replay of the stream produces.
-pub(crate) async fn replayed_view(
-    pool: &PgPool,
-    id: Uuid,
-) -> anyhow::Result<serde_json::Value> {
+pub(crate) async fn replayed_view(pool: &PgPool, id: Uuid) -> anyhow::Result<serde_json::Value> {
     let mut view = None;
     for e in stream(pool, id).await? {
         let event = serde_json::from_value(e.payload.clone())?;
@@ -87,9 +91,14 @@ pub(crate) async fn replayed_view(
 }
 
 /// The stored studio view document.
-pub(crate) async fn stored_view(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<serde_json::Value>> {
-    Ok(sqlx::query_scalar("SELECT doc FROM studio_view WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?)
+pub(crate) async fn stored_view(
+    pool: &PgPool,
+    id: Uuid,
+) -> anyhow::Result<Option<serde_json::Value>> {
+    Ok(
+        sqlx::query_scalar("SELECT doc FROM studio_view WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?,
+    )
 }

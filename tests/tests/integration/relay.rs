@@ -9,9 +9,11 @@ use uuid::Uuid;
 use crate::{replayed_view, stored_view, studio_with_history};
 
 async fn unpublished(env: &TestEnv) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-        .fetch_one(&env.pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(&env.pool)
+            .await?,
+    )
 }
 
 /// Receives everything on the events queue and hands it to the projector, deleting
@@ -62,7 +64,11 @@ async fn a_relay_killed_after_sqs_accepted_but_before_marking_delivers_twice_and
     assert_eq!(report.published.len(), 5);
     let bodies: Vec<String> = claimed.rows.iter().map(|r| r.message.to_string()).collect();
     drop(claimed);
-    assert_eq!(unpublished(&env).await?, 5, "nothing may be marked after a crash");
+    assert_eq!(
+        unpublished(&env).await?,
+        5,
+        "nothing may be marked after a crash"
+    );
 
     // The restarted relay sends them again and marks them.
     relay.drain().await?;
@@ -97,9 +103,15 @@ async fn a_relay_killed_after_sqs_accepted_but_before_marking_delivers_twice_and
             _ => 0,
         })
         .sum();
-    let duplicates = outcomes.iter().filter(|o| **o == Outcome::Duplicate).count();
+    let duplicates = outcomes
+        .iter()
+        .filter(|o| **o == Outcome::Duplicate)
+        .count();
     assert_eq!(applied, 5, "each event applied exactly once: {outcomes:?}");
-    assert!(duplicates >= 5, "every copy was delivered and skipped: {outcomes:?}");
+    assert!(
+        duplicates >= 5,
+        "every copy was delivered and skipped: {outcomes:?}"
+    );
     let view = stored_view(&env.pool, id).await?.expect("view");
     assert_eq!(view["locations"].as_array().map(Vec::len), Some(3));
     assert_eq!(view, replayed_view(&env.pool, id).await?);
@@ -122,11 +134,19 @@ async fn a_transaction_that_commits_late_is_not_skipped() -> anyhow::Result<()> 
     .await?;
     studio_with_history(&env.pool, 0).await?;
     relay.drain().await?;
-    assert_eq!(unpublished(&env).await?, 0, "the late row is not visible yet");
+    assert_eq!(
+        unpublished(&env).await?,
+        0,
+        "the late row is not visible yet"
+    );
     late.commit().await?;
     assert_eq!(unpublished(&env).await?, 1);
     relay.drain().await?;
-    assert_eq!(unpublished(&env).await?, 0, "the late row was published, not skipped");
+    assert_eq!(
+        unpublished(&env).await?,
+        0,
+        "the late row was published, not skipped"
+    );
     Ok(())
 }
 
@@ -153,17 +173,21 @@ async fn only_one_relay_is_active_and_a_standby_takes_over() -> anyhow::Result<(
     .await?;
     let second = env.spawn_relay();
     studio_with_history(&env.pool, 1).await?;
-    eventually(Duration::from_secs(30), "publication by the leader", || async {
-        Ok((unpublished(&env).await? == 0).then_some(()))
-    })
+    eventually(
+        Duration::from_secs(30),
+        "publication by the leader",
+        || async { Ok((unpublished(&env).await? == 0).then_some(())) },
+    )
     .await?;
     assert_eq!(lock_holders(&env).await?, 1, "never two leaders");
 
     first.cancel();
     studio_with_history(&env.pool, 1).await?;
-    eventually(Duration::from_secs(30), "publication after failover", || async {
-        Ok((unpublished(&env).await? == 0).then_some(()))
-    })
+    eventually(
+        Duration::from_secs(30),
+        "publication after failover",
+        || async { Ok((unpublished(&env).await? == 0).then_some(())) },
+    )
     .await?;
     assert_eq!(lock_holders(&env).await?, 1);
     second.cancel();
@@ -191,9 +215,14 @@ async fn messages_carry_group_dedup_and_correlation() -> anyhow::Result<()> {
     for m in messages {
         let body: serde_json::Value = serde_json::from_str(m.body().unwrap_or_default())?;
         let attrs = m.attributes.clone().unwrap_or_default();
-        let sys: HashMap<String, String> =
-            attrs.into_iter().map(|(k, v)| (k.as_str().to_owned(), v)).collect();
-        assert_eq!(sys.get("MessageGroupId").map(String::as_str), Some(id.to_string().as_str()));
+        let sys: HashMap<String, String> = attrs
+            .into_iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v))
+            .collect();
+        assert_eq!(
+            sys.get("MessageGroupId").map(String::as_str),
+            Some(id.to_string().as_str())
+        );
         assert_eq!(
             sys.get("MessageDeduplicationId").map(String::as_str),
             body["event_id"].as_str()
@@ -203,12 +232,25 @@ async fn messages_carry_group_dedup_and_correlation() -> anyhow::Result<()> {
             .as_ref()
             .and_then(|a| a.get("correlation_id"))
             .and_then(|v| v.string_value.clone());
-        assert_eq!(correlation.as_deref(), body["metadata"]["correlation_id"].as_str());
+        assert_eq!(
+            correlation.as_deref(),
+            body["metadata"]["correlation_id"].as_str()
+        );
         let seq = body["sequence"].as_u64().unwrap_or_default();
         assert!(seq > last_seq, "FIFO order within the stream");
         last_seq = seq;
-        for field in ["event_id", "tenant_id", "aggregate_type", "aggregate_id", "sequence",
-                      "event_type", "event_version", "occurred_at", "payload", "metadata"] {
+        for field in [
+            "event_id",
+            "tenant_id",
+            "aggregate_type",
+            "aggregate_id",
+            "sequence",
+            "event_type",
+            "event_version",
+            "occurred_at",
+            "payload",
+            "metadata",
+        ] {
             assert!(body.get(field).is_some(), "envelope lacks {field}");
         }
     }

@@ -7,28 +7,62 @@ use reqwest::Method;
 use uuid::Uuid;
 
 /// Waits until `user` can read the studio view at `version` or later.
-async fn studio_at(app: &TestApp, user: &TestUser, studio: Uuid, version: u64) -> anyhow::Result<()> {
+async fn studio_at(
+    app: &TestApp,
+    user: &TestUser,
+    studio: Uuid,
+    version: u64,
+) -> anyhow::Result<()> {
     eventually(Duration::from_secs(20), "studio view", || async {
         let (s, _) = app
-            .call(Method::GET, &format!("/api/v1/studios/{studio}?min_version={version}"), user, None)
+            .call(
+                Method::GET,
+                &format!("/api/v1/studios/{studio}?min_version={version}"),
+                user,
+                None,
+            )
             .await?;
         Ok((s == 200).then_some(()))
     })
     .await
 }
 
-async fn client_record(app: &TestApp, owner: &TestUser, studio: Uuid, body: serde_json::Value) -> anyhow::Result<Uuid> {
+async fn client_record(
+    app: &TestApp,
+    owner: &TestUser,
+    studio: Uuid,
+    body: serde_json::Value,
+) -> anyhow::Result<Uuid> {
     let (s, r) = app
-        .call(Method::POST, &format!("/api/v1/studios/{studio}/clients"), owner, Some(body))
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{studio}/clients"),
+            owner,
+            Some(body),
+        )
         .await?;
     anyhow::ensure!(s == 201, "create client: {s} {r}");
-    r["id"].as_str().and_then(|v| v.parse().ok()).ok_or_else(|| anyhow::anyhow!("no id"))
+    r["id"]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no id"))
 }
 
-async fn wait_client(app: &TestApp, user: &TestUser, studio: Uuid, client: Uuid, version: u64) -> anyhow::Result<serde_json::Value> {
+async fn wait_client(
+    app: &TestApp,
+    user: &TestUser,
+    studio: Uuid,
+    client: Uuid,
+    version: u64,
+) -> anyhow::Result<serde_json::Value> {
     eventually(Duration::from_secs(20), "client view", || async {
         let (s, body) = app
-            .call(Method::GET, &format!("/api/v1/studios/{studio}/clients/{client}?min_version={version}"), user, None)
+            .call(
+                Method::GET,
+                &format!("/api/v1/studios/{studio}/clients/{client}?min_version={version}"),
+                user,
+                None,
+            )
             .await?;
         Ok((s == 200).then_some(body))
     })
@@ -36,7 +70,8 @@ async fn wait_client(app: &TestApp, user: &TestUser, studio: Uuid, client: Uuid,
 }
 
 #[tokio::test]
-async fn a_token_of_studio_a_never_reaches_studio_b_on_any_tenant_scoped_endpoint() -> anyhow::Result<()> {
+async fn a_token_of_studio_a_never_reaches_studio_b_on_any_tenant_scoped_endpoint(
+) -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
     let app = env.spawn_all().await?;
     let owner_a = app.user("Owner A").await?;
@@ -44,13 +79,30 @@ async fn a_token_of_studio_a_never_reaches_studio_b_on_any_tenant_scoped_endpoin
     let trainer_b = app.user("Trainer B").await?;
     let studio_a = app.create_studio(&owner_a, "Studio A").await?;
     let studio_b = app.create_studio(&owner_b, "Studio B Secret").await?;
-    app.add_member(&owner_b, studio_b, &trainer_b, "trainer").await?;
-    let (_, loc) = app
-        .call(Method::POST, &format!("/api/v1/studios/{studio_b}/locations"), &owner_b, Some(serde_json::json!({"name": "B Loft"})))
+    app.add_member(&owner_b, studio_b, &trainer_b, "trainer")
         .await?;
-    let client_b = client_record(&app, &owner_b, studio_b, serde_json::json!({"full_name": "Bea Private"})).await?;
+    let (_, loc) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{studio_b}/locations"),
+            &owner_b,
+            Some(serde_json::json!({"name": "B Loft"})),
+        )
+        .await?;
+    let client_b = client_record(
+        &app,
+        &owner_b,
+        studio_b,
+        serde_json::json!({"full_name": "Bea Private"}),
+    )
+    .await?;
     let (_, inv) = app
-        .call(Method::POST, &format!("/api/v1/studios/{studio_b}/members"), &owner_b, Some(serde_json::json!({"email": "later@example.com", "role": "client"})))
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{studio_b}/members"),
+            &owner_b,
+            Some(serde_json::json!({"email": "later@example.com", "role": "client"})),
+        )
         .await?;
     wait_client(&app, &owner_b, studio_b, client_b, 1).await?;
     let b_events = || async {
@@ -64,24 +116,69 @@ async fn a_token_of_studio_a_never_reaches_studio_b_on_any_tenant_scoped_endpoin
 
     let ids: HashMap<&str, String> = HashMap::from([
         ("studio_id", studio_b.to_string()),
-        ("location_id", loc["location_id"].as_str().unwrap_or_default().to_owned()),
+        (
+            "location_id",
+            loc["location_id"].as_str().unwrap_or_default().to_owned(),
+        ),
         ("client_id", client_b.to_string()),
         ("account_id", trainer_b.id.to_string()),
         ("trainer_id", trainer_b.id.to_string()),
-        ("invitation_id", inv["invitation"]["id"].as_str().unwrap_or_default().to_owned()),
+        (
+            "invitation_id",
+            inv["invitation"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        ),
     ]);
     // A plausible body for every body-taking operation, so the request reaches the
     // access check. A new endpoint without an entry here fails this test.
     let bodies: HashMap<(&str, &str), serde_json::Value> = HashMap::from([
-        (("post", "/api/v1/studios/{studio_id}/rename"), serde_json::json!({"name": "Hacked"})),
-        (("put", "/api/v1/studios/{studio_id}/settings"), serde_json::json!({"settings": {}})),
-        (("post", "/api/v1/studios/{studio_id}/locations"), serde_json::json!({"name": "Hacked"})),
-        (("post", "/api/v1/studios/{studio_id}/locations/{location_id}/rename"), serde_json::json!({"name": "Hacked"})),
-        (("post", "/api/v1/studios/{studio_id}/members"), serde_json::json!({"email": owner_a.email, "role": "owner"})),
-        (("put", "/api/v1/studios/{studio_id}/members/{account_id}"), serde_json::json!({"role": "owner"})),
-        (("post", "/api/v1/studios/{studio_id}/clients"), serde_json::json!({"full_name": "Hacked"})),
-        (("put", "/api/v1/studios/{studio_id}/clients/{client_id}/health"), serde_json::json!({"intake": {}})),
-        (("post", "/api/v1/studios/{studio_id}/clients/{client_id}/trainers"), serde_json::json!({"trainer_id": trainer_b.id})),
+        (
+            ("post", "/api/v1/studios/{studio_id}/rename"),
+            serde_json::json!({"name": "Hacked"}),
+        ),
+        (
+            ("put", "/api/v1/studios/{studio_id}/settings"),
+            serde_json::json!({"settings": {}}),
+        ),
+        (
+            ("post", "/api/v1/studios/{studio_id}/locations"),
+            serde_json::json!({"name": "Hacked"}),
+        ),
+        (
+            (
+                "post",
+                "/api/v1/studios/{studio_id}/locations/{location_id}/rename",
+            ),
+            serde_json::json!({"name": "Hacked"}),
+        ),
+        (
+            ("post", "/api/v1/studios/{studio_id}/members"),
+            serde_json::json!({"email": owner_a.email, "role": "owner"}),
+        ),
+        (
+            ("put", "/api/v1/studios/{studio_id}/members/{account_id}"),
+            serde_json::json!({"role": "owner"}),
+        ),
+        (
+            ("post", "/api/v1/studios/{studio_id}/clients"),
+            serde_json::json!({"full_name": "Hacked"}),
+        ),
+        (
+            (
+                "put",
+                "/api/v1/studios/{studio_id}/clients/{client_id}/health",
+            ),
+            serde_json::json!({"intake": {}}),
+        ),
+        (
+            (
+                "post",
+                "/api/v1/studios/{studio_id}/clients/{client_id}/trainers",
+            ),
+            serde_json::json!({"trainer_id": trainer_b.id}),
+        ),
     ]);
     let (_, doc) = app.get_json("/openapi.json").await?;
     let mut checked = 0;
@@ -98,7 +195,10 @@ async fn a_token_of_studio_a_never_reaches_studio_b_on_any_tenant_scoped_endpoin
             let m = Method::from_bytes(method.to_uppercase().as_bytes())?;
             let body = bodies.get(&(method.as_str(), path.as_str())).cloned();
             if matches!(method.as_str(), "post" | "put") {
-                assert!(body.is_some(), "add a sample body for {method} {path} to this test");
+                assert!(
+                    body.is_some(),
+                    "add a sample body for {method} {path} to this test"
+                );
             }
             let (status, response) = app.call(m, &url, &owner_a, body).await?;
             assert!(
@@ -106,7 +206,10 @@ async fn a_token_of_studio_a_never_reaches_studio_b_on_any_tenant_scoped_endpoin
                 "{method} {path} with studio A's token on studio B answered {status}: {response}"
             );
             let text = response.to_string();
-            assert!(!text.contains("Studio B Secret") && !text.contains("Bea Private"), "{method} {path} leaked: {text}");
+            assert!(
+                !text.contains("Studio B Secret") && !text.contains("Bea Private"),
+                "{method} {path} leaked: {text}"
+            );
             checked += 1;
         }
     }
@@ -125,8 +228,20 @@ async fn with_rls_a_raw_query_bound_to_tenant_a_returns_no_row_of_tenant_b() -> 
     let owner_b = app.user("RLS B").await?;
     let a = app.create_studio(&owner_a, "RLS Studio A").await?;
     let b = app.create_studio(&owner_b, "RLS Studio B").await?;
-    let ca = client_record(&app, &owner_a, a, serde_json::json!({"full_name": "Client A"})).await?;
-    let cb = client_record(&app, &owner_b, b, serde_json::json!({"full_name": "Client B"})).await?;
+    let ca = client_record(
+        &app,
+        &owner_a,
+        a,
+        serde_json::json!({"full_name": "Client A"}),
+    )
+    .await?;
+    let cb = client_record(
+        &app,
+        &owner_b,
+        b,
+        serde_json::json!({"full_name": "Client B"}),
+    )
+    .await?;
     studio_at(&app, &owner_a, a, 1).await?;
     studio_at(&app, &owner_b, b, 1).await?;
     wait_client(&app, &owner_a, a, ca, 1).await?;
@@ -134,23 +249,41 @@ async fn with_rls_a_raw_query_bound_to_tenant_a_returns_no_row_of_tenant_b() -> 
 
     // The API's own role, a transaction bound to A, queries with no tenant filter.
     let mut tx = env.api_pool.begin().await?;
-    sqlx::query("SELECT set_config('app.tenant_id', $1, true)").bind(a.to_string()).execute(&mut *tx).await?;
-    for table in ["studio_view", "client_view", "events", "studio_membership", "studio_invitation"] {
-        let tenants: Vec<Uuid> = sqlx::query_scalar(&format!("SELECT DISTINCT tenant_id FROM {table}"))
-            .fetch_all(&mut *tx)
-            .await?;
-        assert!(!tenants.contains(&b), "{table} shows tenant B under tenant A");
+    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+        .bind(a.to_string())
+        .execute(&mut *tx)
+        .await?;
+    for table in [
+        "studio_view",
+        "client_view",
+        "events",
+        "studio_membership",
+        "studio_invitation",
+    ] {
+        let tenants: Vec<Uuid> =
+            sqlx::query_scalar(&format!("SELECT DISTINCT tenant_id FROM {table}"))
+                .fetch_all(&mut *tx)
+                .await?;
+        assert!(
+            !tenants.contains(&b),
+            "{table} shows tenant B under tenant A"
+        );
         if table != "studio_invitation" {
             assert_eq!(tenants, vec![a], "{table}");
         }
     }
     // Writing into B from A's transaction is refused by the policy.
-    let write = sqlx::query("INSERT INTO studio_membership (tenant_id, account_id, role) VALUES ($1, $2, 'owner')")
-        .bind(b)
-        .bind(owner_a.id)
-        .execute(&mut *tx)
-        .await;
-    assert!(write.is_err(), "RLS WITH CHECK refuses a row of another tenant");
+    let write = sqlx::query(
+        "INSERT INTO studio_membership (tenant_id, account_id, role) VALUES ($1, $2, 'owner')",
+    )
+    .bind(b)
+    .bind(owner_a.id)
+    .execute(&mut *tx)
+    .await;
+    assert!(
+        write.is_err(),
+        "RLS WITH CHECK refuses a row of another tenant"
+    );
     tx.rollback().await?;
 
     // Bound to no tenant at all: nothing.
@@ -164,22 +297,51 @@ async fn with_rls_a_raw_query_bound_to_tenant_a_returns_no_row_of_tenant_b() -> 
 }
 
 /// Sends the representative request for `action` as `user`; returns the status.
-async fn attempt(app: &TestApp, user: &TestUser, studio: Uuid, client: Uuid, action: Action, newcomer: &TestUser) -> anyhow::Result<u16> {
+async fn attempt(
+    app: &TestApp,
+    user: &TestUser,
+    studio: Uuid,
+    client: Uuid,
+    action: Action,
+    newcomer: &TestUser,
+) -> anyhow::Result<u16> {
     let base = format!("/api/v1/studios/{studio}");
     let (method, path, body) = match action {
         Action::ViewStudio => (Method::GET, base.clone(), None),
-        Action::ManageStudio => (Method::PUT, format!("{base}/settings"), Some(serde_json::json!({"settings": {"booking_window_days": 20}}))),
+        Action::ManageStudio => (
+            Method::PUT,
+            format!("{base}/settings"),
+            Some(serde_json::json!({"settings": {"booking_window_days": 20}})),
+        ),
         Action::ViewMembers => (Method::GET, format!("{base}/members"), None),
-        Action::ManageMembers => (Method::POST, format!("{base}/members"), Some(serde_json::json!({"email": newcomer.email, "role": "client"}))),
+        Action::ManageMembers => (
+            Method::POST,
+            format!("{base}/members"),
+            Some(serde_json::json!({"email": newcomer.email, "role": "client"})),
+        ),
         Action::ViewAudit => (Method::GET, format!("{base}/audit"), None),
-        Action::ViewClient | Action::ViewClientHealth => (Method::GET, format!("{base}/clients/{client}"), None),
-        Action::ManageClients => (Method::POST, format!("{base}/clients"), Some(serde_json::json!({"full_name": "New Client"}))),
-        Action::RecordHealth => (Method::PUT, format!("{base}/clients/{client}/health"), Some(serde_json::json!({"intake": {"notes": "checked"}}))),
+        Action::ViewClient | Action::ViewClientHealth => {
+            (Method::GET, format!("{base}/clients/{client}"), None)
+        }
+        Action::ManageClients => (
+            Method::POST,
+            format!("{base}/clients"),
+            Some(serde_json::json!({"full_name": "New Client"})),
+        ),
+        Action::RecordHealth => (
+            Method::PUT,
+            format!("{base}/clients/{client}/health"),
+            Some(serde_json::json!({"intake": {"notes": "checked"}})),
+        ),
     };
     let (status, body) = app.call(method, &path, user, body).await?;
     if action == Action::ViewClientHealth {
         // Seeing the record is one thing; seeing its health fields is the action.
-        return Ok(if status == 200 && body["health_visible"] == true { 200 } else { 403 });
+        return Ok(if status == 200 && body["health_visible"] == true {
+            200
+        } else {
+            403
+        });
     }
     Ok(status)
 }
@@ -197,7 +359,13 @@ async fn the_role_matrix_holds_for_every_role_and_action() -> anyhow::Result<()>
         people.push((role, user));
     }
     // A client record none of them owns or is assigned to.
-    let client = client_record(&app, &owner, studio, serde_json::json!({"full_name": "Someone Else"})).await?;
+    let client = client_record(
+        &app,
+        &owner,
+        studio,
+        serde_json::json!({"full_name": "Someone Else"}),
+    )
+    .await?;
     wait_client(&app, &owner, studio, client, 1).await?;
     studio_at(&app, &owner, studio, 5).await?;
 
@@ -210,7 +378,10 @@ async fn the_role_matrix_holds_for_every_role_and_action() -> anyhow::Result<()>
                 && !policy::decide(*role, Action::ViewClient, Relation::default());
             let expected_denial = if record_hidden { 404 } else { 403 };
             if allowed {
-                assert!((200..300).contains(&status), "{role:?} {action:?}: expected success, got {status}");
+                assert!(
+                    (200..300).contains(&status),
+                    "{role:?} {action:?}: expected success, got {status}"
+                );
             } else {
                 assert_eq!(status, expected_denial, "{role:?} {action:?}");
             }
@@ -220,7 +391,8 @@ async fn the_role_matrix_holds_for_every_role_and_action() -> anyhow::Result<()>
 }
 
 #[tokio::test]
-async fn health_fields_are_hidden_from_an_unassigned_trainer_and_shown_to_an_assigned_one() -> anyhow::Result<()> {
+async fn health_fields_are_hidden_from_an_unassigned_trainer_and_shown_to_an_assigned_one(
+) -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
     let app = env.spawn_all().await?;
     let owner = app.user("Health Owner").await?;
@@ -233,18 +405,34 @@ async fn health_fields_are_hidden_from_an_unassigned_trainer_and_shown_to_an_ass
     app.add_member(&owner, studio, &other, "trainer").await?;
     app.add_member(&owner, studio, &desk, "front_desk").await?;
     app.add_member(&owner, studio, &me, "client").await?;
-    let client = client_record(&app, &owner, studio, serde_json::json!({"full_name": "The Client", "account_id": me.id})).await?;
+    let client = client_record(
+        &app,
+        &owner,
+        studio,
+        serde_json::json!({"full_name": "The Client", "account_id": me.id}),
+    )
+    .await?;
     let base = format!("/api/v1/studios/{studio}/clients/{client}");
     let (s, _) = app
         .call(Method::PUT, &format!("{base}/health"), &owner, Some(serde_json::json!({"intake": {"injuries": ["left knee"], "medications": ["ibuprofen"]}})))
         .await?;
     assert_eq!(s, 200);
     let (s, body) = app
-        .call(Method::POST, &format!("{base}/trainers"), &owner, Some(serde_json::json!({"trainer_id": assigned.id})))
+        .call(
+            Method::POST,
+            &format!("{base}/trainers"),
+            &owner,
+            Some(serde_json::json!({"trainer_id": assigned.id})),
+        )
         .await?;
     assert_eq!(s, 200, "{body}");
     let (s, body) = app
-        .call(Method::POST, &format!("{base}/trainers"), &owner, Some(serde_json::json!({"trainer_id": desk.id})))
+        .call(
+            Method::POST,
+            &format!("{base}/trainers"),
+            &owner,
+            Some(serde_json::json!({"trainer_id": desk.id})),
+        )
         .await?;
     assert_eq!((s, body["code"].as_str()), (422, Some("not_a_trainer")));
     for viewer in [&owner, &assigned, &other, &desk, &me] {
@@ -253,28 +441,72 @@ async fn health_fields_are_hidden_from_an_unassigned_trainer_and_shown_to_an_ass
     let health = |body: &serde_json::Value| body.get("health").cloned();
     let seen = wait_client(&app, &assigned, studio, client, 3).await?;
     assert_eq!(seen["health_visible"], true);
-    assert_eq!(health(&seen).and_then(|h| h["injuries"][0].as_str().map(str::to_owned)).as_deref(), Some("left knee"));
+    assert_eq!(
+        health(&seen)
+            .and_then(|h| h["injuries"][0].as_str().map(str::to_owned))
+            .as_deref(),
+        Some("left knee")
+    );
     for viewer in [&other, &desk] {
         let seen = wait_client(&app, viewer, studio, client, 3).await?;
         assert_eq!(seen["health_visible"], false, "{seen}");
         assert!(health(&seen).is_none(), "{seen}");
-        assert_eq!(seen["full_name"], "The Client", "the rest of the record is there");
+        assert_eq!(
+            seen["full_name"], "The Client",
+            "the rest of the record is there"
+        );
     }
     for viewer in [&owner, &me] {
         let seen = wait_client(&app, viewer, studio, client, 3).await?;
         assert_eq!(seen["health_visible"], true);
     }
     // The unassigned trainer may not record health either; the assigned one may.
-    let (s, _) = app.call(Method::PUT, &format!("{base}/health"), &other, Some(serde_json::json!({"intake": {}}))).await?;
+    let (s, _) = app
+        .call(
+            Method::PUT,
+            &format!("{base}/health"),
+            &other,
+            Some(serde_json::json!({"intake": {}})),
+        )
+        .await?;
     assert_eq!(s, 403);
-    let (s, _) = app.call(Method::PUT, &format!("{base}/health"), &assigned, Some(serde_json::json!({"intake": {"notes": "ok"}}))).await?;
+    let (s, _) = app
+        .call(
+            Method::PUT,
+            &format!("{base}/health"),
+            &assigned,
+            Some(serde_json::json!({"intake": {"notes": "ok"}})),
+        )
+        .await?;
     assert_eq!(s, 200);
     // Lists apply the same rule per record; a client sees only their own record.
-    let (_, page) = app.call(Method::GET, &format!("/api/v1/studios/{studio}/clients"), &other, None).await?;
-    assert!(page["items"].as_array().is_some_and(|items| items.iter().all(|i| i.get("health").is_none())));
-    let other_client = client_record(&app, &owner, studio, serde_json::json!({"full_name": "Not Me"})).await?;
+    let (_, page) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/studios/{studio}/clients"),
+            &other,
+            None,
+        )
+        .await?;
+    assert!(page["items"]
+        .as_array()
+        .is_some_and(|items| items.iter().all(|i| i.get("health").is_none())));
+    let other_client = client_record(
+        &app,
+        &owner,
+        studio,
+        serde_json::json!({"full_name": "Not Me"}),
+    )
+    .await?;
     wait_client(&app, &owner, studio, other_client, 1).await?;
-    let (_, page) = app.call(Method::GET, &format!("/api/v1/studios/{studio}/clients"), &me, None).await?;
+    let (_, page) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/studios/{studio}/clients"),
+            &me,
+            None,
+        )
+        .await?;
     assert_eq!(page["items"].as_array().map(Vec::len), Some(1));
     Ok(())
 }
@@ -287,25 +519,56 @@ async fn invitations_join_once_and_the_last_owner_stays() -> anyhow::Result<()> 
     let studio = app.create_studio(&owner, "Invite Studio").await?;
     let members = format!("/api/v1/studios/{studio}/members");
     let (s, invite) = app
-        .call(Method::POST, &members, &owner, Some(serde_json::json!({"email": "Newbie@Example.com", "role": "trainer"})))
+        .call(
+            Method::POST,
+            &members,
+            &owner,
+            Some(serde_json::json!({"email": "Newbie@Example.com", "role": "trainer"})),
+        )
         .await?;
-    assert_eq!((s, invite["outcome"].as_str()), (201, Some("invited")), "{invite}");
-    let token = invite["invitation"]["token"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        (s, invite["outcome"].as_str()),
+        (201, Some("invited")),
+        "{invite}"
+    );
+    let token = invite["invitation"]["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let (s, again) = app
-        .call(Method::POST, &members, &owner, Some(serde_json::json!({"email": "newbie@example.com", "role": "client"})))
+        .call(
+            Method::POST,
+            &members,
+            &owner,
+            Some(serde_json::json!({"email": "newbie@example.com", "role": "client"})),
+        )
         .await?;
     assert_eq!((s, again["code"].as_str()), (422, Some("already_invited")));
 
     // Someone else cannot use it.
     let stranger = app.user("Stranger").await?;
     let accept_body = serde_json::json!({"token": token});
-    async fn accept_as(app: &TestApp, u: &TestUser, body: &serde_json::Value) -> anyhow::Result<(u16, serde_json::Value)> {
-        app.call(Method::POST, "/api/v1/invitations/accept", u, Some(body.clone())).await
+    async fn accept_as(
+        app: &TestApp,
+        u: &TestUser,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<(u16, serde_json::Value)> {
+        app.call(
+            Method::POST,
+            "/api/v1/invitations/accept",
+            u,
+            Some(body.clone()),
+        )
+        .await
     }
     let (s, body) = accept_as(&app, &stranger, &accept_body).await?;
-    assert_eq!((s, body["code"].as_str()), (422, Some("invitation_email_mismatch")));
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (422, Some("invitation_email_mismatch"))
+    );
 
-    app.signup("newbie@example.com", "Fresh-Start-2026!", "New Bie").await?;
+    app.signup("newbie@example.com", "Fresh-Start-2026!", "New Bie")
+        .await?;
     let (_, tokens) = app.login("newbie@example.com", "Fresh-Start-2026!").await?;
     let newbie = TestUser {
         id: Uuid::nil(),
@@ -325,13 +588,41 @@ async fn invitations_join_once_and_the_last_owner_stays() -> anyhow::Result<()> 
     assert_eq!(list["invitations"].as_array().map(Vec::len), Some(0));
 
     // The last owner can neither leave nor be demoted; a trainer cannot manage members.
-    let (s, body) = app.call(Method::DELETE, &format!("{members}/{}", owner.id), &owner, None).await?;
+    let (s, body) = app
+        .call(
+            Method::DELETE,
+            &format!("{members}/{}", owner.id),
+            &owner,
+            None,
+        )
+        .await?;
     assert_eq!((s, body["code"].as_str()), (422, Some("last_owner")));
-    let (s, body) = app.call(Method::PUT, &format!("{members}/{}", owner.id), &owner, Some(serde_json::json!({"role": "admin"}))).await?;
+    let (s, body) = app
+        .call(
+            Method::PUT,
+            &format!("{members}/{}", owner.id),
+            &owner,
+            Some(serde_json::json!({"role": "admin"})),
+        )
+        .await?;
     assert_eq!((s, body["code"].as_str()), (422, Some("last_owner")));
-    let (s, _) = app.call(Method::PUT, &format!("{members}/{}", owner.id), &newbie, Some(serde_json::json!({"role": "client"}))).await?;
+    let (s, _) = app
+        .call(
+            Method::PUT,
+            &format!("{members}/{}", owner.id),
+            &newbie,
+            Some(serde_json::json!({"role": "client"})),
+        )
+        .await?;
     assert_eq!(s, 403);
-    let (s, _) = app.call(Method::POST, "/api/v1/invitations/accept", &newbie, Some(serde_json::json!({"token": "nope"}))).await?;
+    let (s, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/invitations/accept",
+            &newbie,
+            Some(serde_json::json!({"token": "nope"})),
+        )
+        .await?;
     assert_eq!(s, 404);
     Ok(())
 }
@@ -345,14 +636,25 @@ async fn the_audit_log_shows_who_did_what_from_where() -> anyhow::Result<()> {
     let studio = app.create_studio(&owner, "Audit Studio").await?;
     app.add_member(&owner, studio, &trainer, "trainer").await?;
     let r = app
-        .req(Method::POST, &format!("/api/v1/studios/{studio}/rename"), &owner)
+        .req(
+            Method::POST,
+            &format!("/api/v1/studios/{studio}/rename"),
+            &owner,
+        )
         .header("user-agent", "audit-test/1.0")
         .header("x-correlation-id", "audit-corr-1")
         .json(&serde_json::json!({"name": "Audit Studio Renamed"}))
         .send()
         .await?;
     assert_eq!(r.status().as_u16(), 200);
-    let (s, page) = app.call(Method::GET, &format!("/api/v1/studios/{studio}/audit?limit=2"), &owner, None).await?;
+    let (s, page) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/studios/{studio}/audit?limit=2"),
+            &owner,
+            None,
+        )
+        .await?;
     assert_eq!(s, 200, "{page}");
     let newest = &page["items"][0];
     assert_eq!(newest["event_type"], "StudioRenamed");
@@ -363,14 +665,31 @@ async fn the_audit_log_shows_who_did_what_from_where() -> anyhow::Result<()> {
     assert!(newest.get("payload").is_none());
     let before = page["next_before"].as_i64().unwrap_or_default();
     let (_, older) = app
-        .call(Method::GET, &format!("/api/v1/studios/{studio}/audit?before={before}"), &owner, None)
+        .call(
+            Method::GET,
+            &format!("/api/v1/studios/{studio}/audit?before={before}"),
+            &owner,
+            None,
+        )
         .await?;
     assert_eq!(older["items"][0]["event_type"], "StudioCreated");
     let (_, filtered) = app
-        .call(Method::GET, &format!("/api/v1/studios/{studio}/audit?aggregate_type=client"), &owner, None)
+        .call(
+            Method::GET,
+            &format!("/api/v1/studios/{studio}/audit?aggregate_type=client"),
+            &owner,
+            None,
+        )
         .await?;
     assert_eq!(filtered["items"].as_array().map(Vec::len), Some(0));
-    let (s, _) = app.call(Method::GET, &format!("/api/v1/studios/{studio}/audit"), &trainer, None).await?;
+    let (s, _) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/studios/{studio}/audit"),
+            &trainer,
+            None,
+        )
+        .await?;
     assert_eq!(s, 403);
     Ok(())
 }
