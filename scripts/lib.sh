@@ -9,7 +9,7 @@ LOCALSTACK_VERSION="2026.3.0"
 MOTO_VERSION="5.2.5"
 PG_OS_USER="${PG_OS_USER:-postgres}"
 
-log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
+log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2 || true; }
 die() { log "ERROR: $*"; exit 1; }
 
 # apt-get install, with one `apt-get update` first (skipped if the lists are fresh);

@@ -44,6 +44,9 @@ cleanup() {
   [ "$CLEANED" = 0 ] || return 0
   CLEANED=1
   trap '' INT TERM # a second Ctrl-C must not abort the shutdown half-way
+  # If our output went to a pipe whose reader died with the Ctrl-C (`make run | tee`),
+  # writing a log line must not kill the shutdown.
+  trap '' PIPE
   stop_services
   "$REPO/scripts/aws-down.sh" dev || true
   "$REPO/scripts/pg-down.sh" dev || true
@@ -70,8 +73,8 @@ as_role() { # as_role ROLE -> DATABASE_URL with that user
 }
 
 # 2. build (debug) and prepare the database
-log "cargo build --bins"
-cargo build --bins
+log "cargo build (the four services)"
+cargo build -p repstream-api -p repstream-outbox-relay -p repstream-projector -p repstream-workers --bins
 log "migrating"
 "$BIN/repstream-api" migrate >"$LOGS/migrate.log" 2>&1 || {
   tail -40 "$LOGS/migrate.log" >&2
