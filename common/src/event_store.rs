@@ -402,8 +402,38 @@ pub enum CommandError<E: std::error::Error> {
 }
 
 /// How often a command without `expected_version` is re-run after losing a race. Such
-/// a caller asked for "apply to the latest state", so re-deciding is correct.
-const CONFLICT_RETRIES: usize = 3;
+/// a caller asked for "apply to the latest state", so re-deciding is correct. Within one
+/// process writers of a stream are serialised (see [`StreamLocks`]), so races only come
+/// from other processes.
+const CONFLICT_RETRIES: usize = 8;
+
+/// Striped in-process locks: one writer per stream at a time inside this process, so a
+/// burst of commands on one hot stream (50 bookings for one class) queues instead of
+/// failing optimistic-concurrency checks. Across processes the stream's primary key
+/// still decides. Striping bounds memory; two streams sharing a stripe merely queue.
+struct StreamLocks {
+    stripes: Vec<tokio::sync::Mutex<()>>,
+}
+
+impl StreamLocks {
+    fn new(n: usize) -> Self {
+        Self {
+            stripes: (0..n).map(|_| tokio::sync::Mutex::new(())).collect(),
+        }
+    }
+
+    fn for_stream(&self, aggregate_type: &str, aggregate_id: &str) -> &tokio::sync::Mutex<()> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (aggregate_type, aggregate_id).hash(&mut h);
+        &self.stripes[(h.finish() % self.stripes.len() as u64) as usize]
+    }
+}
+
+fn stream_locks() -> &'static StreamLocks {
+    static LOCKS: std::sync::OnceLock<StreamLocks> = std::sync::OnceLock::new();
+    LOCKS.get_or_init(|| StreamLocks::new(1024))
+}
 
 /// Runs commands against aggregates of type `A`, persisting through
 /// [`PgEventRepository`].
@@ -483,6 +513,10 @@ where
         let tenant = metadata.tenant_id;
         let metadata = metadata.into_map();
         tokio::spawn(async move {
+            let _writer = stream_locks()
+                .for_stream(A::TYPE, &aggregate_id)
+                .lock()
+                .await;
             let mut attempt = 0;
             loop {
                 let result = bus
@@ -499,6 +533,12 @@ where
                         if expected_version.is_none() && attempt < CONFLICT_RETRIES =>
                     {
                         attempt += 1;
+                        // Another process won: back off a little, with jitter.
+                        let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 16);
+                        tokio::time::sleep(std::time::Duration::from_millis(
+                            (1 << attempt.min(6)) + jitter,
+                        ))
+                        .await;
                     }
                     other => return other,
                 }

@@ -19,6 +19,7 @@
 pub mod account;
 pub mod client;
 pub mod policy;
+pub mod scheduling;
 pub mod studio;
 pub mod values;
 
