@@ -59,6 +59,7 @@ pub use crate::state::{ApiConfig, AppState};
         (name = "studios", description = "Studios (tenants) and their locations"),
         (name = "members", description = "Studio members, roles and invitations"),
         (name = "clients", description = "Client records and health intake"),
+        (name = "classes", description = "Classes, series, calendar, bookings, waitlists, attendance"),
         (name = "audit", description = "Who did what"),
         (name = "operations", description = "Health and readiness")
     ),
@@ -95,7 +96,8 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(routes::auth::router())
         .merge(routes::members::router())
         .merge(routes::clients::router())
-        .merge(routes::audit::router());
+        .merge(routes::audit::router())
+        .merge(routes::classes::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .merge(routes::health::router())

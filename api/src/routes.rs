@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod classes;
 pub mod clients;
 pub mod health;
 pub mod members;

@@ -10,6 +10,7 @@ use common::inline::AccountState;
 use domain::account::{AccountCommand, AccountId, PLATFORM_TENANT};
 use domain::client::{ClientCommand, ClientError, ClientId, HealthIntake};
 use domain::policy::Role;
+use domain::scheduling::{BookingId, BookingPolicy, ClassCommand, ClassError, ClassId};
 use domain::studio::{LocationId, StudioCommand, StudioError, StudioId, StudioSettings};
 use domain::values::{Currency, DisplayName, Email, TimeZone};
 use uuid::Uuid;
@@ -227,8 +228,104 @@ pub async fn seed(state: &AppState) -> anyhow::Result<SeedReport> {
             }
         }
     }
+    seed_week(state, &actor, &ids).await?;
     Ok(SeedReport {
         studio_id: DEMO_STUDIO_ID,
         created,
     })
+}
+
+/// A week of classes from tomorrow (studio time): Sunrise Reformer every morning, a
+/// Strength Circuit on Tuesday and Thursday evenings. Cara books the mornings, Colin the
+/// evenings; tomorrow's first class has one spot, so Colin is on its waitlist. Ids are
+/// derived from the date, so re-running adds only the days not seeded yet.
+async fn seed_week(state: &AppState, actor: &str, people: &[Uuid]) -> anyhow::Result<()> {
+    use chrono::{Datelike, NaiveTime, TimeZone, Weekday};
+    let tz: chrono_tz::Tz = "Europe/Berlin"
+        .parse()
+        .map_err(|_| anyhow::anyhow!("zone"))?;
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let clients = [
+        Uuid::from_u128(DEMO_STUDIO_ID.as_u128() + 0x10),
+        Uuid::from_u128(DEMO_STUDIO_ID.as_u128() + 0x11),
+    ];
+    let location = Uuid::from_u128(DEMO_STUDIO_ID.as_u128() + 1);
+    let policy = BookingPolicy {
+        opens_hours_before: 21 * 24,
+        ..BookingPolicy::default()
+    };
+    for day in 1..=7 {
+        let date = today + chrono::Duration::days(day);
+        let mut slots = vec![(
+            "Sunrise Reformer",
+            7,
+            0,
+            50,
+            if day == 1 { 1 } else { 6 },
+            vec![0usize],
+        )];
+        if matches!(date.weekday(), Weekday::Tue | Weekday::Thu) {
+            slots.push(("Strength Circuit", 18, 30, 45, 10, vec![1usize]));
+        }
+        if day == 1 {
+            slots[0].5.push(1); // Colin joins the waitlist of the full first class
+        }
+        for (title, h, m, minutes, capacity, bookers) in slots {
+            let local = date.and_time(NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default());
+            let Some(starts_at) = tz.from_local_datetime(&local).earliest() else {
+                continue;
+            };
+            let key = format!("demo-class-{date}-{h:02}{m:02}");
+            let class_id = Uuid::new_v5(&DEMO_STUDIO_ID, key.as_bytes());
+            let schedule = ClassCommand::Schedule {
+                class_id: ClassId(class_id),
+                studio_id: StudioId(DEMO_STUDIO_ID),
+                title: title.to_owned(),
+                class_type_id: None,
+                starts_at: starts_at.with_timezone(&chrono::Utc),
+                duration_minutes: minutes,
+                capacity,
+                location_id: Some(LocationId(location)),
+                instructor_id: Some(AccountId(people[1])),
+                schedule_id: None,
+                policy,
+            };
+            match state
+                .classes
+                .execute(
+                    &class_id.to_string(),
+                    schedule,
+                    None,
+                    meta(DEMO_STUDIO_ID, actor),
+                )
+                .await
+            {
+                Ok(_) | Err(CommandError::Rejected(ClassError::AlreadyExists)) => {}
+                Err(e) => anyhow::bail!("seeding class {key}: {e}"),
+            }
+            for who in bookers {
+                let booking = Uuid::new_v5(&class_id, clients[who].as_bytes());
+                let book = ClassCommand::Book {
+                    booking_id: BookingId(booking),
+                    client_id: ClientId(clients[who]),
+                    now: chrono::Utc::now(),
+                    blocked_until: None,
+                };
+                match state
+                    .classes
+                    .execute(
+                        &class_id.to_string(),
+                        book,
+                        None,
+                        meta(DEMO_STUDIO_ID, actor),
+                    )
+                    .await
+                {
+                    Ok(_) | Err(CommandError::Rejected(ClassError::AlreadyBooked)) => {}
+                    Err(e) => anyhow::bail!("seeding a booking for {key}: {e}"),
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -2,10 +2,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::event_store::CommandBus;
-use common::inline::StudioMembership;
+use common::inline::{ClassStrikes, StudioMembership};
 use common::sqs::SqsClient;
 use domain::account::Account;
 use domain::client::Client;
+use domain::scheduling::ClassSession;
 use domain::studio::Studio;
 use sqlx::PgPool;
 
@@ -49,6 +50,7 @@ pub struct AppState {
     pub studios: CommandBus<Studio>,
     pub accounts: CommandBus<Account>,
     pub clients: CommandBus<Client>,
+    pub classes: CommandBus<ClassSession>,
     pub tokens: TokenService,
     pub waiter: ViewWaiter,
     pub limiters: Arc<Limiters>,
@@ -66,6 +68,7 @@ impl AppState {
             studios: CommandBus::new(pool.clone(), ()).with_hook(Arc::new(StudioMembership)),
             accounts: CommandBus::new(pool.clone(), ()),
             clients: CommandBus::new(pool.clone(), ()),
+            classes: CommandBus::new(pool.clone(), ()).with_hook(Arc::new(ClassStrikes)),
             tokens: TokenService::new(config.auth.clone())?,
             limiters: Arc::new(Limiters::new(&config.rate_limits)),
             pool,

@@ -17,22 +17,32 @@
 //!
 //! ## The figures
 //!
+//! Every component connects with its production service role (`repstream_api`,
+//! `repstream_relay`, `repstream_projector`), so grants and row-level security are part
+//! of every figure; the admin role only sets up and observes. The API runs with its real
+//! authentication (one signed-up bench account owns every studio and sends a bearer token
+//! with each request) but with rate limits raised out of reach: all traffic comes from
+//! 127.0.0.1 and one account, so production budgets would measure the limiter.
+//!
 //! **(a) Command throughput.** The API is served on `127.0.0.1:0`; `--studios` studios
 //! are created over HTTP, then `--clients` closed-loop clients (one keep-alive connection
 //! each) send `POST /api/v1/studios/{id}/locations` and `POST /api/v1/studios/{id}/rename`
 //! for `--duration-secs`. Each client owns its own studios, so the figure measures work,
 //! not optimistic-concurrency conflicts. Reported: accepted commands/s, errors, and
 //! p50/p99 of the HTTP round trip. The relay and projector are *not* running here.
+//! Per command the API verifies the token, reads the session and the caller's membership,
+//! replays the studio's stream and commits the write transaction.
 //!
-//! *Raw-Postgres baseline.* The same number of tasks each run, per iteration, exactly the
-//! write transaction the event store issues (`set_config('app.tenant_id')`, the `UNNEST`
-//! insert of one `events` row, the `UNNEST` insert of one `outbox` row with a real
-//! envelope, commit) straight through sqlx. **Ratio API/baseline** is the fraction of the
-//! database's bare commit rate that survives HTTP, JSON, validation, the aggregate and,
-//! above all, the *stream replay* every command does (no snapshots: each command first
-//! reads all earlier events of its studio, so the cost grows with stream length; the
-//! report prints the mean stream length reached). 1.0 would mean the API adds nothing;
-//! 0.3 means the API sustains 30 % of what the disk/WAL path alone could commit.
+//! *Raw-Postgres baseline.* The same number of tasks each run (as `repstream_api`, so
+//! RLS `WITH CHECK` applies), per iteration, exactly the write transaction the event
+//! store issues (`set_config('app.tenant_id')`, the `UNNEST` insert of one `events` row,
+//! the `UNNEST` insert of one `outbox` row with a real envelope, commit) straight through
+//! sqlx. **Ratio API/baseline** is the fraction of the database's bare commit rate that
+//! survives HTTP, JSON, authentication and membership lookups, validation, the aggregate
+//! and the *stream replay* every command does (no snapshots: each command first reads
+//! all earlier events of its studio, so the cost grows with stream length; the report
+//! prints the mean stream length reached). 1.0 would mean the API adds nothing; 0.3 means
+//! the API sustains 30 % of what the write transaction alone could commit.
 //!
 //! **(b) End-to-end latency.** Relay (poll 1 s, woken by `NOTIFY outbox`) and projector
 //! (long poll 1 s, 4 receive loops) run in-process. Commands are offered open-loop at
@@ -84,6 +94,8 @@ use uuid::Uuid;
 const LOCATION_CAP: u32 = 190;
 /// A command whose view is not updated within this long counts as "never caught up".
 const CATCH_UP_LIMIT: Duration = Duration::from_secs(30);
+/// Rate-limit budget that no run reaches (per minute, and burst).
+const UNLIMITED: u32 = 100_000_000;
 /// Upper bound of any single HTTP request.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -225,9 +237,19 @@ async fn drop_database(admin: &PgConnectOptions, db_name: &str) -> anyhow::Resul
     Ok(())
 }
 
+/// Service roles created by the migrations; each component connects with its own, as in
+/// production, so grants and row-level security apply to every figure.
+const API_ROLE: &str = "repstream_api";
+const PROJECTOR_ROLE: &str = "repstream_projector";
+const RELAY_ROLE: &str = "repstream_relay";
+
 /// Everything the sections share.
 struct World {
+    /// The admin (superuser) URL on the bench database: setup and measurement only.
     database_url: String,
+    host: String,
+    port: u16,
+    db_name: String,
     sqs: SqsClient,
     events_queue: String,
     notifications_queue: String,
@@ -236,12 +258,32 @@ struct World {
 }
 
 impl World {
-    async fn pool(&self, application: &str, max: u32) -> anyhow::Result<PgPool> {
+    /// The bench database as a service role (trust auth, as `make run` and the tests).
+    fn role_url(&self, role: &str) -> String {
+        format!(
+            "postgres://{role}@{}:{}/{}",
+            self.host, self.port, self.db_name
+        )
+    }
+
+    async fn pool_at(&self, url: &str, application: &str, max: u32) -> anyhow::Result<PgPool> {
         let db = DatabaseArgs {
-            database_url: self.database_url.parse().context("database url")?,
+            database_url: url.parse().context("database url")?,
             database_max_connections: max,
         };
-        common::db::connect(&db, application).await
+        common::db::connect(&db, application)
+            .await
+            .with_context(|| format!("connecting as {application}"))
+    }
+
+    /// A pool of the admin role (bypasses row-level security).
+    async fn admin_pool(&self, application: &str, max: u32) -> anyhow::Result<PgPool> {
+        self.pool_at(&self.database_url, application, max).await
+    }
+
+    /// A pool of a service role.
+    async fn role_pool(&self, role: &str, application: &str, max: u32) -> anyhow::Result<PgPool> {
+        self.pool_at(&self.role_url(role), application, max).await
     }
 }
 
@@ -268,6 +310,9 @@ async fn run(
     };
     let setup = World {
         database_url,
+        host: admin.get_host().to_owned(),
+        port: admin.get_port(),
+        db_name: db_name.to_owned(),
         sqs: common::sqs::client(&AwsArgs {
             aws_endpoint_url: Some(endpoint.to_owned()),
             aws_region: region.to_owned(),
@@ -278,7 +323,7 @@ async fn run(
         prefix: format!("bench{}-", &Uuid::new_v4().simple().to_string()[..12]),
         shutdown: shutdown.clone(),
     };
-    let observer = setup.pool("repstream-bench", 8).await?;
+    let observer = setup.admin_pool("repstream-bench", 8).await?;
     common::db::migrate(&observer).await?;
     let urls = common::sqs::create_queues(&setup.sqs, &setup.prefix)
         .await
@@ -298,14 +343,21 @@ async fn run(
 
     let mut summary = Summary::default();
     let api_token = shutdown.child_token();
-    let api_pool = world.pool("repstream-api", 16).await?;
+    let api_pool = world.role_pool(API_ROLE, "repstream-api", 16).await?;
     let base = spawn_api(&world, api_pool.clone(), api_token.clone()).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.clients.max(64))
         .timeout(HTTP_TIMEOUT)
         .build()
         .context("building the HTTP client")?;
-    let http = Http { client, base };
+    let mut http = Http {
+        client,
+        base,
+        token: String::new(),
+    };
+    if !(args.skip.contains(&Section::A) && args.skip.contains(&Section::B)) {
+        http.token = http.sign_in().await?;
+    }
 
     if !args.skip.contains(&Section::A) {
         section_a(args, &world, &http, &observer, &mut summary).await?;
@@ -376,7 +428,7 @@ async fn print_environment(
             .fetch_one(pool)
             .await
             .with_context(|| format!("SHOW {setting}"))?;
-        let _ = writeln!(out, "pg {setting:<18}{value}");
+        let _ = writeln!(out, "pg {setting:<19}{value}");
     }
     print!("{out}");
     Ok(())
@@ -391,12 +443,26 @@ async fn spawn_api(
         .await
         .context("binding 127.0.0.1:0")?;
     let addr = listener.local_addr()?;
-    let config = api::ApiConfig {
-        events_queue: queue_name(&world.events_queue),
-        ..api::ApiConfig::default()
-    };
+    // A random signing key; access tokens outlive the run.
+    let secret = [
+        Uuid::new_v4().as_bytes().as_slice(),
+        Uuid::new_v4().as_bytes(),
+        Uuid::new_v4().as_bytes(),
+    ]
+    .concat();
+    let mut auth = api::auth::AuthConfig::new(secret);
+    auth.access_ttl = Duration::from_secs(3600);
+    let mut config = api::ApiConfig::new(auth);
+    config.events_queue = queue_name(&world.events_queue);
+    // Every request comes from 127.0.0.1 and one account: production's per-IP and
+    // per-account budgets would measure the limiter, not the write path.
+    config.rate_limits.per_ip_per_minute = UNLIMITED;
+    config.rate_limits.per_account_per_minute = UNLIMITED;
+    config.rate_limits.auth_per_ip_per_minute = UNLIMITED;
+    config.rate_limits.burst = UNLIMITED;
     let waiter = api::waiter::ViewWaiter::start(pool.clone(), token.clone());
-    let state = api::AppState::new(pool, world.sqs.clone(), waiter, config);
+    let state = api::AppState::new(pool, world.sqs.clone(), waiter, config)
+        .context("configuring the API")?;
     tokio::spawn(async move {
         if let Err(e) = api::serve(listener, state, token).await {
             eprintln!("API server failed: {e:#}");
@@ -417,6 +483,8 @@ fn queue_name(url: &str) -> String {
 struct Http {
     client: reqwest::Client,
     base: String,
+    /// The bench account's access token (it owns every studio the bench creates).
+    token: String,
 }
 
 /// How a command request ended.
@@ -428,10 +496,50 @@ enum Reply {
 }
 
 impl Http {
+    /// Signs up the bench account and signs it in; returns its access token.
+    async fn sign_in(&self) -> anyhow::Result<String> {
+        let email = format!("bench-{}@example.com", Uuid::new_v4().simple());
+        let password = "Bench-Horse-Battery-Staple-9";
+        let response = self
+            .client
+            .post(format!("{}/api/v1/auth/signup", self.base))
+            .json(&json!({"email": email, "password": password, "full_name": "Bench Owner"}))
+            .send()
+            .await
+            .context("signing up")?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            bail!("signing up the bench account: HTTP {status} {body}");
+        }
+        let response = self
+            .client
+            .post(format!("{}/api/v1/auth/token", self.base))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", email.as_str()),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .context("signing in")?;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        ensure!(
+            status.is_success(),
+            "signing in the bench account: HTTP {status} {body}"
+        );
+        body["access_token"]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("no access_token in {body}"))
+    }
+
     async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Reply> {
         let response = self
             .client
             .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
             .json(body)
             .send()
             .await?;
@@ -624,7 +732,8 @@ impl Summary {
         let _ = writeln!(out, "=======");
         let _ = writeln!(out, "{:<52} {:>14}  notes", "figure", "value");
         let row = |out: &mut String, name: &str, value: String, note: String| {
-            let _ = writeln!(out, "{name:<52} {value:>14}  {note}");
+            let line = format!("{name:<52} {value:>14}  {note}");
+            let _ = writeln!(out, "{}", line.trim_end());
         };
         if let Some(a) = &self.api {
             row(
@@ -774,7 +883,7 @@ async fn section_a(
     );
 
     let pool = world
-        .pool("repstream-bench-baseline", args.clients as u32)
+        .role_pool(API_ROLE, "repstream-bench-baseline", args.clients as u32)
         .await?;
     let baseline = baseline(&pool, args.clients, duration).await?;
     pool.close().await;
@@ -809,7 +918,7 @@ async fn api_client(
     while Instant::now() < deadline && !studios.is_empty() {
         let slot = (k as usize) % studios.len();
         let round = k / studios.len() as u64;
-        let add = round % 2 == 0 && locations[slot] < LOCATION_CAP;
+        let add = (round & 1) == 0 && locations[slot] < LOCATION_CAP;
         let tag = format!("{client}-{k}");
         let started = Instant::now();
         match http.command(studios[slot], add, &tag).await {
@@ -900,12 +1009,15 @@ fn location_added(aggregate: Uuid, sequence: i64, tag: &str) -> (Value, Value, E
     });
     let correlation = Uuid::new_v4().to_string();
     let request = Uuid::new_v4().to_string();
+    let actor = format!("user:{}", Uuid::now_v7());
     let metadata = json!({
         "tenant_id": aggregate.to_string(),
         "correlation_id": correlation,
         "causation_id": request,
         "request_id": request,
-        "actor": "anonymous",
+        "actor": actor,
+        "ip": "127.0.0.1",
+        "user_agent": "repstream-bench",
     });
     let envelope = EventEnvelope {
         event_id: Uuid::now_v7(),
@@ -920,7 +1032,7 @@ fn location_added(aggregate: Uuid, sequence: i64, tag: &str) -> (Value, Value, E
         metadata: EnvelopeMetadata {
             correlation_id: Some(correlation),
             causation_id: Some(request.clone()),
-            actor: Some("anonymous".to_owned()),
+            actor: Some(actor),
             request_id: Some(request),
         },
     };
@@ -1014,10 +1126,14 @@ async fn section_b(
     empty_outbox(observer).await?;
 
     let token = world.shutdown.child_token();
-    let relay_pool = world.pool("repstream-outbox-relay", 8).await?;
-    let projector_pool = world.pool("repstream-projector", 8).await?;
+    let relay_pool = world
+        .role_pool(RELAY_ROLE, "repstream-outbox-relay", 4)
+        .await?;
+    let projector_pool = world
+        .role_pool(PROJECTOR_ROLE, "repstream-projector", 8)
+        .await?;
     let relay_config = outbox_relay::RelayConfig::new(world.events_queue.clone());
-    let connect = outbox_relay::connect_options(&world.database_url)?;
+    let connect = outbox_relay::connect_options(&world.role_url(RELAY_ROLE))?;
     let relay_task = tokio::spawn(outbox_relay::run(
         relay_pool.clone(),
         connect,
@@ -1163,7 +1279,7 @@ async fn offered_load(
         tokio::time::sleep_until(start + interval.mul_f64(i as f64)).await;
         let studio = studios[(i % n) as usize];
         let round = i / n;
-        let add = round % 2 == 0 && round / 2 < u64::from(LOCATION_CAP);
+        let add = (round & 1) == 0 && round / 2 < u64::from(LOCATION_CAP);
         let (http, reg_tx) = (http.clone(), reg_tx.clone());
         set.spawn(async move {
             let started = Instant::now();
@@ -1404,7 +1520,9 @@ async fn section_c(
     );
 
     // The relay, with the production settings, on a pool of its own.
-    let relay_pool = world.pool("repstream-outbox-relay", 8).await?;
+    let relay_pool = world
+        .role_pool(RELAY_ROLE, "repstream-outbox-relay", 4)
+        .await?;
     let relay = outbox_relay::Relay::new(
         relay_pool.clone(),
         world.sqs.clone(),

@@ -508,6 +508,19 @@ where
         expected_version: Option<u64>,
         metadata: CommandMetadata,
     ) -> Result<CommandOutcome, CommandError<A::Error>> {
+        self.execute_returning_events(aggregate_id, command, expected_version, metadata)
+            .await
+            .map(|(outcome, _)| outcome)
+    }
+
+    /// Like [`Self::execute`], also returning the events the command appended.
+    pub async fn execute_returning_events(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        expected_version: Option<u64>,
+        metadata: CommandMetadata,
+    ) -> Result<(CommandOutcome, Vec<A::Event>), CommandError<A::Error>> {
         let bus = self.clone();
         let aggregate_id = aggregate_id.to_owned();
         let tenant = metadata.tenant_id;
@@ -555,7 +568,7 @@ where
         expected_version: Option<u64>,
         tenant: Uuid,
         metadata: HashMap<String, String>,
-    ) -> Result<CommandOutcome, CommandError<A::Error>> {
+    ) -> Result<(CommandOutcome, Vec<A::Event>), CommandError<A::Error>> {
         let repository = PgEventRepository::new(self.pool.clone())
             .for_tenant(tenant)
             .with_hooks(self.hooks.clone());
@@ -581,19 +594,23 @@ where
             .map_err(CommandError::Rejected)?;
         let events = sink.collect().await;
         if events.is_empty() {
-            return Ok(CommandOutcome {
-                version: current,
-                events: 0,
-            });
+            return Ok((
+                CommandOutcome {
+                    version: current,
+                    events: 0,
+                },
+                Vec::new(),
+            ));
         }
         let committed = store
             .commit(events, context, metadata)
             .await
             .map_err(from_aggregate)?;
-        Ok(CommandOutcome {
+        let outcome = CommandOutcome {
             version: committed.last().map_or(current, |e| e.sequence as u64),
             events: committed.len(),
-        })
+        };
+        Ok((outcome, committed.into_iter().map(|e| e.payload).collect()))
     }
 }
 

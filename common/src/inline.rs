@@ -10,6 +10,7 @@
 use async_trait::async_trait;
 use cqrs_es::persist::SerializedEvent;
 use domain::account::AccountEvent;
+use domain::scheduling::ClassEvent;
 use domain::studio::StudioEvent;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -191,4 +192,75 @@ impl TxHook for AccountState {
         }
         Ok(())
     }
+}
+
+/// Records strikes (late cancels and no-shows the policy counts) with the class events
+/// that cause them, so the next booking sees them at once.
+pub struct ClassStrikes;
+
+#[async_trait]
+impl TxHook for ClassStrikes {
+    async fn run(
+        &self,
+        conn: &mut PgConnection,
+        tenant: Uuid,
+        events: &[SerializedEvent],
+    ) -> Result<(), sqlx::Error> {
+        for event in events.iter().filter(|e| e.aggregate_type == "class") {
+            let (booking, client, kind) = match decode::<ClassEvent>(event)? {
+                ClassEvent::BookingCancelled {
+                    booking_id,
+                    client_id,
+                    strike: true,
+                    ..
+                } => (booking_id, client_id, "late_cancel"),
+                ClassEvent::NoShowRecorded {
+                    booking_id,
+                    client_id,
+                    strike: true,
+                } => (booking_id, client_id, "no_show"),
+                _ => continue,
+            };
+            let class: Uuid = event
+                .aggregate_id
+                .parse()
+                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+            sqlx::query(
+                "INSERT INTO client_strike (booking_id, tenant_id, client_id, class_id, kind, at) \
+                 VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT DO NOTHING",
+            )
+            .bind(booking.0)
+            .bind(tenant)
+            .bind(client.0)
+            .bind(class)
+            .bind(kind)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Blocks booking until this instant, if `client` reached the studio's strike limit.
+pub async fn booking_blocked_until(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    client: Uuid,
+    settings: &domain::studio::StudioSettings,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, sqlx::Error> {
+    let (count, last): (i64, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
+        "SELECT count(*), max(at) FROM client_strike WHERE tenant_id = $1 AND client_id = $2 \
+         AND at > now() - make_interval(days => $3)",
+    )
+    .bind(tenant)
+    .bind(client)
+    .bind(i32::try_from(settings.strike_window_days).unwrap_or(30))
+    .fetch_one(conn)
+    .await?;
+    Ok(match last {
+        Some(last) if count >= i64::from(settings.strike_limit) => {
+            Some(last + chrono::Duration::days(i64::from(settings.strike_block_days)))
+        }
+        _ => None,
+    })
 }

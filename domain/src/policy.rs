@@ -65,10 +65,18 @@ pub enum Action {
     RecordHealth,
     /// See a client's health and medical fields.
     ViewClientHealth,
+    /// See the calendar and classes.
+    ViewSchedule,
+    /// Create classes and series; cancel classes, change capacity or instructor.
+    ManageSchedule,
+    /// Book or cancel a spot for a client record.
+    Book,
+    /// See a class roster and check clients in.
+    ManageAttendance,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 13] = [
         Action::ViewStudio,
         Action::ManageStudio,
         Action::ViewMembers,
@@ -78,6 +86,10 @@ impl Action {
         Action::ManageClients,
         Action::RecordHealth,
         Action::ViewClientHealth,
+        Action::ViewSchedule,
+        Action::ManageSchedule,
+        Action::Book,
+        Action::ManageAttendance,
     ];
 
     fn describe(self) -> &'static str {
@@ -91,6 +103,12 @@ impl Action {
             Action::ManageClients => "create clients, edit profiles, assign trainers",
             Action::RecordHealth => "record a client's health intake",
             Action::ViewClientHealth => "see health and medical fields",
+            Action::ViewSchedule => "see the calendar and classes",
+            Action::ManageSchedule => {
+                "create classes and series, cancel, change capacity/instructor"
+            }
+            Action::Book => "book or cancel a spot for a client",
+            Action::ManageAttendance => "see rosters, check clients in",
         }
     }
 }
@@ -134,6 +152,14 @@ pub fn rule(role: Role, action: Action) -> Rule {
         (RecordHealth | ViewClientHealth, Trainer) => Assigned,
         (RecordHealth | ViewClientHealth, FrontDesk) => Deny,
         (RecordHealth | ViewClientHealth, Client) => Own,
+        (ViewSchedule, Owner | Admin | Trainer | FrontDesk | Client) => Allow,
+        (ManageSchedule, Owner | Admin | FrontDesk) => Allow,
+        (ManageSchedule, Trainer | Client) => Deny,
+        (Book, Owner | Admin | FrontDesk) => Allow,
+        (Book, Trainer) => Deny,
+        (Book, Client) => Own,
+        (ManageAttendance, Owner | Admin | Trainer | FrontDesk) => Allow,
+        (ManageAttendance, Client) => Deny,
     }
 }
 

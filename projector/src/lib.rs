@@ -18,6 +18,7 @@
 //! `repstream-projector rebuild <projection>` replays a read model from the events table
 //! into a fresh table and swaps it in without stopping live projection.
 
+mod class;
 mod client;
 mod consumer;
 mod projection;

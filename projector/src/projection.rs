@@ -27,5 +27,6 @@ pub fn all_projections() -> Vec<Box<dyn Projection>> {
     vec![
         Box::new(crate::studio::StudioProjection),
         Box::new(crate::client::ClientProjection),
+        Box::new(crate::class::ClassProjection),
     ]
 }

@@ -1,6 +1,6 @@
 //! # repstream-workers
 //!
-//! Side effects, driven by job queues. Today: the notification worker, which renders a
+//! Side effects, driven by job queues and schedules. The notification worker renders a
 //! [`NotificationJob`](common::jobs::NotificationJob) and hands it to a [`Notifier`].
 //!
 //! ```text
@@ -13,7 +13,11 @@
 //! [`MailboxNotifier`], writes each message as an RFC 5322 `.eml` file into a folder
 //! (open them with any mail client), named by job id so a redelivery overwrites
 //! instead of duplicating.
+//!
+//! [`attendance`] settles classes after they end (no-shows), reporting back as
+//! commands through the class aggregate.
 
+pub mod attendance;
 mod notifications;
 
 pub use notifications::{render, MailboxNotifier, NotificationWorker, Notifier, RenderedMessage};

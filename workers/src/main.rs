@@ -31,6 +31,9 @@ struct Cli {
     /// Concurrent receive loops per queue.
     #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 2)]
     concurrency: usize,
+    /// Seconds between sweeps that settle ended classes (no-shows).
+    #[arg(long, env = "ATTENDANCE_SWEEP_SECS", default_value_t = 60)]
+    attendance_sweep_secs: u64,
 }
 
 #[tokio::main]
@@ -44,6 +47,11 @@ async fn main() -> anyhow::Result<()> {
     let notifier = Arc::new(workers::MailboxNotifier::new(
         cli.mailbox_dir,
         cli.mail_from,
+    ));
+    tokio::spawn(workers::attendance::run(
+        pool.clone(),
+        Duration::from_secs(cli.attendance_sweep_secs),
+        shutdown.clone(),
     ));
     let worker = workers::NotificationWorker::new(pool, notifier);
     let mut config = common::consumer::ConsumerConfig::new(queue_url);

@@ -94,6 +94,24 @@ pub fn render(job: &NotificationJob) -> anyhow::Result<RenderedMessage> {
                 ),
             )
         }
+        "waitlist_promoted" => {
+            let title = text("class_title")?;
+            let at = text("starts_at")?;
+            anyhow::ensure!(header_safe(&title), "class title contains a line break");
+            (
+                format!("You're in: {title}"),
+                format!("Good news: a spot opened up and you moved from the waitlist into {title} ({at}).\r\n\r\nCan't make it? Cancel in the app so the next person gets the spot.\r\n"),
+            )
+        }
+        "class_cancelled" => {
+            let title = text("class_title")?;
+            let at = text("starts_at")?;
+            anyhow::ensure!(header_safe(&title), "class title contains a line break");
+            (
+                format!("Cancelled: {title}"),
+                format!("We're sorry: {title} ({at}) has been cancelled, and your booking with it. No charge, no strike.\r\n"),
+            )
+        }
         other => anyhow::bail!("unknown notification template `{other}`"),
     };
     Ok(RenderedMessage {

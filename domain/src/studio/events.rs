@@ -122,6 +122,16 @@ pub struct StudioSettings {
     /// Free cancellation until this many hours before a class (0..=168).
     #[serde(default = "StudioSettings::default_cutoff")]
     pub cancellation_cutoff_hours: u32,
+    /// Strikes (late cancels, no-shows) within `strike_window_days` that block booking
+    /// (1..=20).
+    #[serde(default = "StudioSettings::default_strike_limit")]
+    pub strike_limit: u32,
+    /// How far back strikes count (1..=365 days).
+    #[serde(default = "StudioSettings::default_strike_window")]
+    pub strike_window_days: u32,
+    /// How long booking stays blocked after the limit is reached (0..=90 days).
+    #[serde(default = "StudioSettings::default_block_days")]
+    pub strike_block_days: u32,
 }
 
 impl StudioSettings {
@@ -134,6 +144,15 @@ impl StudioSettings {
     fn default_cutoff() -> u32 {
         12
     }
+    fn default_strike_limit() -> u32 {
+        3
+    }
+    fn default_strike_window() -> u32 {
+        30
+    }
+    fn default_block_days() -> u32 {
+        7
+    }
 }
 
 impl Default for StudioSettings {
@@ -145,6 +164,9 @@ impl Default for StudioSettings {
             default_class_capacity: Self::default_capacity(),
             booking_window_days: Self::default_booking_window(),
             cancellation_cutoff_hours: Self::default_cutoff(),
+            strike_limit: Self::default_strike_limit(),
+            strike_window_days: Self::default_strike_window(),
+            strike_block_days: Self::default_block_days(),
         }
     }
 }

@@ -168,3 +168,36 @@ async fn a_new_contact_email_is_confirmed_once_through_the_notification_worker(
     let _ = std::fs::remove_dir_all(&env.mailbox);
     Ok(())
 }
+
+#[tokio::test]
+async fn the_demo_seed_is_idempotent_and_fills_a_week_with_bookings_and_a_waitlist(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let state = env.state(env.api_config());
+    api::seed::seed(&state).await?;
+    let count = || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&env.pool)
+            .await?;
+        anyhow::Ok(n)
+    };
+    let first = count().await?;
+    api::seed::seed(&state).await?;
+    assert_eq!(count().await?, first, "a second seed writes nothing");
+    let waitlisted: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'Waitlisted'")
+            .fetch_one(&env.pool)
+            .await?;
+    let classes: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'ClassScheduled'")
+            .fetch_one(&env.pool)
+            .await?;
+    assert_eq!(waitlisted, 1);
+    assert!(classes >= 9, "a week of classes: {classes}");
+    let app = env.spawn_api().await?;
+    let (s, tokens) = app
+        .login("theo@harbor-pilates.example", "Kettle-Swing-5520")
+        .await?;
+    assert_eq!(s, 200, "demo credentials work: {tokens}");
+    Ok(())
+}

@@ -7,6 +7,7 @@ mod event_store;
 mod identity;
 mod projector;
 mod relay;
+mod scheduling;
 mod tenancy;
 
 use common::envelope::{EventEnvelope, StoredEvent, STORED_EVENT_COLUMNS};

@@ -1,0 +1,1042 @@
+//! Classes: one-off classes and weekly series, the calendar, rosters, booking with
+//! capacity and waitlist, cancellation policy, check-in.
+//!
+//! Capacity, waitlist order and promotions are decided inside each class's stream, so
+//! they hold under any concurrency; strikes are written with the events that cause them
+//! and checked before booking.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc, Weekday};
+use common::inline::booking_blocked_until;
+use domain::account::AccountId;
+use domain::client::ClientId;
+use domain::policy::{Action, Relation, Role};
+use domain::scheduling::recurrence::{occurrences, SeriesEnd, WeeklyRule};
+use domain::scheduling::view::{ClassView, RosterEntry};
+use domain::scheduling::{
+    BookingId, BookingPolicy, BookingStatus, ClassCommand, ClassError, ClassEvent, ClassId,
+};
+use domain::studio::view::StudioView;
+use domain::studio::{LocationId, StudioId};
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use sqlx::Row;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::context::RequestContext;
+use crate::error::{from_command, ApiError, FieldError, Problem};
+use crate::extract::{AppJson, AppPath, AppQuery};
+use crate::routes::studios::{accepted, Accepted, ReadParams, StudioPath};
+use crate::state::AppState;
+use crate::tenancy::Membership;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_class, list_classes))
+        .routes(routes!(create_series))
+        .routes(routes!(get_class))
+        .routes(routes!(roster))
+        .routes(routes!(book))
+        .routes(routes!(cancel_booking))
+        .routes(routes!(check_in))
+        .routes(routes!(cancel_class))
+        .routes(routes!(change_capacity))
+        .routes(routes!(substitute_instructor))
+        .routes(routes!(client_bookings))
+}
+
+fn class_rule(err: ClassError) -> ApiError {
+    match err {
+        ClassError::NotFound => not_found(),
+        ClassError::BookingNotFound => ApiError::NotFound {
+            code: "booking_not_found",
+            what: "booking",
+        },
+        ClassError::Invalid { field, message } => ApiError::Validation(vec![FieldError {
+            field: field.to_owned(),
+            code: "invalid".to_owned(),
+            message,
+        }]),
+        other => ApiError::Rule {
+            code: other.code(),
+            message: other.to_string(),
+        },
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError::NotFound {
+        code: "class_not_found",
+        what: "class",
+    }
+}
+
+fn bad(field: &str, message: &str) -> ApiError {
+    ApiError::Validation(vec![FieldError {
+        field: field.to_owned(),
+        code: "invalid".to_owned(),
+        message: message.to_owned(),
+    }])
+}
+
+pub(crate) fn class_bus_execute<'a>(
+    state: &'a AppState,
+    ctx: &'a RequestContext,
+    studio: Uuid,
+    class: Uuid,
+    command: ClassCommand,
+) -> impl std::future::Future<Output = Result<(u64, Vec<ClassEvent>), ApiError>> + 'a {
+    async move {
+        state
+            .classes
+            .execute_returning_events(&class.to_string(), command, None, ctx.metadata(studio))
+            .await
+            .map(|(o, events)| (o.version, events))
+            .map_err(|e| from_command(e, class_rule))
+    }
+}
+
+async fn studio_view(state: &AppState, member: &Membership) -> Result<StudioView, ApiError> {
+    let mut tx = member.tx(&state.pool).await?;
+    let doc: Option<Json<StudioView>> =
+        sqlx::query_scalar("SELECT doc FROM studio_view WHERE id = $1")
+            .bind(member.studio_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    doc.map(|d| d.0).ok_or(ApiError::NotCaughtUp {
+        current: 0,
+        wanted: 1,
+    })
+}
+
+/// The booking policy a new class gets from the studio's settings, with overrides.
+fn policy_from(studio: &StudioView, overrides: Option<BookingPolicy>) -> BookingPolicy {
+    overrides.unwrap_or(BookingPolicy {
+        opens_hours_before: studio.settings.booking_window_days * 24,
+        free_cancel_hours_before: studio.settings.cancellation_cutoff_hours,
+        ..BookingPolicy::default()
+    })
+}
+
+async fn check_instructor(
+    state: &AppState,
+    member: &Membership,
+    instructor: Option<Uuid>,
+) -> Result<(), ApiError> {
+    let Some(instructor) = instructor else {
+        return Ok(());
+    };
+    let mut tx = member.tx(&state.pool).await?;
+    let role: Option<String> = sqlx::query_scalar(
+        "SELECT role FROM studio_membership WHERE tenant_id = $1 AND account_id = $2",
+    )
+    .bind(member.studio_id)
+    .bind(instructor)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    match role.as_deref().and_then(Role::parse) {
+        Some(Role::Trainer | Role::Owner | Role::Admin) => Ok(()),
+        _ => Err(ApiError::Rule {
+            code: "not_an_instructor",
+            message: "instructor_id must be a trainer, admin or owner of this studio".to_owned(),
+        }),
+    }
+}
+
+fn check_location(studio: &StudioView, location: Option<Uuid>) -> Result<(), ApiError> {
+    match location {
+        Some(l) if !studio.locations.iter().any(|x| x.id.0 == l) => {
+            Err(bad("location_id", "no such location in this studio"))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClass {
+    /// 1..=100 characters.
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    /// 5..=1440.
+    pub duration_minutes: u32,
+    /// Defaults to the studio's `default_class_capacity`.
+    pub capacity: Option<u32>,
+    pub location_id: Option<Uuid>,
+    pub instructor_id: Option<Uuid>,
+    /// Defaults from the studio's settings.
+    pub policy: Option<BookingPolicy>,
+}
+
+/// Schedule a one-off class.
+#[utoipa::path(post, path = "/studios/{studio_id}/classes", tag = "classes", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id")),
+    request_body = CreateClass,
+    responses(
+        (status = 201, description = "Scheduled; `id` is the class id", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, `not_an_instructor`", body = Problem, content_type = "application/problem+json")))]
+pub async fn create_class(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<StudioPath>,
+    AppJson(body): AppJson<CreateClass>,
+) -> Result<Response, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    member.require(Action::ManageSchedule)?;
+    let studio = studio_view(&state, &member).await?;
+    let title = domain::values::DisplayName::parse(&body.title)
+        .map_err(|e| ApiError::Validation(vec![ApiError::validation("title", &e)]))?;
+    check_location(&studio, body.location_id)?;
+    check_instructor(&state, &member, body.instructor_id).await?;
+    let id = Uuid::now_v7();
+    let command = ClassCommand::Schedule {
+        class_id: ClassId(id),
+        studio_id: StudioId(path.studio_id),
+        title: title.to_string(),
+        class_type_id: None,
+        starts_at: body.starts_at,
+        duration_minutes: body.duration_minutes,
+        capacity: body
+            .capacity
+            .unwrap_or(studio.settings.default_class_capacity),
+        location_id: body.location_id.map(LocationId),
+        instructor_id: body.instructor_id.map(AccountId),
+        schedule_id: None,
+        policy: policy_from(&studio, body.policy),
+    };
+    let (version, _) = class_bus_execute(&state, &ctx, path.studio_id, id, command).await?;
+    Ok(accepted(
+        StatusCode::CREATED,
+        Accepted {
+            id,
+            version,
+            location_id: None,
+        },
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSeries {
+    pub title: String,
+    /// `mon` … `sun`.
+    #[schema(value_type = Vec<String>, example = json!(["mon", "thu"]))]
+    pub weekdays: Vec<String>,
+    /// Local start time in the studio's (or location's) time zone, `HH:MM`.
+    #[schema(value_type = String, example = "07:00")]
+    pub local_time: String,
+    #[schema(value_type = String, example = "2026-12-01")]
+    pub starts_on: NaiveDate,
+    /// Last local date (inclusive); or give `count`.
+    #[schema(value_type = Option<String>)]
+    pub until: Option<NaiveDate>,
+    pub count: Option<u32>,
+    pub duration_minutes: u32,
+    pub capacity: Option<u32>,
+    pub location_id: Option<Uuid>,
+    pub instructor_id: Option<Uuid>,
+    pub policy: Option<BookingPolicy>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SeriesCreated {
+    pub schedule_id: Uuid,
+    pub classes: Vec<SeriesClass>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SeriesClass {
+    pub id: Uuid,
+    pub starts_at: DateTime<Utc>,
+}
+
+fn weekday(s: &str) -> Option<Weekday> {
+    Some(match s.to_ascii_lowercase().as_str() {
+        "mon" | "mo" => Weekday::Mon,
+        "tue" | "tu" => Weekday::Tue,
+        "wed" | "we" => Weekday::Wed,
+        "thu" | "th" => Weekday::Thu,
+        "fri" | "fr" => Weekday::Fri,
+        "sat" | "sa" => Weekday::Sat,
+        "sun" | "su" => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+/// Schedule a weekly series (RRULE subset: weekdays at a local time, until a date or for
+/// a count; at most 366 classes). Local times are kept across daylight-saving changes.
+/// Each occurrence is its own class (cancel or change one without touching the rest).
+#[utoipa::path(post, path = "/studios/{studio_id}/schedules", tag = "classes", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id")),
+    request_body = CreateSeries,
+    responses(
+        (status = 201, description = "The series' classes", body = SeriesCreated),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json")))]
+pub async fn create_series(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<StudioPath>,
+    AppJson(body): AppJson<CreateSeries>,
+) -> Result<Response, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    member.require(Action::ManageSchedule)?;
+    let studio = studio_view(&state, &member).await?;
+    let title = domain::values::DisplayName::parse(&body.title)
+        .map_err(|e| ApiError::Validation(vec![ApiError::validation("title", &e)]))?;
+    let weekdays = body
+        .weekdays
+        .iter()
+        .map(|w| weekday(w))
+        .collect::<Option<Vec<_>>>()
+        .filter(|w| !w.is_empty())
+        .ok_or_else(|| {
+            bad(
+                "weekdays",
+                "one or more of mon, tue, wed, thu, fri, sat, sun",
+            )
+        })?;
+    let local_time = NaiveTime::parse_from_str(&body.local_time, "%H:%M")
+        .map_err(|_| bad("local_time", "HH:MM, 24-hour"))?;
+    let end = match (body.until, body.count) {
+        (Some(until), None) if until >= body.starts_on => SeriesEnd::Until(until),
+        (None, Some(n)) if (1..=366).contains(&n) => SeriesEnd::Count(n),
+        _ => {
+            return Err(bad(
+                "until",
+                "give either `until` (not before starts_on) or `count` (1..=366)",
+            ))
+        }
+    };
+    check_location(&studio, body.location_id)?;
+    check_instructor(&state, &member, body.instructor_id).await?;
+    let zone = body
+        .location_id
+        .and_then(|l| studio.locations.iter().find(|x| x.id.0 == l))
+        .and_then(|l| l.timezone.clone())
+        .unwrap_or_else(|| studio.timezone.clone());
+    let tz: chrono_tz::Tz = zone
+        .parse()
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored zone {zone}")))?;
+    let rule = WeeklyRule {
+        weekdays,
+        local_time,
+        starts_on: body.starts_on,
+        end,
+    };
+    let schedule_id = Uuid::now_v7();
+    let policy = policy_from(&studio, body.policy);
+    let mut classes = Vec::new();
+    for starts_at in occurrences(&rule, tz) {
+        // Deterministic per series and instant: a retried request fills gaps instead of
+        // duplicating classes.
+        let id = Uuid::new_v5(&schedule_id, starts_at.to_rfc3339().as_bytes());
+        let command = ClassCommand::Schedule {
+            class_id: ClassId(id),
+            studio_id: StudioId(path.studio_id),
+            title: title.to_string(),
+            class_type_id: None,
+            starts_at,
+            duration_minutes: body.duration_minutes,
+            capacity: body
+                .capacity
+                .unwrap_or(studio.settings.default_class_capacity),
+            location_id: body.location_id.map(LocationId),
+            instructor_id: body.instructor_id.map(AccountId),
+            schedule_id: Some(schedule_id),
+            policy,
+        };
+        class_bus_execute(&state, &ctx, path.studio_id, id, command).await?;
+        classes.push(SeriesClass { id, starts_at });
+    }
+    Ok((
+        StatusCode::CREATED,
+        AppJson(SeriesCreated {
+            schedule_id,
+            classes,
+        }),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarParams {
+    /// Start of the range (default: now).
+    pub from: Option<DateTime<Utc>>,
+    /// End of the range (default: `from` + 7 days; at most 62 days after `from`).
+    pub to: Option<DateTime<Utc>>,
+    pub location_id: Option<Uuid>,
+    pub instructor_id: Option<Uuid>,
+    pub class_type_id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Calendar {
+    /// Classes in the range, by start time, with booked/waitlisted counts (no roster).
+    pub classes: Vec<ClassView>,
+}
+
+fn without_roster(mut v: ClassView) -> ClassView {
+    v.roster.clear();
+    v
+}
+
+/// The studio calendar for a range (day, week, …), filterable by location, instructor
+/// and class type.
+#[utoipa::path(get, path = "/studios/{studio_id}/classes", tag = "classes", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), CalendarParams),
+    responses(
+        (status = 200, description = "Classes", body = Calendar),
+        (status = 400, description = "Bad range", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_classes(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppPath(path): AppPath<StudioPath>,
+    AppQuery(params): AppQuery<CalendarParams>,
+) -> Result<AppJson<Calendar>, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    member.require(Action::ViewSchedule)?;
+    let from = params.from.unwrap_or_else(Utc::now);
+    let to = params.to.unwrap_or(from + chrono::Duration::days(7));
+    if to <= from || to - from > chrono::Duration::days(62) {
+        return Err(ApiError::InvalidQuery(
+            "`to` must be after `from`, at most 62 days later".to_owned(),
+        ));
+    }
+    let mut tx = member.tx(&state.pool).await?;
+    let docs: Vec<Json<ClassView>> = sqlx::query_scalar(
+        "SELECT doc FROM class_view WHERE tenant_id = $1 AND starts_at >= $2 AND starts_at < $3 \
+         AND ($4::uuid IS NULL OR location_id = $4) AND ($5::uuid IS NULL OR instructor_id = $5) \
+         AND ($6::uuid IS NULL OR class_type_id = $6) ORDER BY starts_at, id LIMIT 2000",
+    )
+    .bind(path.studio_id)
+    .bind(from)
+    .bind(to)
+    .bind(params.location_id)
+    .bind(params.instructor_id)
+    .bind(params.class_type_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(AppJson(Calendar {
+        classes: docs.into_iter().map(|d| without_roster(d.0)).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassPath {
+    pub studio_id: Uuid,
+    pub class_id: Uuid,
+}
+
+async fn load_class(
+    state: &AppState,
+    member: &Membership,
+    id: Uuid,
+) -> Result<Option<ClassView>, ApiError> {
+    let mut tx = member.tx(&state.pool).await?;
+    let doc: Option<Json<ClassView>> =
+        sqlx::query_scalar("SELECT doc FROM class_view WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    Ok(doc.map(|d| d.0))
+}
+
+async fn load_class_at(
+    state: &AppState,
+    member: &Membership,
+    id: Uuid,
+    min_version: Option<u64>,
+) -> Result<ClassView, ApiError> {
+    let mut view = load_class(state, member, id).await?;
+    if let Some(wanted) = min_version {
+        if view.as_ref().map_or(0, |v| v.version) < wanted {
+            let key = id.to_string();
+            let ready = || async {
+                Ok::<_, ApiError>(
+                    load_class(state, member, id)
+                        .await?
+                        .is_some_and(|v| v.version >= wanted),
+                )
+            };
+            state
+                .waiter
+                .wait_until(&key, state.config.read_wait_max, ready)
+                .await?;
+            view = load_class(state, member, id).await?;
+            let current = view.as_ref().map_or(0, |v| v.version);
+            if current < wanted {
+                return Err(ApiError::NotCaughtUp { current, wanted });
+            }
+        }
+    }
+    view.ok_or_else(not_found)
+}
+
+/// One class (roster included for staff).
+#[utoipa::path(get, path = "/studios/{studio_id}/classes/{class_id}", tag = "classes", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("class_id" = Uuid, Path, description = "Class id"), ReadParams),
+    responses(
+        (status = 200, description = "The class", body = ClassView),
+        (status = 404, description = "`class_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`view_not_caught_up`", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_class(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppPath(path): AppPath<ClassPath>,
+    AppQuery(params): AppQuery<ReadParams>,
+) -> Result<AppJson<ClassView>, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    member.require(Action::ViewSchedule)?;
+    let view = load_class_at(&state, &member, path.class_id, params.min_version).await?;
+    if member.may(Action::ManageAttendance, Relation::default()) {
+        Ok(AppJson(view))
+    } else {
+        Ok(AppJson(without_roster(view)))
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RosterLine {
+    #[serde(flatten)]
+    pub entry: RosterEntry,
+    pub client_name: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Roster {
+    pub class: ClassView,
+    /// Booked and checked-in clients, then the waitlist in order, then the rest.
+    pub lines: Vec<RosterLine>,
+}
+
+/// The class roster with waitlist and client names, in one request.
+#[utoipa::path(get, path = "/studios/{studio_id}/classes/{class_id}/roster", tag = "classes", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("class_id" = Uuid, Path, description = "Class id"), ReadParams),
+    responses(
+        (status = 200, description = "Roster", body = Roster),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`class_not_found`", body = Problem, content_type = "application/problem+json")))]
+pub async fn roster(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppPath(path): AppPath<ClassPath>,
+    AppQuery(params): AppQuery<ReadParams>,
+) -> Result<AppJson<Roster>, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    member.require(Action::ManageAttendance)?;
+    let class = load_class_at(&state, &member, path.class_id, params.min_version).await?;
+    let ids: Vec<Uuid> = class.roster.iter().map(|r| r.client_id.0).collect();
+    let mut tx = member.tx(&state.pool).await?;
+    let names: std::collections::HashMap<Uuid, String> =
+        sqlx::query("SELECT id, full_name FROM client_view WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
+            .collect();
+    tx.commit().await?;
+    let rank = |s: BookingStatus| match s {
+        BookingStatus::CheckedIn | BookingStatus::Booked => 0,
+        BookingStatus::Waitlisted => 1,
+        _ => 2,
+    };
+    let mut lines: Vec<RosterLine> = class
+        .roster
+        .iter()
+        .cloned()
+        .map(|entry| RosterLine {
+            client_name: names.get(&entry.client_id.0).cloned(),
+            entry,
+        })
+        .collect();
+    lines.sort_by_key(|l| (rank(l.entry.status), l.entry.waitlist_position.unwrap_or(0)));
+    Ok(AppJson(Roster { class, lines }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BookRequest {
+    /// The client record to book. Clients book themselves and may omit it.
+    pub client_id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BookingResult {
+    pub booking_id: Uuid,
+    /// `booked` or `waitlisted`.
+    pub status: BookingStatus,
+    /// 1-based, when waitlisted.
+    pub waitlist_position: Option<u32>,
+    /// The class's version after the booking (use as `min_version`).
+    pub version: u64,
+}
+
+/// Who the caller may act for: staff for any client record of the studio, a client for
+/// their own.
+async fn client_for(
+    state: &AppState,
+    member: &Membership,
+    requested: Option<Uuid>,
+) -> Result<Uuid, ApiError> {
+    let mut tx = member.tx(&state.pool).await?;
+    let own: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM client_view WHERE tenant_id = $1 AND account_id = $2 ORDER BY id LIMIT 1",
+    )
+    .bind(member.studio_id)
+    .bind(member.account_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let client = match requested.or(own) {
+        Some(c) => c,
+        None => {
+            return Err(ApiError::Rule {
+                code: "client_required",
+                message: "give `client_id` (your account has no client record here)".to_owned(),
+            })
+        }
+    };
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM client_view WHERE tenant_id = $1 AND id = $2)",
+    )
+    .bind(member.studio_id)
+    .bind(client)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    if !exists {
+        return Err(ApiError::Rule {
+            code: "client_not_found",
+            message: "no such client record in this studio".to_owned(),
+        });
+    }
+    member.require_with(
+        Action::Book,
+        Relation {
+            own_record: own == Some(client),
+            assigned_trainer: false,
+        },
+    )?;
+    Ok(client)
+}
+
+/// Book a spot (or join the waitlist when the class is full).
+#[utoipa::path(post, path = "/studios/{studio_id}/classes/{class_id}/bookings", tag = "classes", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("class_id" = Uuid, Path, description = "Class id")),
+    request_body = BookRequest,
+    responses(
+        (status = 201, description = "Booked or waitlisted", body = BookingResult),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`class_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`booking_not_open`, `booking_closed`, `already_booked`, `booking_blocked`, `class_cancelled`, `class_over`, `client_required`, `client_not_found`", body = Problem, content_type = "application/problem+json")))]
+pub async fn book(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<ClassPath>,
+    AppJson(body): AppJson<BookRequest>,
+) -> Result<Response, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    let client = client_for(&state, &member, body.client_id).await?;
+    let studio = studio_view(&state, &member).await?;
+    let mut tx = member.tx(&state.pool).await?;
+    let blocked_until =
+        booking_blocked_until(&mut tx, path.studio_id, client, &studio.settings).await?;
+    tx.commit().await?;
+    let booking_id = Uuid::now_v7();
+    let command = ClassCommand::Book {
+        booking_id: BookingId(booking_id),
+        client_id: ClientId(client),
+        now: Utc::now(),
+        blocked_until,
+    };
+    let (version, events) =
+        class_bus_execute(&state, &ctx, path.studio_id, path.class_id, command).await?;
+    let (status, waitlist_position) = match events.first() {
+        Some(ClassEvent::SpotBooked { .. }) => (BookingStatus::Booked, None),
+        Some(ClassEvent::Waitlisted { position, .. }) => {
+            (BookingStatus::Waitlisted, Some(*position))
+        }
+        _ => {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "booking produced no booking event"
+            )))
+        }
+    };
+    Ok((
+        StatusCode::CREATED,
+        AppJson(BookingResult {
+            booking_id,
+            status,
+            waitlist_position,
+            version,
+        }),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BookingPath {
+    pub studio_id: Uuid,
+    pub class_id: Uuid,
+    pub booking_id: Uuid,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CancelResult {
+    /// `cancelled`, `late_cancelled` or `left_waitlist`.
+    pub status: BookingStatus,
+    /// Counted as a strike under the studio's policy.
+    pub strike: bool,
+    /// Clients promoted from the waitlist by this cancellation.
+    pub promoted: Vec<Uuid>,
+    pub version: u64,
+}
+
+/// Cancel a booking (free before the cutoff, a late cancel after it; leaving the
+/// waitlist is always free). A freed spot promotes the first waitlisted client.
+#[utoipa::path(delete, path = "/studios/{studio_id}/classes/{class_id}/bookings/{booking_id}", tag = "classes", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("class_id" = Uuid, Path, description = "Class id"), ("booking_id" = Uuid, Path, description = "Booking id")),
+    responses(
+        (status = 200, description = "Cancelled", body = CancelResult),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`class_not_found`, `booking_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`booking_not_active`, `class_cancelled`", body = Problem, content_type = "application/problem+json")))]
+pub async fn cancel_booking(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<BookingPath>,
+) -> Result<AppJson<CancelResult>, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    if !member.may(Action::Book, Relation::default()) {
+        // A client cancels only their own booking.
+        let mut tx = member.tx(&state.pool).await?;
+        let own: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM booking_view b JOIN client_view c ON c.id = b.client_id \
+             WHERE b.booking_id = $1 AND b.tenant_id = $2 AND c.account_id = $3)",
+        )
+        .bind(path.booking_id)
+        .bind(path.studio_id)
+        .bind(user.account_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        member.require_with(
+            Action::Book,
+            Relation {
+                own_record: own,
+                assigned_trainer: false,
+            },
+        )?;
+    }
+    let command = ClassCommand::CancelBooking {
+        booking_id: BookingId(path.booking_id),
+        now: Utc::now(),
+    };
+    let (version, events) =
+        class_bus_execute(&state, &ctx, path.studio_id, path.class_id, command).await?;
+    let mut result = CancelResult {
+        status: BookingStatus::Cancelled,
+        strike: false,
+        promoted: Vec::new(),
+        version,
+    };
+    for e in events {
+        match e {
+            ClassEvent::BookingCancelled { late, strike, .. } => {
+                result.status = if late {
+                    BookingStatus::LateCancelled
+                } else {
+                    BookingStatus::Cancelled
+                };
+                result.strike = strike;
+            }
+            ClassEvent::WaitlistLeft { .. } => result.status = BookingStatus::LeftWaitlist,
+            ClassEvent::WaitlistPromoted { client_id, .. } => result.promoted.push(client_id.0),
+            _ => {}
+        }
+    }
+    Ok(AppJson(result))
+}
+
+/// Check a client in (staff), from an hour before the start.
+#[utoipa::path(post, path = "/studios/{studio_id}/classes/{class_id}/bookings/{booking_id}/check-in", tag = "classes", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("class_id" = Uuid, Path, description = "Class id"), ("booking_id" = Uuid, Path, description = "Booking id")),
+    responses(
+        (status = 200, description = "Checked in", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`class_not_found`, `booking_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`check_in_not_open`, `booking_not_active`", body = Problem, content_type = "application/problem+json")))]
+pub async fn check_in(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<BookingPath>,
+) -> Result<Response, ApiError> {
+    Membership::load(&state.pool, &user, path.studio_id)
+        .await?
+        .require(Action::ManageAttendance)?;
+    let command = ClassCommand::CheckIn {
+        booking_id: BookingId(path.booking_id),
+        now: Utc::now(),
+    };
+    let (version, _) =
+        class_bus_execute(&state, &ctx, path.studio_id, path.class_id, command).await?;
+    Ok(accepted(
+        StatusCode::OK,
+        Accepted {
+            id: path.class_id,
+            version,
+            location_id: None,
+        },
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelClass {
+    /// Shown to the booked clients (1..=200 characters).
+    pub reason: String,
+}
+
+/// Cancel one class; its bookings are cancelled and the clients notified.
+#[utoipa::path(post, path = "/studios/{studio_id}/classes/{class_id}/cancel", tag = "classes", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("class_id" = Uuid, Path, description = "Class id")),
+    request_body = CancelClass,
+    responses(
+        (status = 200, description = "Cancelled", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`class_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`class_over`", body = Problem, content_type = "application/problem+json")))]
+pub async fn cancel_class(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<ClassPath>,
+    AppJson(body): AppJson<CancelClass>,
+) -> Result<Response, ApiError> {
+    Membership::load(&state.pool, &user, path.studio_id)
+        .await?
+        .require(Action::ManageSchedule)?;
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(bad("reason", "1..=200 characters"));
+    }
+    let command = ClassCommand::CancelClass {
+        reason: reason.to_owned(),
+    };
+    let (version, _) =
+        class_bus_execute(&state, &ctx, path.studio_id, path.class_id, command).await?;
+    Ok(accepted(
+        StatusCode::OK,
+        Accepted {
+            id: path.class_id,
+            version,
+            location_id: None,
+        },
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeCapacity {
+    pub capacity: u32,
+}
+
+/// Change one class's capacity (raising it promotes from the waitlist).
+#[utoipa::path(put, path = "/studios/{studio_id}/classes/{class_id}/capacity", tag = "classes", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("class_id" = Uuid, Path, description = "Class id")),
+    request_body = ChangeCapacity,
+    responses(
+        (status = 200, description = "Changed", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`class_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, `class_cancelled`", body = Problem, content_type = "application/problem+json")))]
+pub async fn change_capacity(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<ClassPath>,
+    AppJson(body): AppJson<ChangeCapacity>,
+) -> Result<Response, ApiError> {
+    Membership::load(&state.pool, &user, path.studio_id)
+        .await?
+        .require(Action::ManageSchedule)?;
+    let command = ClassCommand::ChangeCapacity {
+        capacity: body.capacity,
+        now: Utc::now(),
+    };
+    let (version, _) =
+        class_bus_execute(&state, &ctx, path.studio_id, path.class_id, command).await?;
+    Ok(accepted(
+        StatusCode::OK,
+        Accepted {
+            id: path.class_id,
+            version,
+            location_id: None,
+        },
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubstituteInstructor {
+    /// A trainer, admin or owner; `null` for none.
+    pub instructor_id: Option<Uuid>,
+}
+
+/// Substitute one class's instructor.
+#[utoipa::path(put, path = "/studios/{studio_id}/classes/{class_id}/instructor", tag = "classes", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("class_id" = Uuid, Path, description = "Class id")),
+    request_body = SubstituteInstructor,
+    responses(
+        (status = 200, description = "Changed", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`class_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`not_an_instructor`, `class_cancelled`", body = Problem, content_type = "application/problem+json")))]
+pub async fn substitute_instructor(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<ClassPath>,
+    AppJson(body): AppJson<SubstituteInstructor>,
+) -> Result<Response, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    member.require(Action::ManageSchedule)?;
+    check_instructor(&state, &member, body.instructor_id).await?;
+    let command = ClassCommand::SubstituteInstructor {
+        instructor_id: body.instructor_id.map(AccountId),
+    };
+    let (version, _) =
+        class_bus_execute(&state, &ctx, path.studio_id, path.class_id, command).await?;
+    Ok(accepted(
+        StatusCode::OK,
+        Accepted {
+            id: path.class_id,
+            version,
+            location_id: None,
+        },
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientBookingsPath {
+    pub studio_id: Uuid,
+    pub client_id: Uuid,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ClientBookingsParams {
+    /// `upcoming` (default) or `past`.
+    pub scope: Option<String>,
+    /// 1..=200 (default 50).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClientBooking {
+    pub booking_id: Uuid,
+    pub class_id: Uuid,
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    pub status: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClientBookings {
+    pub items: Vec<ClientBooking>,
+}
+
+/// A client's upcoming bookings or history.
+#[utoipa::path(get, path = "/studios/{studio_id}/clients/{client_id}/bookings", tag = "classes", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("client_id" = Uuid, Path, description = "Client id"), ClientBookingsParams),
+    responses(
+        (status = 200, description = "Bookings", body = ClientBookings),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json")))]
+pub async fn client_bookings(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppPath(path): AppPath<ClientBookingsPath>,
+    AppQuery(params): AppQuery<ClientBookingsParams>,
+) -> Result<AppJson<ClientBookings>, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    let past = match params.scope.as_deref() {
+        None | Some("upcoming") => false,
+        Some("past") => true,
+        Some(_) => {
+            return Err(ApiError::InvalidQuery(
+                "scope must be `upcoming` or `past`".to_owned(),
+            ))
+        }
+    };
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::InvalidQuery(
+            "limit must be between 1 and 200".to_owned(),
+        ));
+    }
+    let mut tx = member.tx(&state.pool).await?;
+    let own: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM client_view WHERE id = $1 AND account_id = $2)",
+    )
+    .bind(path.client_id)
+    .bind(user.account_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    member.require_with(
+        Action::ViewClient,
+        Relation {
+            own_record: own,
+            assigned_trainer: false,
+        },
+    )?;
+    let rows = sqlx::query(
+        "SELECT booking_id, class_id, title, starts_at, status FROM booking_view \
+         WHERE tenant_id = $1 AND client_id = $2 AND (CASE WHEN $3 THEN starts_at < now() ELSE starts_at >= now() END) \
+         ORDER BY CASE WHEN $3 THEN -extract(epoch FROM starts_at) ELSE extract(epoch FROM starts_at) END LIMIT $4",
+    )
+    .bind(path.studio_id)
+    .bind(path.client_id)
+    .bind(past)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            Ok(ClientBooking {
+                booking_id: r.try_get(0)?,
+                class_id: r.try_get(1)?,
+                title: r.try_get(2)?,
+                starts_at: r.try_get(3)?,
+                status: r.try_get(4)?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(AppJson(ClientBookings { items }))
+}

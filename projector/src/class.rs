@@ -1,0 +1,172 @@
+use anyhow::Context;
+use async_trait::async_trait;
+use common::envelope::EventEnvelope;
+use common::jobs::{Channel, NotificationJob};
+use domain::client::ClientId;
+use domain::scheduling::view::{self, ClassView};
+use domain::scheduling::{BookingId, ClassEvent, ClassStatus};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::projection::Projection;
+
+/// `class_view` (calendar entry and roster) and `booking_view` (one row per booking).
+pub(crate) struct ClassProjection;
+
+fn status_str(s: ClassStatus) -> &'static str {
+    match s {
+        ClassStatus::Scheduled => "scheduled",
+        ClassStatus::Cancelled => "cancelled",
+        ClassStatus::Closed => "closed",
+    }
+}
+
+fn json_str<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|j| j.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+#[async_trait]
+impl Projection for ClassProjection {
+    fn name(&self) -> &'static str {
+        "class_view"
+    }
+    fn aggregate_type(&self) -> &'static str {
+        "class"
+    }
+    fn table(&self) -> &'static str {
+        "class_view"
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        envelope: &EventEnvelope,
+    ) -> anyhow::Result<Vec<NotificationJob>> {
+        let event: ClassEvent = serde_json::from_value(envelope.payload.clone())
+            .with_context(|| format!("decoding {} payload", envelope.event_type))?;
+        let id: Uuid = envelope
+            .aggregate_id
+            .parse()
+            .context("class id is not a UUID")?;
+        let current: Option<sqlx::types::Json<ClassView>> =
+            sqlx::query_scalar(&format!("SELECT doc FROM {table} WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await
+                .context("loading class view")?;
+        let next = view::apply(
+            current.map(|j| j.0),
+            &event,
+            envelope.sequence,
+            envelope.occurred_at,
+        )
+        .with_context(|| format!("stream {id} does not start with ClassScheduled"))?;
+        sqlx::query(&format!(
+            "INSERT INTO {table} (id, tenant_id, starts_at, ends_at, status, location_id, instructor_id, \
+             class_type_id, version, doc, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, instructor_id = EXCLUDED.instructor_id, \
+             version = EXCLUDED.version, doc = EXCLUDED.doc, updated_at = EXCLUDED.updated_at"
+        ))
+        .bind(id)
+        .bind(envelope.tenant_id)
+        .bind(next.starts_at)
+        .bind(next.ends_at)
+        .bind(status_str(next.status))
+        .bind(next.location_id.map(|l| l.0))
+        .bind(next.instructor_id.map(|i| i.0))
+        .bind(next.class_type_id)
+        .bind(i64::try_from(next.version).unwrap_or(i64::MAX))
+        .bind(sqlx::types::Json(&next))
+        .bind(next.updated_at)
+        .execute(&mut *conn)
+        .await
+        .context("writing class view")?;
+
+        // booking_view follows the roster; rebuilds of class_view leave it alone (its
+        // rows are keyed by booking and rewritten by the same events).
+        let touched: Option<BookingId> = match &event {
+            ClassEvent::SpotBooked { booking_id, .. }
+            | ClassEvent::Waitlisted { booking_id, .. }
+            | ClassEvent::BookingCancelled { booking_id, .. }
+            | ClassEvent::WaitlistLeft { booking_id, .. }
+            | ClassEvent::WaitlistPromoted { booking_id, .. }
+            | ClassEvent::CheckedIn { booking_id, .. }
+            | ClassEvent::NoShowRecorded { booking_id, .. } => Some(*booking_id),
+            ClassEvent::ClassScheduled { .. }
+            | ClassEvent::CapacityChanged { .. }
+            | ClassEvent::InstructorSubstituted { .. }
+            | ClassEvent::ClassCancelled { .. }
+            | ClassEvent::ClassClosed => None,
+        };
+        if let Some(entry) = touched.and_then(|b| next.roster.iter().find(|r| r.booking_id == b)) {
+            sqlx::query(
+                "INSERT INTO booking_view (booking_id, tenant_id, class_id, client_id, status, starts_at, title, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (booking_id) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at",
+            )
+            .bind(entry.booking_id.0)
+            .bind(envelope.tenant_id)
+            .bind(id)
+            .bind(entry.client_id.0)
+            .bind(json_str(&entry.status))
+            .bind(next.starts_at)
+            .bind(&next.title)
+            .bind(next.updated_at)
+            .execute(&mut *conn)
+            .await
+            .context("writing booking view")?;
+        }
+        if matches!(event, ClassEvent::ClassCancelled { .. }) {
+            sqlx::query(
+                "UPDATE booking_view SET status = 'class_cancelled', updated_at = $2 \
+                 WHERE class_id = $1 AND status IN ('booked', 'waitlisted', 'checked_in')",
+            )
+            .bind(id)
+            .bind(next.updated_at)
+            .execute(&mut *conn)
+            .await
+            .context("cancelling bookings in booking view")?;
+        }
+
+        // Notifications: a promotion, and a cancelled class.
+        let (template, clients): (&str, Vec<ClientId>) = match &event {
+            ClassEvent::WaitlistPromoted { client_id, .. } => {
+                ("waitlist_promoted", vec![*client_id])
+            }
+            ClassEvent::ClassCancelled { affected, .. } => ("class_cancelled", affected.clone()),
+            _ => return Ok(Vec::new()),
+        };
+        let mut jobs = Vec::new();
+        for client in clients {
+            let email: Option<String> =
+                sqlx::query_scalar("SELECT doc->>'email' FROM client_view WHERE id = $1")
+                    .bind(client.0)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .context("looking up the client's email")?
+                    .flatten();
+            let Some(email) = email else { continue };
+            jobs.push(NotificationJob {
+                job_id: Uuid::new_v5(
+                    &NotificationJob::id_for(envelope.event_id, template),
+                    client.0.as_bytes(),
+                ),
+                tenant_id: envelope.tenant_id,
+                correlation_id: envelope.metadata.correlation_id.clone(),
+                causation_id: envelope.event_id,
+                channel: Channel::Email,
+                recipient: email,
+                template: template.to_owned(),
+                data: serde_json::json!({
+                    "class_title": next.title,
+                    "starts_at": next.starts_at.to_rfc3339(),
+                }),
+            });
+        }
+        Ok(jobs)
+    }
+}

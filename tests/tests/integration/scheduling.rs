@@ -1,0 +1,539 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{Duration as Span, Utc};
+use common::event_store::{CommandBus, CommandMetadata};
+use common::inline::ClassStrikes;
+use domain::scheduling::{ClassCommand, ClassSession};
+use futures::future::join_all;
+use repstream_tests::{eventually, TestApp, TestEnv, TestUser};
+use reqwest::Method;
+use uuid::Uuid;
+
+struct Studio {
+    id: Uuid,
+    owner: TestUser,
+}
+
+async fn studio(app: &TestApp, settings: Option<serde_json::Value>) -> anyhow::Result<Studio> {
+    let owner = app.user("Schedule Owner").await?;
+    let id = app.create_studio(&owner, "Schedule Studio").await?;
+    let mut version = 1;
+    if let Some(settings) = settings {
+        let (s, r) = app
+            .call(
+                Method::PUT,
+                &format!("/api/v1/studios/{id}/settings"),
+                &owner,
+                Some(serde_json::json!({"settings": settings})),
+            )
+            .await?;
+        anyhow::ensure!(s == 200, "{r}");
+        version = r["version"].as_u64().unwrap_or(2);
+    }
+    eventually(Duration::from_secs(20), "studio view", || async {
+        let (s, _) = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/studios/{id}?min_version={version}"),
+                &owner,
+                None,
+            )
+            .await?;
+        Ok((s == 200).then_some(()))
+    })
+    .await?;
+    Ok(Studio { id, owner })
+}
+
+async fn clients(app: &TestApp, env: &TestEnv, s: &Studio, n: usize) -> anyhow::Result<Vec<Uuid>> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let (st, r) = app
+            .call(
+                Method::POST,
+                &format!("/api/v1/studios/{}/clients", s.id),
+                &s.owner,
+                Some(serde_json::json!({"full_name": format!("Client {i:02}")})),
+            )
+            .await?;
+        anyhow::ensure!(st == 201, "{r}");
+        ids.push(r["id"].as_str().unwrap_or_default().parse()?);
+    }
+    eventually(Duration::from_secs(30), "client views", || async {
+        let c: i64 = sqlx::query_scalar("SELECT count(*) FROM client_view WHERE tenant_id = $1")
+            .bind(s.id)
+            .fetch_one(&env.pool)
+            .await?;
+        Ok((c as usize >= n).then_some(()))
+    })
+    .await?;
+    Ok(ids)
+}
+
+async fn class(app: &TestApp, s: &Studio, starts_in: Span, capacity: u32) -> anyhow::Result<Uuid> {
+    let (st, r) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{}/classes", s.id),
+            &s.owner,
+            Some(serde_json::json!({"title": "Reformer Flow", "starts_at": Utc::now() + starts_in, "duration_minutes": 50, "capacity": capacity})),
+        )
+        .await?;
+    anyhow::ensure!(st == 201, "{r}");
+    Ok(r["id"].as_str().unwrap_or_default().parse()?)
+}
+
+async fn book(
+    app: &TestApp,
+    s: &Studio,
+    class: Uuid,
+    client: Uuid,
+) -> anyhow::Result<(u16, serde_json::Value)> {
+    app.call(
+        Method::POST,
+        &format!("/api/v1/studios/{}/classes/{class}/bookings", s.id),
+        &s.owner,
+        Some(serde_json::json!({"client_id": client})),
+    )
+    .await
+}
+
+async fn roster(
+    app: &TestApp,
+    s: &Studio,
+    class: Uuid,
+    version: u64,
+) -> anyhow::Result<serde_json::Value> {
+    eventually(Duration::from_secs(30), "roster", || async {
+        let (st, r) = app
+            .call(
+                Method::GET,
+                &format!(
+                    "/api/v1/studios/{}/classes/{class}/roster?min_version={version}",
+                    s.id
+                ),
+                &s.owner,
+                None,
+            )
+            .await?;
+        Ok((st == 200).then_some(r))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn fifty_concurrent_bookings_for_ten_spots_book_ten_and_waitlist_forty_in_order(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let s = studio(&app, None).await?;
+    let ids = clients(&app, &env, &s, 50).await?;
+    let class = class(&app, &s, Span::days(3), 10).await?;
+    let results = join_all(ids.iter().map(|c| book(&app, &s, class, *c))).await;
+    let mut booked = 0;
+    let mut positions = Vec::new();
+    let mut version = 0;
+    for r in results {
+        let (st, body) = r?;
+        assert_eq!(st, 201, "{body}");
+        version = version.max(body["version"].as_u64().unwrap_or_default());
+        match body["status"].as_str() {
+            Some("booked") => booked += 1,
+            Some("waitlisted") => {
+                positions.push(body["waitlist_position"].as_u64().unwrap_or_default())
+            }
+            other => panic!("unexpected status {other:?}"),
+        }
+    }
+    positions.sort_unstable();
+    assert_eq!(booked, 10);
+    assert_eq!(positions, (1..=40).collect::<Vec<u64>>());
+    assert_eq!(version, 51);
+
+    let r = roster(&app, &s, class, 51).await?;
+    assert_eq!(r["class"]["booked"], 10);
+    assert_eq!(r["class"]["waitlisted"], 40);
+    let lines = r["lines"].as_array().cloned().unwrap_or_default();
+    let waitlist: Vec<u64> = lines
+        .iter()
+        .filter(|l| l["status"] == "waitlisted")
+        .filter_map(|l| l["waitlist_position"].as_u64())
+        .collect();
+    assert_eq!(
+        waitlist,
+        (1..=40).collect::<Vec<u64>>(),
+        "the roster lists the waitlist in order"
+    );
+    assert!(lines.iter().all(|l| l["client_name"]
+        .as_str()
+        .is_some_and(|n| n.starts_with("Client"))));
+    Ok(())
+}
+
+#[tokio::test]
+async fn freed_spots_promote_the_first_in_line_exactly_once_even_under_concurrent_cancellations(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let s = studio(&app, None).await?;
+    let ids = clients(&app, &env, &s, 50).await?;
+    let class = class(&app, &s, Span::days(3), 25).await?;
+    let mut bookings = Vec::new(); // (client, booking, status) in booking order
+    for c in &ids {
+        let (st, b) = book(&app, &s, class, *c).await?;
+        assert_eq!(st, 201);
+        bookings.push((
+            *c,
+            b["booking_id"].as_str().unwrap_or_default().to_owned(),
+            b["status"].as_str().unwrap_or_default().to_owned(),
+        ));
+    }
+    let waitlisted: Vec<Uuid> = bookings
+        .iter()
+        .filter(|b| b.2 == "waitlisted")
+        .map(|b| b.0)
+        .collect();
+    let booked: Vec<&(Uuid, String, String)> =
+        bookings.iter().filter(|b| b.2 == "booked").collect();
+    assert_eq!((booked.len(), waitlisted.len()), (25, 25));
+
+    async fn cancel_at(
+        app: &TestApp,
+        s: &Studio,
+        class: Uuid,
+        booking: &str,
+    ) -> anyhow::Result<(u16, serde_json::Value)> {
+        app.call(
+            Method::DELETE,
+            &format!(
+                "/api/v1/studios/{}/classes/{class}/bookings/{booking}",
+                s.id
+            ),
+            &s.owner,
+            None,
+        )
+        .await
+    }
+    let cancel = |booking: &str| {
+        let booking = booking.to_owned();
+        let (app, s) = (&app, &s);
+        async move { cancel_at(app, s, class, &booking).await }
+    };
+    let (st, one) = cancel(&booked[0].1).await?;
+    assert_eq!(st, 200, "{one}");
+    assert_eq!(one["status"], "cancelled");
+    assert_eq!(
+        one["promoted"],
+        serde_json::json!([waitlisted[0]]),
+        "the first in line, exactly once"
+    );
+
+    let results = join_all(booked[1..21].iter().map(|b| cancel(&b.1))).await;
+    let mut promoted: Vec<Uuid> = Vec::new();
+    for r in results {
+        let (st, body) = r?;
+        assert_eq!(st, 200, "{body}");
+        for p in body["promoted"].as_array().into_iter().flatten() {
+            promoted.push(p.as_str().unwrap_or_default().parse()?);
+        }
+    }
+    promoted.sort_unstable();
+    let mut expected = waitlisted[1..21].to_vec();
+    expected.sort_unstable();
+    assert_eq!(
+        promoted, expected,
+        "20 freed spots, the next 20 in line, each once"
+    );
+    let r = roster(&app, &s, class, 1 + 50 + 2 + 40).await?;
+    assert_eq!(
+        (
+            r["class"]["booked"].as_u64(),
+            r["class"]["waitlisted"].as_u64()
+        ),
+        (Some(25), Some(4))
+    );
+    // Cancelling again is harmless.
+    let (st, again) = cancel(&booked[0].1).await?;
+    assert_eq!(
+        (st, again["promoted"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn booking_outside_the_window_twice_or_for_a_cancelled_class_gets_422_with_stable_codes(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let s = studio(&app, None).await?; // booking window: 14 days
+    let ids = clients(&app, &env, &s, 2).await?;
+    let far = class(&app, &s, Span::days(30), 5).await?;
+    let (st, body) = book(&app, &s, far, ids[0]).await?;
+    assert_eq!((st, body["code"].as_str()), (422, Some("booking_not_open")));
+    let soon = class(&app, &s, Span::days(2), 5).await?;
+    assert_eq!(book(&app, &s, soon, ids[0]).await?.0, 201);
+    let (st, body) = book(&app, &s, soon, ids[0]).await?;
+    assert_eq!((st, body["code"].as_str()), (422, Some("already_booked")));
+    let (st, _) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{}/classes/{soon}/cancel", s.id),
+            &s.owner,
+            Some(serde_json::json!({"reason": "instructor ill"})),
+        )
+        .await?;
+    assert_eq!(st, 200);
+    let (st, body) = book(&app, &s, soon, ids[1]).await?;
+    assert_eq!((st, body["code"].as_str()), (422, Some("class_cancelled")));
+    let (st, body) = book(&app, &s, Uuid::new_v4(), ids[1]).await?;
+    assert_eq!((st, body["code"].as_str()), (404, Some("class_not_found")));
+    let (st, body) = book(&app, &s, soon, Uuid::new_v4()).await?;
+    assert_eq!((st, body["code"].as_str()), (422, Some("client_not_found")));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_late_cancel_and_a_no_show_cost_strikes_and_the_limit_blocks_booking(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let s = studio(&app, Some(serde_json::json!({"strike_limit": 2, "strike_block_days": 7, "cancellation_cutoff_hours": 12}))).await?;
+    let ids = clients(&app, &env, &s, 1).await?;
+    let client = ids[0];
+
+    // Late cancel: the class starts in 3 hours, the free-cancel cutoff is 12 hours.
+    let soon = class(&app, &s, Span::hours(3), 5).await?;
+    let (_, b) = book(&app, &s, soon, client).await?;
+    let (st, c) = app
+        .call(
+            Method::DELETE,
+            &format!(
+                "/api/v1/studios/{}/classes/{soon}/bookings/{}",
+                s.id,
+                b["booking_id"].as_str().unwrap_or_default()
+            ),
+            &s.owner,
+            None,
+        )
+        .await?;
+    assert_eq!(st, 200);
+    assert_eq!(
+        (c["status"].as_str(), c["strike"].as_bool()),
+        (Some("late_cancelled"), Some(true))
+    );
+
+    // No-show: booked, never checked in; the class is settled after it ends (the
+    // attendance sweep, run here as of a time after the end).
+    let other = class(&app, &s, Span::hours(5), 5).await?;
+    assert_eq!(book(&app, &s, other, client).await?.0, 201);
+    eventually(Duration::from_secs(20), "class view", || async {
+        let c: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM class_view WHERE id = $1 AND version >= 2")
+                .bind(other)
+                .fetch_one(&env.pool)
+                .await?;
+        Ok((c == 1).then_some(()))
+    })
+    .await?;
+    let settled =
+        workers::attendance::settle_ended_classes(&env.worker_pool, Utc::now() + Span::hours(7))
+            .await?;
+    assert!(settled >= 1);
+    let strikes: Vec<String> =
+        sqlx::query_scalar("SELECT kind FROM client_strike WHERE client_id = $1 ORDER BY at")
+            .bind(client)
+            .fetch_all(&env.pool)
+            .await?;
+    assert_eq!(strikes, ["late_cancel", "no_show"]);
+    let view = roster(&app, &s, other, 4).await?;
+    assert_eq!(view["class"]["status"], "closed");
+    assert_eq!(view["lines"][0]["status"], "no_show");
+
+    // Two strikes reach the limit: booking is blocked.
+    let next = class(&app, &s, Span::days(2), 5).await?;
+    let (st, body) = book(&app, &s, next, client).await?;
+    assert_eq!(
+        (st, body["code"].as_str()),
+        (422, Some("booking_blocked")),
+        "{body}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_weekly_series_keeps_its_local_time_across_daylight_saving() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let s = studio(&app, None).await?; // Europe/Berlin
+                                       // Mondays and Thursdays at 07:00 over the last Sunday of October 2027.
+    let (st, r) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{}/schedules", s.id),
+            &s.owner,
+            Some(serde_json::json!({"title": "Sunrise Flow", "weekdays": ["mon", "thu"], "local_time": "07:00",
+                "starts_on": "2027-10-18", "count": 6, "duration_minutes": 45})),
+        )
+        .await?;
+    assert_eq!(st, 201, "{r}");
+    let starts: Vec<String> = r["classes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["starts_at"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(starts.len(), 6);
+    // 07:00 CEST = 05:00Z before 2027-10-31; 07:00 CET = 06:00Z after.
+    let expected = [
+        "2027-10-18T05:00:00",
+        "2027-10-21T05:00:00",
+        "2027-10-25T05:00:00",
+        "2027-10-28T05:00:00",
+        "2027-11-01T06:00:00",
+        "2027-11-04T06:00:00",
+    ];
+    for (got, want) in starts.iter().zip(expected) {
+        assert!(got.starts_with(want), "{starts:?}");
+    }
+    // The calendar shows them (filtered by range) once projected.
+    let (s_id, owner) = (s.id, &s.owner);
+    let cal = eventually(Duration::from_secs(20), "calendar", || async {
+        let (st, cal) = app
+            .call(Method::GET, &format!("/api/v1/studios/{s_id}/classes?from=2027-10-18T00:00:00Z&to=2027-11-10T00:00:00Z"), owner, None)
+            .await?;
+        assert_eq!(st, 200);
+        Ok((cal["classes"].as_array().map(Vec::len) == Some(6)).then_some(cal))
+    })
+    .await?;
+    assert!(
+        cal["classes"][0]["roster"]
+            .as_array()
+            .is_some_and(Vec::is_empty),
+        "the calendar carries counts, not rosters"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn clients_book_and_cancel_for_themselves_only() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let s = studio(&app, None).await?;
+    let me = app.user("Self Booker").await?;
+    app.add_member(&s.owner, s.id, &me, "client").await?;
+    let (st, mine) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{}/clients", s.id),
+            &s.owner,
+            Some(serde_json::json!({"full_name": "Self Booker", "account_id": me.id})),
+        )
+        .await?;
+    assert_eq!(st, 201);
+    let other = clients(&app, &env, &s, 2).await?[0];
+    let c = class(&app, &s, Span::days(2), 5).await?;
+    let path = format!("/api/v1/studios/{}/classes/{c}/bookings", s.id);
+    let (st, b) = app
+        .call(Method::POST, &path, &me, Some(serde_json::json!({})))
+        .await?;
+    assert_eq!((st, b["status"].as_str()), (201, Some("booked")), "{b}");
+    let (st, _) = app
+        .call(
+            Method::POST,
+            &path,
+            &me,
+            Some(serde_json::json!({"client_id": other})),
+        )
+        .await?;
+    assert_eq!(st, 403, "a client cannot book someone else");
+    let client_id = mine["id"].as_str().unwrap_or_default();
+    let (st, upcoming) = eventually(Duration::from_secs(20), "bookings view", || async {
+        let r = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/studios/{}/clients/{client_id}/bookings", s.id),
+                &me,
+                None,
+            )
+            .await?;
+        Ok((r.1["items"].as_array().is_some_and(|i| !i.is_empty())).then_some(r))
+    })
+    .await?;
+    assert_eq!(
+        (st, upcoming["items"][0]["status"].as_str()),
+        (200, Some("booked"))
+    );
+    let (st, _) = app
+        .call(
+            Method::DELETE,
+            &format!("{path}/{}", b["booking_id"].as_str().unwrap_or_default()),
+            &me,
+            None,
+        )
+        .await?;
+    assert_eq!(st, 200);
+    let (st, _) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/studios/{}/classes/{c}/roster", s.id),
+            &me,
+            None,
+        )
+        .await?;
+    assert_eq!(st, 403, "rosters are for staff");
+    Ok(())
+}
+
+#[tokio::test]
+async fn settling_is_idempotent_and_catches_up_after_downtime() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let bus =
+        CommandBus::<ClassSession>::new(env.pool.clone(), ()).with_hook(Arc::new(ClassStrikes));
+    let tenant = Uuid::new_v4();
+    let id = Uuid::now_v7();
+    let meta = || CommandMetadata::system(tenant, "test", None);
+    let start = Utc::now() + Span::hours(1);
+    bus.execute(
+        &id.to_string(),
+        ClassCommand::Close { now: start },
+        None,
+        meta(),
+    )
+    .await
+    .err();
+    let schedule = ClassCommand::Schedule {
+        class_id: domain::scheduling::ClassId(id),
+        studio_id: domain::studio::StudioId(tenant),
+        title: "t".into(),
+        class_type_id: None,
+        starts_at: start,
+        duration_minutes: 30,
+        capacity: 3,
+        location_id: None,
+        instructor_id: None,
+        schedule_id: None,
+        policy: domain::scheduling::BookingPolicy::default(),
+    };
+    bus.execute(&id.to_string(), schedule, None, meta()).await?;
+    let later = start + Span::hours(2);
+    let first = bus
+        .execute(
+            &id.to_string(),
+            ClassCommand::Close { now: later },
+            None,
+            meta(),
+        )
+        .await?;
+    let second = bus
+        .execute(
+            &id.to_string(),
+            ClassCommand::Close { now: later },
+            None,
+            meta(),
+        )
+        .await?;
+    assert_eq!((first.events, second.events), (1, 0));
+    Ok(())
+}
