@@ -85,21 +85,19 @@ fn bad(field: &str, message: &str) -> ApiError {
     }])
 }
 
-pub(crate) fn class_bus_execute<'a>(
-    state: &'a AppState,
-    ctx: &'a RequestContext,
+async fn class_bus_execute(
+    state: &AppState,
+    ctx: &RequestContext,
     studio: Uuid,
     class: Uuid,
     command: ClassCommand,
-) -> impl std::future::Future<Output = Result<(u64, Vec<ClassEvent>), ApiError>> + 'a {
-    async move {
-        state
-            .classes
-            .execute_returning_events(&class.to_string(), command, None, ctx.metadata(studio))
-            .await
-            .map(|(o, events)| (o.version, events))
-            .map_err(|e| from_command(e, class_rule))
-    }
+) -> Result<(u64, Vec<ClassEvent>), ApiError> {
+    state
+        .classes
+        .execute_returning_events(&class.to_string(), command, None, ctx.metadata(studio))
+        .await
+        .map(|(o, events)| (o.version, events))
+        .map_err(|e| from_command(e, class_rule))
 }
 
 async fn studio_view(state: &AppState, member: &Membership) -> Result<StudioView, ApiError> {
