@@ -60,6 +60,7 @@ pub use crate::state::{ApiConfig, AppState};
         (name = "members", description = "Studio members, roles and invitations"),
         (name = "clients", description = "Client records and health intake"),
         (name = "classes", description = "Classes, series, calendar, bookings, waitlists, attendance"),
+        (name = "appointments", description = "Trainer availability, slots and 1:1 appointments"),
         (name = "audit", description = "Who did what"),
         (name = "operations", description = "Health and readiness")
     ),
@@ -97,7 +98,9 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(routes::members::router())
         .merge(routes::clients::router())
         .merge(routes::audit::router())
-        .merge(routes::classes::router());
+        .merge(routes::class_types::router())
+        .merge(routes::classes::router())
+        .merge(routes::trainers::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .merge(routes::health::router())

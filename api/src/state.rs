@@ -6,6 +6,8 @@ use common::inline::{ClassStrikes, StudioMembership};
 use common::sqs::SqsClient;
 use domain::account::Account;
 use domain::client::Client;
+use domain::scheduling::appointments::TrainerCalendar;
+use domain::scheduling::class_type::ClassType;
 use domain::scheduling::ClassSession;
 use domain::studio::Studio;
 use sqlx::PgPool;
@@ -51,6 +53,8 @@ pub struct AppState {
     pub accounts: CommandBus<Account>,
     pub clients: CommandBus<Client>,
     pub classes: CommandBus<ClassSession>,
+    pub class_types: CommandBus<ClassType>,
+    pub trainer_calendars: CommandBus<TrainerCalendar>,
     pub tokens: TokenService,
     pub waiter: ViewWaiter,
     pub limiters: Arc<Limiters>,
@@ -69,6 +73,8 @@ impl AppState {
             accounts: CommandBus::new(pool.clone(), ()),
             clients: CommandBus::new(pool.clone(), ()),
             classes: CommandBus::new(pool.clone(), ()).with_hook(Arc::new(ClassStrikes)),
+            trainer_calendars: CommandBus::new(pool.clone(), ()),
+            class_types: CommandBus::new(pool.clone(), ()),
             tokens: TokenService::new(config.auth.clone())?,
             limiters: Arc::new(Limiters::new(&config.rate_limits)),
             pool,

@@ -561,6 +561,24 @@ where
         .map_err(|e| CommandError::Store(format!("command task failed: {e}")))?
     }
 
+    /// The current state and version of one stream, read from the event store (not a
+    /// view): for commands whose input must not lag, like a class scheduled from a class
+    /// type defined a moment ago.
+    pub async fn load(
+        &self,
+        tenant: Uuid,
+        aggregate_id: &str,
+    ) -> Result<(A, u64), CommandError<A::Error>> {
+        let repository = PgEventRepository::new(self.pool.clone()).for_tenant(tenant);
+        let store = PersistedEventStore::<_, A>::new_event_store(repository);
+        let context = store
+            .load_aggregate(aggregate_id)
+            .await
+            .map_err(from_aggregate)?;
+        let version = context.current_sequence as u64;
+        Ok((context.aggregate, version))
+    }
+
     async fn execute_once(
         &self,
         aggregate_id: &str,

@@ -73,10 +73,12 @@ pub enum Action {
     Book,
     /// See a class roster and check clients in.
     ManageAttendance,
+    /// Publish a trainer's availability and time off (trainers: their own).
+    ManageAvailability,
 }
 
 impl Action {
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::ViewStudio,
         Action::ManageStudio,
         Action::ViewMembers,
@@ -90,6 +92,7 @@ impl Action {
         Action::ManageSchedule,
         Action::Book,
         Action::ManageAttendance,
+        Action::ManageAvailability,
     ];
 
     fn describe(self) -> &'static str {
@@ -109,6 +112,7 @@ impl Action {
             }
             Action::Book => "book or cancel a spot for a client",
             Action::ManageAttendance => "see rosters, check clients in",
+            Action::ManageAvailability => "publish a trainer's availability and time off",
         }
     }
 }
@@ -160,6 +164,9 @@ pub fn rule(role: Role, action: Action) -> Rule {
         (Book, Client) => Own,
         (ManageAttendance, Owner | Admin | Trainer | FrontDesk) => Allow,
         (ManageAttendance, Client) => Deny,
+        (ManageAvailability, Owner | Admin) => Allow,
+        (ManageAvailability, Trainer) => Own,
+        (ManageAvailability, FrontDesk | Client) => Deny,
     }
 }
 
@@ -189,6 +196,7 @@ pub fn matrix_markdown() -> String {
             let cell = match rule(role, action) {
                 Rule::Allow => "✓",
                 Rule::Deny => "–",
+                Rule::Own if action == Action::ManageAvailability => "own calendar",
                 Rule::Own => "own record",
                 Rule::Assigned => "assigned clients",
             };

@@ -5,7 +5,9 @@
 //! promotions and the cancellation policy are decided inside one stream, so they hold
 //! under any concurrency (the event store's optimistic lock orders writers).
 
+pub mod appointments;
 mod class;
+pub mod class_type;
 pub mod recurrence;
 pub mod view;
 

@@ -19,11 +19,13 @@
 //! into a fresh table and swaps it in without stopping live projection.
 
 mod class;
+mod class_type;
 mod client;
 mod consumer;
 mod projection;
 mod rebuild;
 mod studio;
+mod trainer;
 
 pub use common::consumer::{run, ConsumerConfig};
 pub use consumer::{Outcome, Projector};

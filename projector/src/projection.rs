@@ -27,6 +27,8 @@ pub fn all_projections() -> Vec<Box<dyn Projection>> {
     vec![
         Box::new(crate::studio::StudioProjection),
         Box::new(crate::client::ClientProjection),
+        Box::new(crate::class_type::ClassTypeProjection),
         Box::new(crate::class::ClassProjection),
+        Box::new(crate::trainer::TrainerCalendarProjection),
     ]
 }

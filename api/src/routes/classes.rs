@@ -100,7 +100,10 @@ async fn class_bus_execute(
         .map_err(|e| from_command(e, class_rule))
 }
 
-async fn studio_view(state: &AppState, member: &Membership) -> Result<StudioView, ApiError> {
+pub(crate) async fn studio_view(
+    state: &AppState,
+    member: &Membership,
+) -> Result<StudioView, ApiError> {
     let mut tx = member.tx(&state.pool).await?;
     let doc: Option<Json<StudioView>> =
         sqlx::query_scalar("SELECT doc FROM studio_view WHERE id = $1")
@@ -115,7 +118,7 @@ async fn studio_view(state: &AppState, member: &Membership) -> Result<StudioView
 }
 
 /// The booking policy a new class gets from the studio's settings, with overrides.
-fn policy_from(studio: &StudioView, overrides: Option<BookingPolicy>) -> BookingPolicy {
+pub(crate) fn policy_from(studio: &StudioView, overrides: Option<BookingPolicy>) -> BookingPolicy {
     overrides.unwrap_or(BookingPolicy {
         opens_hours_before: studio.settings.booking_window_days * 24,
         free_cancel_hours_before: studio.settings.cancellation_cutoff_hours,
@@ -161,17 +164,68 @@ fn check_location(studio: &StudioView, location: Option<Uuid>) -> Result<(), Api
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateClass {
-    /// 1..=100 characters.
-    pub title: String,
+    /// The class type whose title, duration, capacity and policy the class takes (each
+    /// can still be set here).
+    pub class_type_id: Option<Uuid>,
+    /// 1..=100 characters; required without `class_type_id`.
+    pub title: Option<String>,
     pub starts_at: DateTime<Utc>,
-    /// 5..=1440.
-    pub duration_minutes: u32,
-    /// Defaults to the studio's `default_class_capacity`.
+    /// 5..=1440; required without `class_type_id`.
+    pub duration_minutes: Option<u32>,
+    /// Defaults to the class type's, else the studio's `default_class_capacity`.
     pub capacity: Option<u32>,
     pub location_id: Option<Uuid>,
     pub instructor_id: Option<Uuid>,
-    /// Defaults from the studio's settings.
+    /// Defaults to the class type's, else from the studio's settings.
     pub policy: Option<BookingPolicy>,
+}
+
+/// What a new class is: from its class type where one is given, with what the request
+/// sets on top, else from the request and the studio's settings.
+struct ClassShape {
+    title: String,
+    class_type_id: Option<Uuid>,
+    duration_minutes: u32,
+    capacity: u32,
+    policy: BookingPolicy,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn class_shape(
+    state: &AppState,
+    member: &Membership,
+    studio: &StudioView,
+    class_type_id: Option<Uuid>,
+    title: Option<String>,
+    duration_minutes: Option<u32>,
+    capacity: Option<u32>,
+    policy: Option<BookingPolicy>,
+) -> Result<ClassShape, ApiError> {
+    let class_type = match class_type_id {
+        Some(id) => Some(crate::routes::class_types::current(state, member, id).await?),
+        None => None,
+    };
+    let title = match (title, &class_type) {
+        (Some(t), _) => t,
+        (None, Some(ct)) => ct.name.clone(),
+        (None, None) => return Err(bad("title", "required without class_type_id")),
+    };
+    let title = domain::values::DisplayName::parse(&title)
+        .map_err(|e| ApiError::Validation(vec![ApiError::validation("title", &e)]))?;
+    let duration_minutes = duration_minutes
+        .or(class_type.as_ref().map(|ct| ct.duration_minutes))
+        .ok_or_else(|| bad("duration_minutes", "required without class_type_id"))?;
+    Ok(ClassShape {
+        title: title.to_string(),
+        class_type_id,
+        duration_minutes,
+        capacity: capacity
+            .or(class_type.as_ref().map(|ct| ct.default_capacity))
+            .unwrap_or(studio.settings.default_class_capacity),
+        policy: policy
+            .or(class_type.as_ref().map(|ct| ct.policy))
+            .unwrap_or_else(|| policy_from(studio, None)),
+    })
 }
 
 /// Schedule a one-off class.
@@ -193,25 +247,32 @@ pub async fn create_class(
     let member = Membership::load(&state.pool, &user, path.studio_id).await?;
     member.require(Action::ManageSchedule)?;
     let studio = studio_view(&state, &member).await?;
-    let title = domain::values::DisplayName::parse(&body.title)
-        .map_err(|e| ApiError::Validation(vec![ApiError::validation("title", &e)]))?;
+    let shape = class_shape(
+        &state,
+        &member,
+        &studio,
+        body.class_type_id,
+        body.title,
+        body.duration_minutes,
+        body.capacity,
+        body.policy,
+    )
+    .await?;
     check_location(&studio, body.location_id)?;
     check_instructor(&state, &member, body.instructor_id).await?;
     let id = Uuid::now_v7();
     let command = ClassCommand::Schedule {
         class_id: ClassId(id),
         studio_id: StudioId(path.studio_id),
-        title: title.to_string(),
-        class_type_id: None,
+        title: shape.title,
+        class_type_id: shape.class_type_id,
         starts_at: body.starts_at,
-        duration_minutes: body.duration_minutes,
-        capacity: body
-            .capacity
-            .unwrap_or(studio.settings.default_class_capacity),
+        duration_minutes: shape.duration_minutes,
+        capacity: shape.capacity,
         location_id: body.location_id.map(LocationId),
         instructor_id: body.instructor_id.map(AccountId),
         schedule_id: None,
-        policy: policy_from(&studio, body.policy),
+        policy: shape.policy,
     };
     let (version, _) = class_bus_execute(&state, &ctx, path.studio_id, id, command).await?;
     Ok(accepted(
@@ -227,7 +288,13 @@ pub async fn create_class(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSeries {
-    pub title: String,
+    /// Client-chosen series id: a retried request re-creates the same classes (ids derive
+    /// from it), so it fills gaps instead of duplicating. Minted when absent.
+    pub schedule_id: Option<Uuid>,
+    /// As for a one-off class: defaults for title, duration, capacity and policy.
+    pub class_type_id: Option<Uuid>,
+    /// Required without `class_type_id`.
+    pub title: Option<String>,
     /// `mon` … `sun`.
     #[schema(value_type = Vec<String>, example = json!(["mon", "thu"]))]
     pub weekdays: Vec<String>,
@@ -240,7 +307,8 @@ pub struct CreateSeries {
     #[schema(value_type = Option<String>)]
     pub until: Option<NaiveDate>,
     pub count: Option<u32>,
-    pub duration_minutes: u32,
+    /// Required without `class_type_id`.
+    pub duration_minutes: Option<u32>,
     pub capacity: Option<u32>,
     pub location_id: Option<Uuid>,
     pub instructor_id: Option<Uuid>,
@@ -293,8 +361,17 @@ pub async fn create_series(
     let member = Membership::load(&state.pool, &user, path.studio_id).await?;
     member.require(Action::ManageSchedule)?;
     let studio = studio_view(&state, &member).await?;
-    let title = domain::values::DisplayName::parse(&body.title)
-        .map_err(|e| ApiError::Validation(vec![ApiError::validation("title", &e)]))?;
+    let shape = class_shape(
+        &state,
+        &member,
+        &studio,
+        body.class_type_id,
+        body.title,
+        body.duration_minutes,
+        body.capacity,
+        body.policy,
+    )
+    .await?;
     let weekdays = body
         .weekdays
         .iter()
@@ -335,8 +412,7 @@ pub async fn create_series(
         starts_on: body.starts_on,
         end,
     };
-    let schedule_id = Uuid::now_v7();
-    let policy = policy_from(&studio, body.policy);
+    let schedule_id = body.schedule_id.unwrap_or_else(Uuid::now_v7);
     let mut classes = Vec::new();
     for starts_at in occurrences(&rule, tz) {
         // Deterministic per series and instant: a retried request fills gaps instead of
@@ -345,17 +421,15 @@ pub async fn create_series(
         let command = ClassCommand::Schedule {
             class_id: ClassId(id),
             studio_id: StudioId(path.studio_id),
-            title: title.to_string(),
-            class_type_id: None,
+            title: shape.title.clone(),
+            class_type_id: shape.class_type_id,
             starts_at,
-            duration_minutes: body.duration_minutes,
-            capacity: body
-                .capacity
-                .unwrap_or(studio.settings.default_class_capacity),
+            duration_minutes: shape.duration_minutes,
+            capacity: shape.capacity,
             location_id: body.location_id.map(LocationId),
             instructor_id: body.instructor_id.map(AccountId),
             schedule_id: Some(schedule_id),
-            policy,
+            policy: shape.policy,
         };
         class_bus_execute(&state, &ctx, path.studio_id, id, command).await?;
         classes.push(SeriesClass { id, starts_at });
@@ -371,6 +445,7 @@ pub async fn create_series(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarParams {
     /// Start of the range (default: now).
@@ -591,7 +666,7 @@ pub struct BookingResult {
 
 /// Who the caller may act for: staff for any client record of the studio, a client for
 /// their own.
-async fn client_for(
+pub(crate) async fn client_for(
     state: &AppState,
     member: &Membership,
     requested: Option<Uuid>,
@@ -946,6 +1021,7 @@ pub struct ClientBookingsPath {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ClientBookingsParams {
     /// `upcoming` (default) or `past`.

@@ -206,6 +206,7 @@ async fn load_client(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ClientListParams {
     /// Page size, 1..=100 (default 50).

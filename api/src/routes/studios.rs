@@ -100,6 +100,7 @@ pub struct Accepted {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReadParams {
     /// Wait (a few seconds at most) until the view reflects at least this version.
@@ -107,6 +108,7 @@ pub struct ReadParams {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Page size, 1..=100 (default 50).

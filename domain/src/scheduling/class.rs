@@ -41,6 +41,36 @@ impl Default for BookingPolicy {
     }
 }
 
+impl BookingPolicy {
+    /// Bounds that keep every derived instant meaningful; `Err((field, why))`.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if !(1..=365 * 24).contains(&self.opens_hours_before) {
+            return Err(("policy.opens_hours_before", "1..=8760 hours".to_owned()));
+        }
+        if self.closes_minutes_before > 7 * 24 * 60
+            || u64::from(self.closes_minutes_before) >= u64::from(self.opens_hours_before) * 60
+        {
+            return Err((
+                "policy.closes_minutes_before",
+                "at most 7 days, and before booking opens".to_owned(),
+            ));
+        }
+        if self.free_cancel_hours_before > 14 * 24 {
+            return Err((
+                "policy.free_cancel_hours_before",
+                "0..=336 hours".to_owned(),
+            ));
+        }
+        if self.promotion_cutoff_minutes > 7 * 24 * 60 {
+            return Err((
+                "policy.promotion_cutoff_minutes",
+                "0..=10080 minutes".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClassStatus {
@@ -365,7 +395,16 @@ impl Aggregate for ClassSession {
                 policy,
             } => {
                 if self.id.is_some() {
-                    return Err(ClassError::AlreadyExists);
+                    // A retried series request re-sends the same occurrence (its id
+                    // derives from the series id and the instant): nothing to do.
+                    let retry = schedule_id.is_some()
+                        && self.id == Some(class_id)
+                        && self.starts_at == Some(starts_at);
+                    return if retry {
+                        Ok(())
+                    } else {
+                        Err(ClassError::AlreadyExists)
+                    };
                 }
                 if !(1..=MAX_CAPACITY).contains(&capacity) {
                     return Err(ClassError::Invalid {
@@ -379,6 +418,9 @@ impl Aggregate for ClassSession {
                         message: format!("must be between 5 and {MAX_DURATION_MINUTES}"),
                     });
                 }
+                policy
+                    .validate()
+                    .map_err(|(field, message)| ClassError::Invalid { field, message })?;
                 let event = ClassEvent::ClassScheduled {
                     class_id,
                     studio_id,
@@ -1024,5 +1066,94 @@ mod tests {
             .when_async(cmd(5, 50))
             .await
             .then_expect_error(ClassError::AlreadyExists);
+        let mut policy = BookingPolicy::default();
+        policy.closes_minutes_before = policy.opens_hours_before * 60;
+        let r = T::with(())
+            .given_no_previous_events()
+            .when_async(ClassCommand::Schedule {
+                class_id: ClassId(Uuid::from_u128(1)),
+                studio_id: StudioId(Uuid::from_u128(2)),
+                title: "X".into(),
+                class_type_id: None,
+                starts_at: start(),
+                duration_minutes: 50,
+                capacity: 5,
+                location_id: None,
+                instructor_id: None,
+                schedule_id: None,
+                policy,
+            })
+            .await
+            .inspect_result();
+        assert!(
+            matches!(
+                r,
+                Err(ClassError::Invalid {
+                    field: "policy.closes_minutes_before",
+                    ..
+                })
+            ),
+            "booking must close after it opens: {r:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_retried_series_occurrence_is_a_no_op() {
+        let series = Some(Uuid::from_u128(9));
+        let occurrence = ClassCommand::Schedule {
+            class_id: ClassId(Uuid::from_u128(1)),
+            studio_id: StudioId(Uuid::from_u128(2)),
+            title: "Reformer".into(),
+            class_type_id: None,
+            starts_at: start(),
+            duration_minutes: 50,
+            capacity: 5,
+            location_id: None,
+            instructor_id: None,
+            schedule_id: series,
+            policy: BookingPolicy::default(),
+        };
+        let mut first = scheduled(5);
+        if let ClassEvent::ClassScheduled { schedule_id, .. } = &mut first {
+            *schedule_id = series;
+        }
+        T::with(())
+            .given(vec![first])
+            .when_async(occurrence)
+            .await
+            .then_expect_events(vec![]);
+    }
+
+    #[tokio::test]
+    async fn booking_closes_before_the_start_and_unknown_bookings_are_refused() {
+        let mut policy = BookingPolicy::default();
+        policy.closes_minutes_before = 60;
+        let mut event = scheduled(5);
+        if let ClassEvent::ClassScheduled { policy: p, .. } = &mut event {
+            *p = policy;
+        }
+        T::with(())
+            .given(vec![event])
+            .when_async(ClassCommand::Book {
+                booking_id: booking(1),
+                client_id: client(1),
+                now: start() - Duration::minutes(30),
+                blocked_until: None,
+            })
+            .await
+            .then_expect_error(ClassError::BookingClosed);
+        T::with(())
+            .given(vec![scheduled(5)])
+            .when_async(ClassCommand::CancelBooking {
+                booking_id: booking(7),
+                now: hours_before(48),
+            })
+            .await
+            .then_expect_error(ClassError::BookingNotFound);
+        T::with(())
+            .given_no_previous_events()
+            .when_async(ClassCommand::CancelClass { reason: "x".into() })
+            .await
+            .then_expect_error(ClassError::NotFound);
     }
 }

@@ -537,3 +537,349 @@ async fn settling_is_idempotent_and_catches_up_after_downtime() -> anyhow::Resul
     assert_eq!((first.events, second.events), (1, 0));
     Ok(())
 }
+
+#[tokio::test]
+async fn twenty_concurrent_requests_for_one_trainer_slot_make_exactly_one_appointment(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let s = studio(&app, None).await?;
+    let trainer = app.user("Slot Trainer").await?;
+    app.add_member(&s.owner, s.id, &trainer, "trainer").await?;
+    let ids = clients(&app, &env, &s, 20).await?;
+    let every_day: Vec<serde_json::Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| serde_json::json!({"weekday": d, "start": "06:00:00", "end": "22:00:00"}))
+        .collect();
+    let base = format!("/api/v1/studios/{}/trainers/{}", s.id, trainer.id);
+    // The trainer publishes their own availability.
+    let (st, r) = app
+        .call(Method::PUT, &format!("{base}/availability"), &trainer,
+            Some(serde_json::json!({"weekly": every_day, "slot_minutes": 60, "buffer_minutes": 15, "min_notice_minutes": 60})))
+        .await?;
+    assert_eq!(st, 200, "{r}");
+    let from = Utc::now() + Span::days(1);
+    let to = from + Span::days(1);
+    let range = format!(
+        "from={}&to={}",
+        from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        to.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let slots = eventually(Duration::from_secs(20), "slots", || async {
+        let (st, r) = app
+            .call(
+                Method::GET,
+                &format!("{base}/slots?{range}"),
+                &s.owner,
+                None,
+            )
+            .await?;
+        assert_eq!(st, 200, "{r}");
+        Ok(r["slots"].as_array().filter(|a| a.len() > 2).cloned())
+    })
+    .await?;
+    let slot = slots[1]["starts_at"].clone();
+    let book_path = format!("{base}/appointments");
+    let results = join_all(ids.iter().map(|c| {
+        app.call(
+            Method::POST,
+            &book_path,
+            &s.owner,
+            Some(serde_json::json!({"starts_at": slot, "client_id": c})),
+        )
+    }))
+    .await;
+    let mut won = Vec::new();
+    for r in results {
+        let (st, body) = r?;
+        match st {
+            201 => won.push(body),
+            422 => assert_eq!(body["code"], "slot_unavailable"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one appointment");
+    let appointment = won[0]["appointment"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    // Buffers: the next slot starts 75 minutes later, so the one after the booked slot
+    // is still free; rescheduling into it works and frees the original.
+    let next = slots[2]["starts_at"].clone();
+    let (st, _) = app
+        .call(
+            Method::POST,
+            &format!("{base}/appointments/{appointment}/reschedule"),
+            &s.owner,
+            Some(serde_json::json!({"starts_at": next})),
+        )
+        .await?;
+    assert_eq!(st, 200);
+    let (st, body) = app
+        .call(
+            Method::POST,
+            &format!("{base}/appointments"),
+            &s.owner,
+            Some(serde_json::json!({"starts_at": next, "client_id": ids[1]})),
+        )
+        .await?;
+    assert_eq!((st, body["code"].as_str()), (422, Some("slot_unavailable")));
+    let (st, _) = app
+        .call(
+            Method::POST,
+            &format!("{base}/appointments"),
+            &s.owner,
+            Some(serde_json::json!({"starts_at": slot, "client_id": ids[1]})),
+        )
+        .await?;
+    assert_eq!(st, 201, "the original slot was freed by the reschedule");
+    let (st, _) = app
+        .call(
+            Method::DELETE,
+            &format!("{base}/appointments/{appointment}"),
+            &s.owner,
+            None,
+        )
+        .await?;
+    assert_eq!(st, 200);
+    // Minimum notice: a slot 30 minutes from now is never offered or bookable.
+    let soon = (Utc::now() + Span::minutes(30)).to_rfc3339();
+    let (st, body) = app
+        .call(
+            Method::POST,
+            &format!("{base}/appointments"),
+            &s.owner,
+            Some(serde_json::json!({"starts_at": soon, "client_id": ids[2]})),
+        )
+        .await?;
+    assert_eq!((st, body["code"].as_str()), (422, Some("slot_unavailable")));
+    // A front-desk user may not publish a trainer's availability.
+    let desk = app.user("Desk").await?;
+    app.add_member(&s.owner, s.id, &desk, "front_desk").await?;
+    let (st, _) = app
+        .call(
+            Method::PUT,
+            &format!("{base}/availability"),
+            &desk,
+            Some(serde_json::json!({"weekly": [], "slot_minutes": 60})),
+        )
+        .await?;
+    assert_eq!(st, 403);
+    Ok(())
+}
+
+#[tokio::test]
+async fn classes_take_their_defaults_from_a_class_type_and_a_retried_series_does_not_duplicate(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let s = studio(&app, None).await?;
+    let base = format!("/api/v1/studios/{}", s.id);
+    let policy = serde_json::json!({"opens_hours_before": 48, "closes_minutes_before": 30,
+        "free_cancel_hours_before": 6, "promotion_cutoff_minutes": 120,
+        "late_cancel_strike": false, "no_show_strike": true});
+    let (st, r) = app
+        .call(
+            Method::POST,
+            &format!("{base}/class-types"),
+            &s.owner,
+            Some(
+                serde_json::json!({"name": "Reformer Flow", "duration_minutes": 50,
+                "default_capacity": 2, "policy": policy}),
+            ),
+        )
+        .await?;
+    assert_eq!(st, 201, "{r}");
+    let type_id = r["id"].as_str().unwrap_or_default().to_owned();
+
+    // Scheduled right after the type was defined: the type is read from the event store,
+    // so no waiting for its view.
+    let starts_at = Utc::now() + Span::hours(24);
+    let (st, r) = app
+        .call(
+            Method::POST,
+            &format!("{base}/classes"),
+            &s.owner,
+            Some(serde_json::json!({"class_type_id": type_id, "starts_at": starts_at})),
+        )
+        .await?;
+    assert_eq!(st, 201, "{r}");
+    let class_id = r["id"].as_str().unwrap_or_default().to_owned();
+    let (st, view) = app
+        .call(
+            Method::GET,
+            &format!("{base}/classes/{class_id}?min_version=1"),
+            &s.owner,
+            None,
+        )
+        .await?;
+    assert_eq!(st, 200, "{view}");
+    assert_eq!(view["title"], "Reformer Flow");
+    assert_eq!(view["capacity"], 2);
+    assert_eq!(view["class_type_id"], type_id.as_str());
+    let minutes = (view["ends_at"]
+        .as_str()
+        .unwrap_or_default()
+        .parse::<chrono::DateTime<Utc>>()?
+        - view["starts_at"]
+            .as_str()
+            .unwrap_or_default()
+            .parse::<chrono::DateTime<Utc>>()?)
+    .num_minutes();
+    assert_eq!(minutes, 50);
+    // The type's booking window (48 h) applies: a class in 3 days is not bookable yet.
+    let ids = clients(&app, &env, &s, 1).await?;
+    let (st, r) = app
+        .call(
+            Method::POST,
+            &format!("{base}/classes"),
+            &s.owner,
+            Some(serde_json::json!({"class_type_id": type_id, "starts_at": Utc::now() + Span::days(3), "title": "Reformer Flow (late)"})),
+        )
+        .await?;
+    assert_eq!(st, 201, "{r}");
+    let later = r["id"].as_str().unwrap_or_default().parse()?;
+    let (st, r) = book(&app, &s, later, ids[0]).await?;
+    assert_eq!(
+        (st, r["code"].as_str()),
+        (422, Some("booking_not_open")),
+        "{r}"
+    );
+
+    // A series from the type; retried with the same schedule_id it creates nothing new.
+    let schedule_id = Uuid::now_v7();
+    let series = serde_json::json!({"schedule_id": schedule_id, "class_type_id": type_id,
+        "weekdays": ["tue"], "local_time": "18:00", "starts_on": "2030-01-01", "count": 3});
+    for _ in 0..2 {
+        let (st, r) = app
+            .call(
+                Method::POST,
+                &format!("{base}/schedules"),
+                &s.owner,
+                Some(series.clone()),
+            )
+            .await?;
+        assert_eq!(st, 201, "{r}");
+        assert_eq!(r["classes"].as_array().map(Vec::len), Some(3));
+    }
+    let (s_id, owner) = (s.id, &s.owner);
+    eventually(Duration::from_secs(20), "filtered calendar", || async {
+        let (st, cal) = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/studios/{s_id}/classes?from=2030-01-01T00:00:00Z&to=2030-01-31T00:00:00Z&class_type_id={type_id}"),
+                owner,
+                None,
+            )
+            .await?;
+        assert_eq!(st, 200, "{cal}");
+        Ok((cal["classes"].as_array().map(Vec::len) == Some(3)).then_some(()))
+    })
+    .await?;
+    let events: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_type = 'class' AND payload->>'schedule_id' = $1",
+    )
+    .bind(schedule_id.to_string())
+    .fetch_one(&env.pool)
+    .await?;
+    assert_eq!(events, 3, "the retry wrote no second set of classes");
+
+    // Listing, updating and archiving; an archived type schedules nothing.
+    let (st, _) = app
+        .call(
+            Method::PUT,
+            &format!("{base}/class-types/{type_id}"),
+            &s.owner,
+            Some(serde_json::json!({"name": "Reformer Flow II", "duration_minutes": 55})),
+        )
+        .await?;
+    assert_eq!(st, 200);
+    let (st, r) = app
+        .call(
+            Method::DELETE,
+            &format!("{base}/class-types/{type_id}"),
+            &s.owner,
+            None,
+        )
+        .await?;
+    assert_eq!(st, 200, "{r}");
+    let version = r["version"].as_u64().unwrap_or_default();
+    let (st, view) = app
+        .call(
+            Method::GET,
+            &format!("{base}/class-types/{type_id}?min_version={version}"),
+            &s.owner,
+            None,
+        )
+        .await?;
+    assert_eq!(st, 200, "{view}");
+    assert_eq!(
+        (view["name"].as_str(), view["archived"].as_bool()),
+        (Some("Reformer Flow II"), Some(true))
+    );
+    let (_, list) = app
+        .call(Method::GET, &format!("{base}/class-types"), &s.owner, None)
+        .await?;
+    assert_eq!(
+        list["class_types"].as_array().map(Vec::len),
+        Some(0),
+        "{list}"
+    );
+    let (_, list) = app
+        .call(
+            Method::GET,
+            &format!("{base}/class-types?include_archived=true"),
+            &s.owner,
+            None,
+        )
+        .await?;
+    assert_eq!(
+        list["class_types"].as_array().map(Vec::len),
+        Some(1),
+        "{list}"
+    );
+    let (st, r) = app
+        .call(
+            Method::POST,
+            &format!("{base}/classes"),
+            &s.owner,
+            Some(serde_json::json!({"class_type_id": type_id, "starts_at": starts_at})),
+        )
+        .await?;
+    assert_eq!(
+        (st, r["code"].as_str()),
+        (422, Some("class_type_archived")),
+        "{r}"
+    );
+
+    // Without a type, title and duration are required; another studio's type is unknown.
+    let (st, r) = app
+        .call(
+            Method::POST,
+            &format!("{base}/classes"),
+            &s.owner,
+            Some(serde_json::json!({"starts_at": starts_at, "duration_minutes": 30})),
+        )
+        .await?;
+    assert_eq!(
+        (st, r["code"].as_str()),
+        (422, Some("validation_failed")),
+        "{r}"
+    );
+    let other = studio(&app, None).await?;
+    let (st, r) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{}/classes", other.id),
+            &other.owner,
+            Some(serde_json::json!({"class_type_id": type_id, "starts_at": starts_at})),
+        )
+        .await?;
+    assert_eq!(
+        (st, r["code"].as_str()),
+        (404, Some("class_type_not_found")),
+        "{r}"
+    );
+    Ok(())
+}

@@ -1,0 +1,378 @@
+//! Class types: the studio's catalogue (name, duration, default capacity, booking window
+//! and cancellation policy). Classes and series scheduled with a `class_type_id` take
+//! their defaults from it; the strike limit and block length are studio settings, since
+//! strikes count across every class a client books.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use domain::policy::Action;
+use domain::scheduling::class_type::{
+    ClassType, ClassTypeCommand, ClassTypeDetails, ClassTypeError, ClassTypeId, ClassTypeView,
+};
+use domain::scheduling::BookingPolicy;
+use domain::studio::StudioId;
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::context::RequestContext;
+use crate::error::{from_command, ApiError, FieldError, Problem};
+use crate::extract::{AppJson, AppPath, AppQuery};
+use crate::routes::studios::{accepted, Accepted, ReadParams, StudioPath};
+use crate::state::AppState;
+use crate::tenancy::Membership;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(define_class_type, list_class_types))
+        .routes(routes!(
+            get_class_type,
+            update_class_type,
+            archive_class_type
+        ))
+}
+
+fn rule(err: ClassTypeError) -> ApiError {
+    match err {
+        ClassTypeError::NotFound => not_found(),
+        ClassTypeError::Invalid { field, message } => ApiError::Validation(vec![FieldError {
+            field: field.to_owned(),
+            code: "invalid".to_owned(),
+            message,
+        }]),
+        other => ApiError::Rule {
+            code: other.code(),
+            message: other.to_string(),
+        },
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError::NotFound {
+        code: "class_type_not_found",
+        what: "class type",
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassTypePath {
+    pub studio_id: Uuid,
+    pub class_type_id: Uuid,
+}
+
+/// A class type as clients send it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClassTypeBody {
+    /// Client-chosen id on create (makes retries safe); minted when absent. Not allowed
+    /// on update.
+    pub id: Option<Uuid>,
+    /// 1..=100 characters.
+    #[schema(example = "Reformer Flow")]
+    pub name: String,
+    /// Up to 2000 characters.
+    pub description: Option<String>,
+    /// 5..=1440.
+    #[schema(example = 50)]
+    pub duration_minutes: u32,
+    /// 1..=500; defaults to the studio's `default_class_capacity`.
+    pub default_capacity: Option<u32>,
+    /// Defaults from the studio's settings (booking window, cancellation cutoff).
+    pub policy: Option<BookingPolicy>,
+}
+
+impl ClassTypeBody {
+    async fn details(
+        self,
+        state: &AppState,
+        member: &Membership,
+    ) -> Result<ClassTypeDetails, ApiError> {
+        let name = domain::values::DisplayName::parse(&self.name)
+            .map_err(|e| ApiError::Validation(vec![ApiError::validation("name", &e)]))?;
+        let studio = crate::routes::classes::studio_view(state, member).await?;
+        Ok(ClassTypeDetails {
+            name: name.to_string(),
+            description: self
+                .description
+                .map(|d| d.trim().to_owned())
+                .filter(|d| !d.is_empty()),
+            duration_minutes: self.duration_minutes,
+            default_capacity: self
+                .default_capacity
+                .unwrap_or(studio.settings.default_class_capacity),
+            policy: crate::routes::classes::policy_from(&studio, self.policy),
+        })
+    }
+}
+
+async fn execute(
+    state: &AppState,
+    ctx: &RequestContext,
+    studio: Uuid,
+    id: Uuid,
+    command: ClassTypeCommand,
+) -> Result<u64, ApiError> {
+    state
+        .class_types
+        .execute(&id.to_string(), command, None, ctx.metadata(studio))
+        .await
+        .map(|o| o.version)
+        .map_err(|e| from_command(e, rule))
+}
+
+/// Define a class type.
+#[utoipa::path(post, path = "/studios/{studio_id}/class-types", tag = "classes", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id")),
+    request_body = ClassTypeBody,
+    responses(
+        (status = 201, description = "Defined; `id` is the class type id", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, `class_type_already_exists`", body = Problem, content_type = "application/problem+json")))]
+pub async fn define_class_type(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<StudioPath>,
+    AppJson(body): AppJson<ClassTypeBody>,
+) -> Result<Response, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    member.require(Action::ManageSchedule)?;
+    let id = body.id.unwrap_or_else(Uuid::now_v7);
+    let details = body.details(&state, &member).await?;
+    let command = ClassTypeCommand::Define {
+        id: ClassTypeId(id),
+        studio_id: StudioId(path.studio_id),
+        details,
+    };
+    let version = execute(&state, &ctx, path.studio_id, id, command).await?;
+    Ok(accepted(
+        StatusCode::CREATED,
+        Accepted {
+            id,
+            version,
+            location_id: None,
+        },
+    ))
+}
+
+/// Replace a class type's details. Classes already scheduled keep the rules they were
+/// scheduled with.
+#[utoipa::path(put, path = "/studios/{studio_id}/class-types/{class_type_id}", tag = "classes", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("class_type_id" = Uuid, Path, description = "Class type id")),
+    request_body = ClassTypeBody,
+    responses(
+        (status = 200, description = "Updated", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`class_type_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, `class_type_archived`", body = Problem, content_type = "application/problem+json")))]
+pub async fn update_class_type(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<ClassTypePath>,
+    AppJson(body): AppJson<ClassTypeBody>,
+) -> Result<Response, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    member.require(Action::ManageSchedule)?;
+    if body.id.is_some_and(|id| id != path.class_type_id) {
+        return Err(ApiError::Validation(vec![FieldError {
+            field: "id".to_owned(),
+            code: "invalid".to_owned(),
+            message: "must match the path, or be left out".to_owned(),
+        }]));
+    }
+    require_in_studio(&state, &member, path.class_type_id).await?;
+    let details = body.details(&state, &member).await?;
+    let version = execute(
+        &state,
+        &ctx,
+        path.studio_id,
+        path.class_type_id,
+        ClassTypeCommand::Update { details },
+    )
+    .await?;
+    Ok(accepted(
+        StatusCode::OK,
+        Accepted {
+            id: path.class_type_id,
+            version,
+            location_id: None,
+        },
+    ))
+}
+
+/// Archive a class type: no new classes from it; existing classes are untouched.
+#[utoipa::path(delete, path = "/studios/{studio_id}/class-types/{class_type_id}", tag = "classes", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("class_type_id" = Uuid, Path, description = "Class type id")),
+    responses(
+        (status = 200, description = "Archived", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`class_type_not_found`", body = Problem, content_type = "application/problem+json")))]
+pub async fn archive_class_type(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<ClassTypePath>,
+) -> Result<Response, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    member.require(Action::ManageSchedule)?;
+    require_in_studio(&state, &member, path.class_type_id).await?;
+    let version = execute(
+        &state,
+        &ctx,
+        path.studio_id,
+        path.class_type_id,
+        ClassTypeCommand::Archive,
+    )
+    .await?;
+    Ok(accepted(
+        StatusCode::OK,
+        Accepted {
+            id: path.class_type_id,
+            version,
+            location_id: None,
+        },
+    ))
+}
+
+/// A class type's current details, from the event store (never lags): what a class
+/// scheduled from it gets. 404 for another studio's type; 422 when archived.
+pub(crate) async fn current(
+    state: &AppState,
+    member: &Membership,
+    id: Uuid,
+) -> Result<ClassTypeDetails, ApiError> {
+    let class_type = require_in_studio(state, member, id).await?;
+    if class_type.is_archived() {
+        return Err(rule(ClassTypeError::Archived));
+    }
+    class_type
+        .details_in(StudioId(member.studio_id))
+        .cloned()
+        .ok_or_else(not_found)
+}
+
+async fn require_in_studio(
+    state: &AppState,
+    member: &Membership,
+    id: Uuid,
+) -> Result<ClassType, ApiError> {
+    let (class_type, _) = state
+        .class_types
+        .load(member.studio_id, &id.to_string())
+        .await
+        .map_err(|e| from_command(e, rule))?;
+    if class_type.details_in(StudioId(member.studio_id)).is_none() {
+        return Err(not_found());
+    }
+    Ok(class_type)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// Include archived types (default false).
+    #[serde(default)]
+    pub include_archived: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClassTypes {
+    /// By name.
+    pub class_types: Vec<ClassTypeView>,
+}
+
+/// The studio's class types.
+#[utoipa::path(get, path = "/studios/{studio_id}/class-types", tag = "classes", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ListParams),
+    responses(
+        (status = 200, description = "Class types", body = ClassTypes),
+        (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_class_types(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppPath(path): AppPath<StudioPath>,
+    AppQuery(params): AppQuery<ListParams>,
+) -> Result<AppJson<ClassTypes>, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    member.require(Action::ViewSchedule)?;
+    let mut tx = member.tx(&state.pool).await?;
+    // A catalogue, not a log: a studio has tens of types, so no pagination (capped).
+    let docs: Vec<Json<ClassTypeView>> = sqlx::query_scalar(
+        "SELECT doc FROM class_type_view WHERE tenant_id = $1 AND ($2 OR NOT archived) \
+         ORDER BY lower(name), id LIMIT 500",
+    )
+    .bind(path.studio_id)
+    .bind(params.include_archived)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(AppJson(ClassTypes {
+        class_types: docs.into_iter().map(|d| d.0).collect(),
+    }))
+}
+
+async fn load_view(
+    state: &AppState,
+    member: &Membership,
+    id: Uuid,
+) -> Result<Option<ClassTypeView>, ApiError> {
+    let mut tx = member.tx(&state.pool).await?;
+    let doc: Option<Json<ClassTypeView>> =
+        sqlx::query_scalar("SELECT doc FROM class_type_view WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    Ok(doc.map(|d| d.0))
+}
+
+/// One class type (`min_version` waits for a write to show).
+#[utoipa::path(get, path = "/studios/{studio_id}/class-types/{class_type_id}", tag = "classes", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("class_type_id" = Uuid, Path, description = "Class type id"), ReadParams),
+    responses(
+        (status = 200, description = "The class type", body = ClassTypeView),
+        (status = 404, description = "`class_type_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`view_not_caught_up`", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_class_type(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppPath(path): AppPath<ClassTypePath>,
+    AppQuery(params): AppQuery<ReadParams>,
+) -> Result<AppJson<ClassTypeView>, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    member.require(Action::ViewSchedule)?;
+    let id = path.class_type_id;
+    let wanted = params.min_version.unwrap_or(0);
+    let caught_up = || async {
+        Ok::<_, ApiError>(
+            load_view(&state, &member, id)
+                .await?
+                .is_some_and(|v| v.version >= wanted),
+        )
+    };
+    if wanted > 0 {
+        state
+            .waiter
+            .wait_until(&id.to_string(), state.config.read_wait_max, caught_up)
+            .await?;
+    }
+    let view = load_view(&state, &member, id).await?;
+    match view {
+        Some(v) if v.version >= wanted => Ok(AppJson(v)),
+        Some(v) => Err(ApiError::NotCaughtUp {
+            current: v.version,
+            wanted,
+        }),
+        None if wanted > 0 => Err(ApiError::NotCaughtUp { current: 0, wanted }),
+        None => Err(not_found()),
+    }
+}

@@ -1,0 +1,545 @@
+//! 1:1 appointments with trainers: weekly availability with time off, buffers and
+//! minimum notice; free slots; booking, rescheduling and cancelling. Each trainer's
+//! calendar is one stream, so a trainer is never double-booked whatever the
+//! concurrency.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use domain::account::AccountId;
+use domain::client::ClientId;
+use domain::policy::{Action, Relation, Role};
+use domain::scheduling::appointments::{
+    slots, Appointment, Rules, TimeOff, TrainerCalendar, TrainerCalendarView, TrainerCommand,
+    TrainerError, TrainerEvent, Window,
+};
+use domain::scheduling::view::ClassView;
+use domain::studio::view::StudioView;
+use domain::studio::StudioId;
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::context::RequestContext;
+use crate::error::{from_command, ApiError, FieldError, Problem};
+use crate::extract::{AppJson, AppPath, AppQuery};
+use crate::routes::classes::client_for;
+use crate::routes::studios::{accepted, Accepted};
+use crate::state::AppState;
+use crate::tenancy::Membership;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(set_availability))
+        .routes(routes!(add_time_off))
+        .routes(routes!(free_slots))
+        .routes(routes!(book_appointment))
+        .routes(routes!(reschedule))
+        .routes(routes!(cancel_appointment))
+        .routes(routes!(trainer_schedule))
+}
+
+fn rule(err: TrainerError) -> ApiError {
+    match err {
+        TrainerError::AppointmentNotFound => ApiError::NotFound {
+            code: "appointment_not_found",
+            what: "appointment",
+        },
+        TrainerError::Invalid { field, message } => ApiError::Validation(vec![FieldError {
+            field: field.to_owned(),
+            code: "invalid".to_owned(),
+            message,
+        }]),
+        other => ApiError::Rule {
+            code: other.code(),
+            message: other.to_string(),
+        },
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainerPath {
+    pub studio_id: Uuid,
+    pub trainer_id: Uuid,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppointmentPath {
+    pub studio_id: Uuid,
+    pub trainer_id: Uuid,
+    pub appointment_id: Uuid,
+}
+
+/// The trainer must be a member who can teach.
+async fn require_trainer(
+    state: &AppState,
+    member: &Membership,
+    trainer: Uuid,
+) -> Result<(), ApiError> {
+    let mut tx = member.tx(&state.pool).await?;
+    let role: Option<String> = sqlx::query_scalar(
+        "SELECT role FROM studio_membership WHERE tenant_id = $1 AND account_id = $2",
+    )
+    .bind(member.studio_id)
+    .bind(trainer)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    match role.as_deref().and_then(Role::parse) {
+        Some(Role::Trainer | Role::Admin | Role::Owner) => Ok(()),
+        _ => Err(ApiError::NotFound {
+            code: "trainer_not_found",
+            what: "trainer",
+        }),
+    }
+}
+
+async fn execute(
+    state: &AppState,
+    ctx: &RequestContext,
+    studio: Uuid,
+    trainer: Uuid,
+    command: TrainerCommand,
+) -> Result<(u64, Vec<TrainerEvent>), ApiError> {
+    let id = TrainerCalendar::id(StudioId(studio), AccountId(trainer));
+    state
+        .trainer_calendars
+        .execute_returning_events(&id.to_string(), command, None, ctx.metadata(studio))
+        .await
+        .map(|(o, e)| (o.version, e))
+        .map_err(|e| from_command(e, rule))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetAvailability {
+    /// Weekly windows in local time (`weekday`: `mon`…`sun`, times `HH:MM:SS`).
+    pub weekly: Vec<Window>,
+    /// Appointment length (5..=480).
+    pub slot_minutes: u32,
+    /// Kept free after each appointment (≤ 240).
+    #[serde(default)]
+    pub buffer_minutes: u32,
+    /// Earliest booking from now (≤ 30 days).
+    #[serde(default)]
+    pub min_notice_minutes: u32,
+    /// Defaults to the studio's time zone.
+    pub timezone: Option<String>,
+}
+
+/// Publish (replace) a trainer's weekly availability.
+#[utoipa::path(put, path = "/studios/{studio_id}/trainers/{trainer_id}/availability", tag = "appointments", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("trainer_id" = Uuid, Path, description = "Trainer's account")),
+    request_body = SetAvailability,
+    responses(
+        (status = 200, description = "Published", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`, `trainer_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json")))]
+pub async fn set_availability(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<TrainerPath>,
+    AppJson(body): AppJson<SetAvailability>,
+) -> Result<Response, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    member.require_with(
+        Action::ManageAvailability,
+        Relation {
+            own_record: path.trainer_id == user.account_id,
+            assigned_trainer: false,
+        },
+    )?;
+    require_trainer(&state, &member, path.trainer_id).await?;
+    let timezone = match body.timezone {
+        Some(t) => t,
+        None => {
+            let mut tx = member.tx(&state.pool).await?;
+            let studio: Option<Json<StudioView>> =
+                sqlx::query_scalar("SELECT doc FROM studio_view WHERE id = $1")
+                    .bind(path.studio_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            tx.commit().await?;
+            studio.map(|s| s.0.timezone).ok_or(ApiError::NotCaughtUp {
+                current: 0,
+                wanted: 1,
+            })?
+        }
+    };
+    let rules = Rules {
+        timezone,
+        weekly: body.weekly,
+        slot_minutes: body.slot_minutes,
+        buffer_minutes: body.buffer_minutes,
+        min_notice_minutes: body.min_notice_minutes,
+    };
+    let command = TrainerCommand::SetAvailability {
+        studio_id: StudioId(path.studio_id),
+        trainer_id: AccountId(path.trainer_id),
+        rules,
+    };
+    let (version, _) = execute(&state, &ctx, path.studio_id, path.trainer_id, command).await?;
+    Ok(accepted(
+        StatusCode::OK,
+        Accepted {
+            id: path.trainer_id,
+            version,
+            location_id: None,
+        },
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddTimeOff {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+/// Block time off (no slots are offered inside it).
+#[utoipa::path(post, path = "/studios/{studio_id}/trainers/{trainer_id}/time-off", tag = "appointments", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("trainer_id" = Uuid, Path, description = "Trainer's account")),
+    request_body = AddTimeOff,
+    responses(
+        (status = 201, description = "Added", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`trainer_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json")))]
+pub async fn add_time_off(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<TrainerPath>,
+    AppJson(body): AppJson<AddTimeOff>,
+) -> Result<Response, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    member.require_with(
+        Action::ManageAvailability,
+        Relation {
+            own_record: path.trainer_id == user.account_id,
+            assigned_trainer: false,
+        },
+    )?;
+    require_trainer(&state, &member, path.trainer_id).await?;
+    let time_off = TimeOff {
+        id: Uuid::now_v7(),
+        from: body.from,
+        to: body.to,
+    };
+    let (version, _) = execute(
+        &state,
+        &ctx,
+        path.studio_id,
+        path.trainer_id,
+        TrainerCommand::AddTimeOff { time_off },
+    )
+    .await?;
+    Ok(accepted(
+        StatusCode::CREATED,
+        Accepted {
+            id: time_off.id,
+            version,
+            location_id: None,
+        },
+    ))
+}
+
+async fn calendar(
+    state: &AppState,
+    member: &Membership,
+    trainer: Uuid,
+) -> Result<TrainerCalendarView, ApiError> {
+    let mut tx = member.tx(&state.pool).await?;
+    let doc: Option<Json<TrainerCalendarView>> =
+        sqlx::query_scalar("SELECT doc FROM trainer_calendar_view WHERE id = $1")
+            .bind(TrainerCalendar::id(
+                StudioId(member.studio_id),
+                AccountId(trainer),
+            ))
+            .fetch_optional(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    Ok(doc.map(|d| d.0).unwrap_or_default())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RangeParams {
+    pub from: DateTime<Utc>,
+    /// At most 31 days after `from`.
+    pub to: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Slot {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Slots {
+    pub slots: Vec<Slot>,
+}
+
+fn check_range(p: &RangeParams) -> Result<(), ApiError> {
+    if p.to <= p.from || p.to - p.from > chrono::Duration::days(31) {
+        return Err(ApiError::InvalidQuery(
+            "`to` must be after `from`, at most 31 days later".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Free slots of a trainer in a range.
+#[utoipa::path(get, path = "/studios/{studio_id}/trainers/{trainer_id}/slots", tag = "appointments", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("trainer_id" = Uuid, Path, description = "Trainer's account"), RangeParams),
+    responses(
+        (status = 200, description = "Free slots", body = Slots),
+        (status = 400, description = "Bad range", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`, `trainer_not_found`", body = Problem, content_type = "application/problem+json")))]
+pub async fn free_slots(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppPath(path): AppPath<TrainerPath>,
+    AppQuery(params): AppQuery<RangeParams>,
+) -> Result<AppJson<Slots>, ApiError> {
+    check_range(&params)?;
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    member.require(Action::ViewSchedule)?;
+    require_trainer(&state, &member, path.trainer_id).await?;
+    let cal = calendar(&state, &member, path.trainer_id).await?;
+    let free = match &cal.rules {
+        Some(rules) => slots(
+            rules,
+            &cal.time_off,
+            &cal.appointments,
+            params.from,
+            params.to,
+            Utc::now(),
+        ),
+        None => Vec::new(),
+    };
+    Ok(AppJson(Slots {
+        slots: free
+            .into_iter()
+            .map(|(starts_at, ends_at)| Slot { starts_at, ends_at })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BookAppointment {
+    /// A free slot's start.
+    pub starts_at: DateTime<Utc>,
+    /// The client record (clients book for themselves and may omit it).
+    pub client_id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AppointmentBooked {
+    pub appointment: Appointment,
+    pub version: u64,
+}
+
+/// Book a slot with a trainer.
+#[utoipa::path(post, path = "/studios/{studio_id}/trainers/{trainer_id}/appointments", tag = "appointments", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("trainer_id" = Uuid, Path, description = "Trainer's account")),
+    request_body = BookAppointment,
+    responses(
+        (status = 201, description = "Booked", body = AppointmentBooked),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`trainer_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`slot_unavailable`, `no_availability`, `client_required`, `client_not_found`", body = Problem, content_type = "application/problem+json")))]
+pub async fn book_appointment(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<TrainerPath>,
+    AppJson(body): AppJson<BookAppointment>,
+) -> Result<Response, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    require_trainer(&state, &member, path.trainer_id).await?;
+    let client = client_for(&state, &member, body.client_id).await?;
+    let command = TrainerCommand::Book {
+        appointment_id: Uuid::now_v7(),
+        client_id: ClientId(client),
+        starts_at: body.starts_at,
+        now: Utc::now(),
+    };
+    let (version, events) = execute(&state, &ctx, path.studio_id, path.trainer_id, command).await?;
+    let Some(TrainerEvent::AppointmentBooked { appointment }) = events.into_iter().next() else {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "booking produced no appointment"
+        )));
+    };
+    Ok((
+        StatusCode::CREATED,
+        AppJson(AppointmentBooked {
+            appointment,
+            version,
+        }),
+    )
+        .into_response())
+}
+
+/// Staff, or the client the appointment is for.
+async fn require_party(
+    state: &AppState,
+    member: &Membership,
+    path: &AppointmentPath,
+) -> Result<(), ApiError> {
+    if member.may(Action::Book, Relation::default()) || path.trainer_id == member.account_id {
+        return Ok(());
+    }
+    let cal = calendar(state, member, path.trainer_id).await?;
+    let Some(appointment) = cal
+        .appointments
+        .iter()
+        .find(|a| a.id == path.appointment_id)
+    else {
+        return Err(ApiError::NotFound {
+            code: "appointment_not_found",
+            what: "appointment",
+        });
+    };
+    client_for(state, member, Some(appointment.client_id.0))
+        .await
+        .map(|_| ())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reschedule {
+    pub starts_at: DateTime<Utc>,
+}
+
+/// Move an appointment to another free slot.
+#[utoipa::path(post, path = "/studios/{studio_id}/trainers/{trainer_id}/appointments/{appointment_id}/reschedule", tag = "appointments", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("trainer_id" = Uuid, Path, description = "Trainer's account"), ("appointment_id" = Uuid, Path, description = "Appointment id")),
+    request_body = Reschedule,
+    responses(
+        (status = 200, description = "Moved", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`appointment_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`slot_unavailable`", body = Problem, content_type = "application/problem+json")))]
+pub async fn reschedule(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<AppointmentPath>,
+    AppJson(body): AppJson<Reschedule>,
+) -> Result<Response, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    require_trainer(&state, &member, path.trainer_id).await?;
+    require_party(&state, &member, &path).await?;
+    let command = TrainerCommand::Reschedule {
+        appointment_id: path.appointment_id,
+        starts_at: body.starts_at,
+        now: Utc::now(),
+    };
+    let (version, _) = execute(&state, &ctx, path.studio_id, path.trainer_id, command).await?;
+    Ok(accepted(
+        StatusCode::OK,
+        Accepted {
+            id: path.appointment_id,
+            version,
+            location_id: None,
+        },
+    ))
+}
+
+/// Cancel an appointment.
+#[utoipa::path(delete, path = "/studios/{studio_id}/trainers/{trainer_id}/appointments/{appointment_id}", tag = "appointments", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("trainer_id" = Uuid, Path, description = "Trainer's account"), ("appointment_id" = Uuid, Path, description = "Appointment id")),
+    responses(
+        (status = 200, description = "Cancelled", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`appointment_not_found`", body = Problem, content_type = "application/problem+json")))]
+pub async fn cancel_appointment(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<AppointmentPath>,
+) -> Result<Response, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    require_trainer(&state, &member, path.trainer_id).await?;
+    require_party(&state, &member, &path).await?;
+    let command = TrainerCommand::Cancel {
+        appointment_id: path.appointment_id,
+    };
+    let (version, _) = execute(&state, &ctx, path.studio_id, path.trainer_id, command).await?;
+    Ok(accepted(
+        StatusCode::OK,
+        Accepted {
+            id: path.appointment_id,
+            version,
+            location_id: None,
+        },
+    ))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TrainerSchedule {
+    pub appointments: Vec<Appointment>,
+    /// Classes this trainer teaches in the range (counts, no roster).
+    pub classes: Vec<ClassView>,
+}
+
+/// A trainer's schedule: appointments and classes in a range.
+#[utoipa::path(get, path = "/studios/{studio_id}/trainers/{trainer_id}/schedule", tag = "appointments", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("trainer_id" = Uuid, Path, description = "Trainer's account"), RangeParams),
+    responses(
+        (status = 200, description = "Schedule", body = TrainerSchedule),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`trainer_not_found`", body = Problem, content_type = "application/problem+json")))]
+pub async fn trainer_schedule(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppPath(path): AppPath<TrainerPath>,
+    AppQuery(params): AppQuery<RangeParams>,
+) -> Result<AppJson<TrainerSchedule>, ApiError> {
+    check_range(&params)?;
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    member.require(Action::ManageAttendance)?;
+    require_trainer(&state, &member, path.trainer_id).await?;
+    let cal = calendar(&state, &member, path.trainer_id).await?;
+    let mut appointments: Vec<Appointment> = cal
+        .appointments
+        .into_iter()
+        .filter(|a| a.starts_at >= params.from && a.starts_at < params.to)
+        .collect();
+    appointments.sort_by_key(|a| a.starts_at);
+    let mut tx = member.tx(&state.pool).await?;
+    let classes: Vec<Json<ClassView>> = sqlx::query_scalar(
+        "SELECT doc FROM class_view WHERE tenant_id = $1 AND instructor_id = $2 AND starts_at >= $3 AND starts_at < $4 ORDER BY starts_at",
+    )
+    .bind(path.studio_id)
+    .bind(path.trainer_id)
+    .bind(params.from)
+    .bind(params.to)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let classes = classes
+        .into_iter()
+        .map(|c| ClassView {
+            roster: Vec::new(),
+            ..c.0
+        })
+        .collect();
+    Ok(AppJson(TrainerSchedule {
+        appointments,
+        classes,
+    }))
+}
