@@ -187,6 +187,14 @@ pub async fn verify_password(password: String, stored: Option<String>) -> bool {
         && known
 }
 
+/// The token of an `Authorization` header value: `Bearer <token>` (or `bearer`).
+pub fn bearer_token(header: &str) -> Option<&str> {
+    header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+}
+
 /// The signed-in caller.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser {
@@ -212,14 +220,11 @@ impl FromRequestParts<AppState> for AuthUser {
                 code: "unauthorized",
                 message: "sign in: send `Authorization: Bearer <access token>`".to_owned(),
             })?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .ok_or(ApiError::Unauthorized {
-                code: "invalid_token",
-                message: "expected a Bearer token".to_owned(),
-            })?;
-        let claims = state.tokens.verify(token.trim())?;
+        let token = bearer_token(header).ok_or(ApiError::Unauthorized {
+            code: "invalid_token",
+            message: "expected a Bearer token".to_owned(),
+        })?;
+        let claims = state.tokens.verify(token)?;
         let open: Option<bool> = sqlx::query_scalar(
             "SELECT revoked_at IS NULL FROM auth_session WHERE id = $1 AND account_id = $2",
         )

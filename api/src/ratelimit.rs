@@ -1,6 +1,6 @@
-//! Rate limiting per client IP and per signed-in account (GCRA via `governor`), with a
-//! stricter budget on the authentication endpoints. Over budget: `429 rate_limited`
-//! with `Retry-After`.
+//! Rate limiting per client IP and per signed-in account (the subject of a verified
+//! access token; GCRA via `governor`), with a stricter budget on the authentication
+//! endpoints. Over budget: `429 rate_limited` with `Retry-After`.
 //!
 //! Limits are per API process: with N replicas the effective budget is N times larger.
 //! Put a shared limiter (at the load balancer, or in Postgres) in front when that
@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
+use crate::auth::bearer_token;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -125,28 +126,22 @@ pub async fn limit(State(state): State<AppState>, mut request: Request, next: Ne
             return e.into_response();
         }
     }
-    // Per account: the token's subject, unverified here (verification happens in the
-    // handler); a forged subject only spends that subject's budget.
-    if let Some(sub) = request
+    // Per account: only the subject of a token that verifies (signature, algorithm,
+    // expiry, issuer, audience: the check `AuthUser` makes; HS256 is cheap). A forged or
+    // invalid token counts against its IP alone, so nobody can spend another account's
+    // budget. The session is not looked up here: a revoked session's unexpired token still
+    // counts against its own account, which only its holder can spend.
+    let account = request
         .headers()
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .and_then(unverified_subject)
-    {
-        if let Err(e) = check(&limiters.account, &sub) {
+        .and_then(bearer_token)
+        .and_then(|token| state.tokens.verify(token).ok())
+        .map(|claims| claims.sub);
+    if let Some(account) = account {
+        if let Err(e) = check(&limiters.account, &account) {
             return e.into_response();
         }
     }
     next.run(request).await
-}
-
-fn unverified_subject(token: &str) -> Option<uuid::Uuid> {
-    use base64::Engine;
-    let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    value.get("sub")?.as_str()?.parse().ok()
 }

@@ -1,7 +1,9 @@
+use std::time::Duration;
+
 use base64::Engine;
 use futures::future::join_all;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use repstream_tests::{test_secret, TestApp, TestEnv};
+use repstream_tests::{eventually, test_secret, TestApp, TestEnv};
 use reqwest::Method;
 use uuid::Uuid;
 
@@ -283,29 +285,130 @@ async fn concurrent_sign_ups_with_one_email_create_exactly_one_account() -> anyh
 #[tokio::test]
 async fn password_hashes_never_reach_events_the_outbox_or_responses() -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
-    let app = env.spawn_api().await?;
+    let app = env.spawn_all().await?;
     let user = app.user("Secret Keeper").await?;
+    // Read-model rows about this person, so the view scan below reads something: their
+    // studio, their own client record, a class and a booking.
+    let studio = app.create_studio(&user, "Secret Studio").await?;
+    let base = format!("/api/v1/studios/{studio}");
+    let (s, client) = app
+        .call(
+            Method::POST,
+            &format!("{base}/clients"),
+            &user,
+            Some(serde_json::json!({"full_name": "Secret Keeper", "email": user.email, "account_id": user.id})),
+        )
+        .await?;
+    assert_eq!(s, 201, "{client}");
+    let client = client["id"].as_str().unwrap_or_default().to_owned();
+    eventually(Duration::from_secs(20), "client view", || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM client_view")
+            .fetch_one(&env.pool)
+            .await?;
+        Ok((n > 0).then_some(()))
+    })
+    .await?;
+    let (s, class) = app
+        .call(
+            Method::POST,
+            &format!("{base}/classes"),
+            &user,
+            Some(serde_json::json!({"title": "Secret Class", "starts_at": chrono::Utc::now() + chrono::Duration::days(2), "duration_minutes": 45})),
+        )
+        .await?;
+    assert_eq!(s, 201, "{class}");
+    let (s, booking) = app
+        .call(
+            Method::POST,
+            &format!(
+                "{base}/classes/{}/bookings",
+                class["id"].as_str().unwrap_or_default()
+            ),
+            &user,
+            Some(serde_json::json!({"client_id": client})),
+        )
+        .await?;
+    assert_eq!(s, 201, "{booking}");
+
+    let hash = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT password_hash FROM account_credential WHERE account_id = $1",
+        )
+        .bind(user.id)
+        .fetch_one(&env.pool)
+        .await
+    };
+    let old_hash = hash().await?;
+    let new_password = "Brand-New-Secret-77";
     let r = app
         .req(Method::POST, "/api/v1/auth/password", &user)
-        .json(&serde_json::json!({"current_password": user.password, "new_password": "Brand-New-Secret-77"}))
+        .json(&serde_json::json!({"current_password": user.password, "new_password": new_password}))
         .send()
         .await?;
     assert_eq!(r.status().as_u16(), 204);
-    let leaks: i64 = sqlx::query_scalar(
-        "SELECT (SELECT count(*) FROM events WHERE payload::text LIKE '%argon2%' OR metadata::text LIKE '%argon2%') \
-         + (SELECT count(*) FROM outbox WHERE message::text LIKE '%argon2%')",
-    )
-    .fetch_one(&env.pool)
-    .await?;
-    assert_eq!(leaks, 0);
+    let new_hash = hash().await?;
+    assert!(new_hash.starts_with("$argon2id$") && new_hash != old_hash);
     let stored: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM account_credential WHERE password_hash LIKE '$argon2id$%'",
     )
     .fetch_one(&env.pool)
     .await?;
     assert_eq!(stored, 1, "Argon2id, in the credentials table only");
+
+    // Every read model, with rows about this person in each one seeded above.
+    let views: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname LIKE '%\\_view' \
+         ORDER BY 1",
+    )
+    .fetch_all(&env.pool)
+    .await?;
+    let seeded = ["booking_view", "class_view", "client_view", "studio_view"];
+    for view in seeded {
+        assert!(views.iter().any(|v| v == view), "{view} in {views:?}");
+    }
+    eventually(Duration::from_secs(20), "read models", || async {
+        let mut filled = true;
+        for view in seeded {
+            let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {view}"))
+                .fetch_one(&env.pool)
+                .await?;
+            filled &= n > 0;
+        }
+        Ok(filled.then_some(()))
+    })
+    .await?;
+    let secrets = [
+        ("an Argon2 hash", "argon2"),
+        ("the old hash", old_hash.as_str()),
+        ("the new hash", new_hash.as_str()),
+        ("the old password", user.password.as_str()),
+        ("the new password", new_password),
+    ];
+    for (what, secret) in secrets {
+        let leaks: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM events \
+                     WHERE strpos(payload::text, $1) > 0 OR strpos(metadata::text, $1) > 0) \
+             + (SELECT count(*) FROM outbox WHERE strpos(message::text, $1) > 0)",
+        )
+        .bind(secret)
+        .fetch_one(&env.pool)
+        .await?;
+        assert_eq!(leaks, 0, "{what} in events or the outbox");
+        for view in &views {
+            // Every column, as the row's text form.
+            let leaks: i64 = sqlx::query_scalar(&format!(
+                "SELECT count(*) FROM {view} t WHERE strpos(t::text, $1) > 0"
+            ))
+            .bind(secret)
+            .fetch_one(&env.pool)
+            .await?;
+            assert_eq!(leaks, 0, "{what} in {view}");
+        }
+    }
     let (_, body) = app.call(Method::GET, "/api/v1/me", &user, None).await?;
-    assert!(!body.to_string().contains("argon2"));
+    let body = body.to_string();
+    assert!(secrets.iter().all(|(_, secret)| !body.contains(secret)));
     Ok(())
 }
 
@@ -412,6 +515,141 @@ async fn auth_endpoints_are_rate_limited_per_ip() -> anyhow::Result<()> {
     // Other endpoints have their own, larger budget.
     let r = app.client.get(app.url("/healthz")).send().await?;
     assert_eq!(r.status().as_u16(), 200);
+    Ok(())
+}
+
+/// Status and body of a response; a 429 must be the `rate_limited` problem with a
+/// `Retry-After` in seconds.
+async fn limited(r: reqwest::Response) -> anyhow::Result<(u16, serde_json::Value)> {
+    let status = r.status().as_u16();
+    let header = |name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (retry_after, content_type) = (header("retry-after"), header("content-type"));
+    let body: serde_json::Value = r.json().await.unwrap_or_default();
+    if status == 429 {
+        let secs: u64 = retry_after.as_deref().unwrap_or_default().parse()?;
+        assert!(secs >= 1, "Retry-After: {secs}");
+        assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+        assert_eq!(body["code"], "rate_limited", "{body}");
+    }
+    Ok((status, body))
+}
+
+#[tokio::test]
+async fn other_endpoints_are_rate_limited_per_ip_and_invalid_tokens_count_there(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let mut config = env.api_config();
+    config.rate_limits.per_ip_per_minute = 1;
+    config.rate_limits.burst = 3;
+    let app = env.spawn_api_with(config).await?;
+    let mut statuses = Vec::new();
+    for token in [None, Some("abc.def.ghi"), None, Some("abc.def.ghi"), None] {
+        let mut r = app.client.get(app.url("/api/v1/me"));
+        if let Some(token) = token {
+            r = r.bearer_auth(token);
+        }
+        statuses.push(limited(r.send().await?).await?.0);
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429]);
+    // The auth endpoints have their own budget.
+    assert_eq!(app.login("x@example.com", "whatever-123").await?.0, 400);
+    Ok(())
+}
+
+/// `GET /me` with `token`, as seen from `ip` (the API trusts `X-Forwarded-For` here).
+async fn me_from(app: &TestApp, token: &str, ip: &str) -> anyhow::Result<(u16, serde_json::Value)> {
+    let r = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(token)
+        .header("x-forwarded-for", ip)
+        .send()
+        .await?;
+    limited(r).await
+}
+
+#[tokio::test]
+async fn the_per_account_limit_counts_verified_tokens_only() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let mut config = env.api_config();
+    config.rate_limits.per_ip_per_minute = 1;
+    config.rate_limits.per_account_per_minute = 1;
+    config.rate_limits.burst = 3;
+    // Every request below comes from its own address, so no per-IP budget runs out:
+    // what is left to stop them is the per-account limit.
+    config.rate_limits.trust_forwarded_for = true;
+    let app = env.spawn_api_with(config).await?;
+    let victim = app.user("Rate Victim").await?;
+    let bystander = app.user("Rate Bystander").await?;
+    let session: Uuid = sqlx::query_scalar("SELECT id FROM auth_session WHERE account_id = $1")
+        .bind(victim.id)
+        .fetch_one(&env.pool)
+        .await?;
+
+    // Tokens naming the victim that do not verify: another key, no signature, and the
+    // victim's own token with an edited payload.
+    let now = chrono::Utc::now().timestamp();
+    let claims = Claims {
+        sub: victim.id,
+        sid: session,
+        iat: now - 10,
+        exp: now + 600,
+        iss: "repstream".into(),
+        aud: "repstream-api".into(),
+        jti: Uuid::new_v4(),
+    };
+    let b64 = |v: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let payload = serde_json::to_value(&claims)?;
+    let wrong_key = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(b"not-the-api-key-not-the-api-key!"),
+    )?;
+    let unsigned = format!(
+        "{}.{}.",
+        b64(&serde_json::json!({"alg": "none", "typ": "JWT"})),
+        b64(&payload)
+    );
+    let mut parts: Vec<&str> = victim.access_token.split('.').collect();
+    let edited = b64(&payload);
+    if let Some(p) = parts.get_mut(1) {
+        *p = &edited;
+    }
+    let tampered = parts.join(".");
+    let mut ip = 0;
+    for forged in [&wrong_key, &unsigned, &tampered] {
+        for _ in 0..3 {
+            ip += 1;
+            let (s, body) = me_from(&app, forged, &format!("198.51.100.{ip}")).await?;
+            assert_eq!(
+                (s, body["code"].as_str()),
+                (401, Some("invalid_token")),
+                "a forged token is not counted against the account it names"
+            );
+        }
+    }
+
+    // The victim's budget is whole: three requests (the burst), then 429.
+    let mut statuses = Vec::new();
+    for i in 1..=4 {
+        let ip = format!("203.0.113.{i}");
+        statuses.push(me_from(&app, &victim.access_token, &ip).await?.0);
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 429],
+        "forged tokens spent nothing"
+    );
+    // Per account: another account from another address goes on.
+    let (s, _) = me_from(&app, &bystander.access_token, "203.0.113.50").await?;
+    assert_eq!(s, 200);
     Ok(())
 }
 
