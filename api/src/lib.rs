@@ -16,6 +16,7 @@
 //! Run: `repstream-api serve` (also `migrate`, `seed`).
 
 pub mod auth;
+pub mod check_in_code;
 pub mod context;
 pub mod error;
 pub mod extract;

@@ -10,6 +10,9 @@ use common::inline::AccountState;
 use domain::account::{AccountCommand, AccountId, PLATFORM_TENANT};
 use domain::client::{ClientCommand, ClientError, ClientId, HealthIntake};
 use domain::policy::Role;
+use domain::scheduling::class_type::{
+    ClassTypeCommand, ClassTypeDetails, ClassTypeError, ClassTypeId,
+};
 use domain::scheduling::{BookingId, BookingPolicy, ClassCommand, ClassError, ClassId};
 use domain::studio::{LocationId, StudioCommand, StudioError, StudioId, StudioSettings};
 use domain::values::{Currency, DisplayName, Email, TimeZone};
@@ -250,10 +253,54 @@ async fn seed_week(state: &AppState, actor: &str, people: &[Uuid]) -> anyhow::Re
         Uuid::from_u128(DEMO_STUDIO_ID.as_u128() + 0x11),
     ];
     let location = Uuid::from_u128(DEMO_STUDIO_ID.as_u128() + 1);
+    // No-shows cost no strike in the demo: the seeded clients never check in, and a dev
+    // database kept for weeks would otherwise block them from booking. Late cancels do.
     let policy = BookingPolicy {
         opens_hours_before: 21 * 24,
+        no_show_strike: false,
         ..BookingPolicy::default()
     };
+    let mut types = std::collections::HashMap::new();
+    for (name, minutes, capacity, description) in [
+        (
+            "Sunrise Reformer",
+            50,
+            6,
+            "Early reformer flow for all levels.",
+        ),
+        (
+            "Strength Circuit",
+            45,
+            10,
+            "Kettlebells, sleds and body weight.",
+        ),
+    ] {
+        let id = Uuid::new_v5(
+            &DEMO_STUDIO_ID,
+            format!("demo-class-type-{name}").as_bytes(),
+        );
+        let define = ClassTypeCommand::Define {
+            id: ClassTypeId(id),
+            studio_id: StudioId(DEMO_STUDIO_ID),
+            details: ClassTypeDetails {
+                name: name.to_owned(),
+                description: Some(description.to_owned()),
+                duration_minutes: minutes,
+                default_capacity: capacity,
+                policy,
+            },
+        };
+        match state
+            .class_types
+            .execute(&id.to_string(), define, None, meta(DEMO_STUDIO_ID, actor))
+            .await
+        {
+            // Defined by an earlier run (perhaps with other details since): keep it.
+            Ok(_) | Err(CommandError::Rejected(ClassTypeError::AlreadyExists)) => {}
+            Err(e) => anyhow::bail!("seeding class type {name}: {e}"),
+        }
+        types.insert(name, id);
+    }
     for day in 1..=7 {
         let date = today + chrono::Duration::days(day);
         let mut slots = vec![(
@@ -281,7 +328,7 @@ async fn seed_week(state: &AppState, actor: &str, people: &[Uuid]) -> anyhow::Re
                 class_id: ClassId(class_id),
                 studio_id: StudioId(DEMO_STUDIO_ID),
                 title: title.to_owned(),
-                class_type_id: None,
+                class_type_id: types.get(title).copied(),
                 starts_at: starts_at.with_timezone(&chrono::Utc),
                 duration_minutes: minutes,
                 capacity,

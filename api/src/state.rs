@@ -13,6 +13,7 @@ use domain::studio::Studio;
 use sqlx::PgPool;
 
 use crate::auth::{AuthConfig, TokenService};
+use crate::check_in_code::CheckInCodes;
 use crate::ratelimit::{Limiters, RateLimits};
 use crate::waiter::ViewWaiter;
 
@@ -56,6 +57,8 @@ pub struct AppState {
     pub class_types: CommandBus<ClassType>,
     pub trainer_calendars: CommandBus<TrainerCalendar>,
     pub tokens: TokenService,
+    /// Derived from the token signing secret (see [`crate::check_in_code`]).
+    pub check_in_codes: CheckInCodes,
     pub waiter: ViewWaiter,
     pub limiters: Arc<Limiters>,
     pub config: ApiConfig,
@@ -76,6 +79,7 @@ impl AppState {
             trainer_calendars: CommandBus::new(pool.clone(), ()),
             class_types: CommandBus::new(pool.clone(), ()),
             tokens: TokenService::new(config.auth.clone())?,
+            check_in_codes: CheckInCodes::new(&config.auth.jwt_secret)?,
             limiters: Arc::new(Limiters::new(&config.rate_limits)),
             pool,
             sqs,

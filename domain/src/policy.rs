@@ -75,10 +75,13 @@ pub enum Action {
     ManageAttendance,
     /// Publish a trainer's availability and time off (trainers: their own).
     ManageAvailability,
+    /// Book, move or cancel a 1:1 appointment (trainers: on their own calendar; clients:
+    /// for their own record).
+    BookAppointment,
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 15] = [
         Action::ViewStudio,
         Action::ManageStudio,
         Action::ViewMembers,
@@ -93,6 +96,7 @@ impl Action {
         Action::Book,
         Action::ManageAttendance,
         Action::ManageAvailability,
+        Action::BookAppointment,
     ];
 
     fn describe(self) -> &'static str {
@@ -108,11 +112,12 @@ impl Action {
             Action::ViewClientHealth => "see health and medical fields",
             Action::ViewSchedule => "see the calendar and classes",
             Action::ManageSchedule => {
-                "create classes and series, cancel, change capacity/instructor"
+                "define class types, create classes and series, cancel, change capacity/instructor"
             }
             Action::Book => "book or cancel a spot for a client",
             Action::ManageAttendance => "see rosters, check clients in",
             Action::ManageAvailability => "publish a trainer's availability and time off",
+            Action::BookAppointment => "book, move or cancel a 1:1 appointment",
         }
     }
 }
@@ -131,7 +136,8 @@ pub enum Rule {
 /// How the actor relates to the resource at hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Relation {
-    /// The resource is the actor's own client record.
+    /// The resource is the actor's own: their client record, or (for availability and
+    /// appointments) their own calendar.
     pub own_record: bool,
     /// The actor is a trainer assigned to the client record.
     pub assigned_trainer: bool,
@@ -167,6 +173,17 @@ pub fn rule(role: Role, action: Action) -> Rule {
         (ManageAvailability, Owner | Admin) => Allow,
         (ManageAvailability, Trainer) => Own,
         (ManageAvailability, FrontDesk | Client) => Deny,
+        (BookAppointment, Owner | Admin | FrontDesk) => Allow,
+        (BookAppointment, Trainer | Client) => Own,
+    }
+}
+
+/// Who may teach classes and take 1:1 appointments: trainers, and the owners and admins
+/// who teach in their own studios.
+pub fn may_teach(role: Role) -> bool {
+    match role {
+        Role::Owner | Role::Admin | Role::Trainer => true,
+        Role::FrontDesk | Role::Client => false,
     }
 }
 
@@ -197,6 +214,9 @@ pub fn matrix_markdown() -> String {
                 Rule::Allow => "✓",
                 Rule::Deny => "–",
                 Rule::Own if action == Action::ManageAvailability => "own calendar",
+                Rule::Own if action == Action::BookAppointment && role == Role::Trainer => {
+                    "own calendar"
+                }
                 Rule::Own => "own record",
                 Rule::Assigned => "assigned clients",
             };

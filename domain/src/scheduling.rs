@@ -13,7 +13,7 @@ pub mod view;
 
 pub use class::{
     BookingPolicy, BookingStatus, ClassCommand, ClassError, ClassEvent, ClassSession, ClassStatus,
-    MAX_CAPACITY, MAX_DURATION_MINUTES,
+    CHECK_IN_OPENS_MINUTES, MAX_CAPACITY, MAX_DURATION_MINUTES,
 };
 
 use serde::{Deserialize, Serialize};

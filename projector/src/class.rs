@@ -86,8 +86,13 @@ impl Projection for ClassProjection {
         .await
         .context("writing class view")?;
 
-        // booking_view follows the roster; rebuilds of class_view leave it alone (its
-        // rows are keyed by booking and rewritten by the same events).
+        // booking_view follows the roster, from live projection only. A rebuild of
+        // class_view replays old events: writing them to the live booking_view would send
+        // statuses back in time while it runs, and could leave an event the live projector
+        // applied meanwhile overwritten for good.
+        if table != self.table() {
+            return Ok(Vec::new());
+        }
         let touched: Option<BookingId> = match &event {
             ClassEvent::SpotBooked { booking_id, .. }
             | ClassEvent::Waitlisted { booking_id, .. }

@@ -4,6 +4,10 @@
 //! Capacity, waitlist order and promotions are decided inside each class's stream, so
 //! they hold under any concurrency; strikes are written with the events that cause them
 //! and checked before booking.
+//!
+//! Check-in: staff check anyone in; a client checks their own booking in with the
+//! short-lived code the studio shows (`GET …/check-in-code`, see
+//! [`crate::check_in_code`]), which proves they are there.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,7 +16,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc, Weekday};
 use common::inline::booking_blocked_until;
 use domain::account::AccountId;
 use domain::client::ClientId;
-use domain::policy::{Action, Relation, Role};
+use domain::policy::{self, Action, Relation, Role};
 use domain::scheduling::recurrence::{occurrences, SeriesEnd, WeeklyRule};
 use domain::scheduling::view::{ClassView, RosterEntry};
 use domain::scheduling::{
@@ -45,6 +49,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(book))
         .routes(routes!(cancel_booking))
         .routes(routes!(check_in))
+        .routes(routes!(check_in_code))
         .routes(routes!(cancel_class))
         .routes(routes!(change_capacity))
         .routes(routes!(substitute_instructor))
@@ -144,7 +149,7 @@ async fn check_instructor(
     .await?;
     tx.commit().await?;
     match role.as_deref().and_then(Role::parse) {
-        Some(Role::Trainer | Role::Owner | Role::Admin) => Ok(()),
+        Some(role) if policy::may_teach(role) => Ok(()),
         _ => Err(ApiError::Rule {
             code: "not_an_instructor",
             message: "instructor_id must be a trainer, admin or owner of this studio".to_owned(),
@@ -671,6 +676,24 @@ pub(crate) async fn client_for(
     member: &Membership,
     requested: Option<Uuid>,
 ) -> Result<Uuid, ApiError> {
+    let (client, own) = resolve_client(state, member, requested).await?;
+    member.require_with(
+        Action::Book,
+        Relation {
+            own_record: own,
+            assigned_trainer: false,
+        },
+    )?;
+    Ok(client)
+}
+
+/// The client record a request is about (`requested`, else the caller's own) and
+/// whether it is the caller's own. 422 when there is none or it is not in this studio.
+pub(crate) async fn resolve_client(
+    state: &AppState,
+    member: &Membership,
+    requested: Option<Uuid>,
+) -> Result<(Uuid, bool), ApiError> {
     let mut tx = member.tx(&state.pool).await?;
     let own: Option<Uuid> = sqlx::query_scalar(
         "SELECT id FROM client_view WHERE tenant_id = $1 AND account_id = $2 ORDER BY id LIMIT 1",
@@ -702,14 +725,7 @@ pub(crate) async fn client_for(
             message: "no such client record in this studio".to_owned(),
         });
     }
-    member.require_with(
-        Action::Book,
-        Relation {
-            own_record: own == Some(client),
-            assigned_trainer: false,
-        },
-    )?;
-    Ok(client)
+    Ok((client, own == Some(client)))
 }
 
 /// Book a spot (or join the waitlist when the class is full).
@@ -804,24 +820,7 @@ pub async fn cancel_booking(
     let member = Membership::load(&state.pool, &user, path.studio_id).await?;
     if !member.may(Action::Book, Relation::default()) {
         // A client cancels only their own booking.
-        let mut tx = member.tx(&state.pool).await?;
-        let own: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM booking_view b JOIN client_view c ON c.id = b.client_id \
-             WHERE b.booking_id = $1 AND b.tenant_id = $2 AND c.account_id = $3)",
-        )
-        .bind(path.booking_id)
-        .bind(path.studio_id)
-        .bind(user.account_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        member.require_with(
-            Action::Book,
-            Relation {
-                own_record: own,
-                assigned_trainer: false,
-            },
-        )?;
+        require_own_booking(&state, &member, path.booking_id).await?;
     }
     let command = ClassCommand::CancelBooking {
         booking_id: BookingId(path.booking_id),
@@ -853,26 +852,80 @@ pub async fn cancel_booking(
     Ok(AppJson(result))
 }
 
-/// Check a client in (staff), from an hour before the start.
+/// 403 unless `booking` is a booking of the caller's own client record.
+async fn require_own_booking(
+    state: &AppState,
+    member: &Membership,
+    booking: Uuid,
+) -> Result<(), ApiError> {
+    let mut tx = member.tx(&state.pool).await?;
+    let own: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM booking_view b JOIN client_view c ON c.id = b.client_id \
+         WHERE b.booking_id = $1 AND b.tenant_id = $2 AND c.account_id = $3)",
+    )
+    .bind(booking)
+    .bind(member.studio_id)
+    .bind(member.account_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    member.require_with(
+        Action::Book,
+        Relation {
+            own_record: own,
+            assigned_trainer: false,
+        },
+    )
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckInRequest {
+    /// The code shown at the studio (`GET …/check-in-code`); case, spaces and hyphens
+    /// do not matter. Required when clients check themselves in; staff need none.
+    #[schema(example = "K7Q3MZ")]
+    pub code: Option<String>,
+}
+
+/// Check a client in, from an hour before the start. Staff check anyone in, without a
+/// body. A client checks in their own booking with the code shown at the studio.
 #[utoipa::path(post, path = "/studios/{studio_id}/classes/{class_id}/bookings/{booking_id}/check-in", tag = "classes", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"), ("class_id" = Uuid, Path, description = "Class id"), ("booking_id" = Uuid, Path, description = "Booking id")),
+    request_body = Option<CheckInRequest>,
     responses(
         (status = 200, description = "Checked in", body = Accepted),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (a client, for someone else's booking)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`class_not_found`, `booking_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`check_in_not_open`, `booking_not_active`", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`invalid_check_in_code` (a client: missing, wrong or expired), `check_in_not_open`, `booking_not_active`, `class_cancelled`, `class_over`", body = Problem, content_type = "application/problem+json")))]
 pub async fn check_in(
     State(state): State<AppState>,
     user: AuthUser,
     ctx: RequestContext,
     AppPath(path): AppPath<BookingPath>,
+    body: Option<AppJson<CheckInRequest>>,
 ) -> Result<Response, ApiError> {
-    Membership::load(&state.pool, &user, path.studio_id)
-        .await?
-        .require(Action::ManageAttendance)?;
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    let now = Utc::now();
+    if !member.may(Action::ManageAttendance, Relation::default()) {
+        // A client checks in only their own booking, and only with the current code:
+        // it shows they are at the studio.
+        require_own_booking(&state, &member, path.booking_id).await?;
+        let code = body.and_then(|AppJson(b)| b.code).unwrap_or_default();
+        if !state
+            .check_in_codes
+            .verify(path.studio_id, path.class_id, &code, now)
+        {
+            return Err(ApiError::Rule {
+                code: "invalid_check_in_code",
+                message:
+                    "this check-in code is wrong or has expired; use the one shown at the studio"
+                        .to_owned(),
+            });
+        }
+    }
     let command = ClassCommand::CheckIn {
         booking_id: BookingId(path.booking_id),
-        now: Utc::now(),
+        now,
     };
     let (version, _) =
         class_bus_execute(&state, &ctx, path.studio_id, path.class_id, command).await?;
@@ -884,6 +937,52 @@ pub async fn check_in(
             location_id: None,
         },
     ))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CheckInCode {
+    /// Six characters: digits 2–9 and letters without `I` and `O`.
+    #[schema(example = "K7Q3MZ")]
+    pub code: String,
+    /// The code is refused from this instant (10 to 20 minutes from now; codes rotate
+    /// every 10 minutes): fetch the current one before it.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The code clients type to check themselves in to this class, for staff to show at
+/// the studio. Derived, not stored: asking again within the window returns the same
+/// code. Available while check-in is open (from an hour before the start until the
+/// class is settled).
+#[utoipa::path(get, path = "/studios/{studio_id}/classes/{class_id}/check-in-code", tag = "classes", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("class_id" = Uuid, Path, description = "Class id")),
+    responses(
+        (status = 200, description = "The current code", body = CheckInCode),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`class_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`check_in_not_open`, `class_cancelled`, `class_over`", body = Problem, content_type = "application/problem+json")))]
+pub async fn check_in_code(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppPath(path): AppPath<ClassPath>,
+) -> Result<AppJson<CheckInCode>, ApiError> {
+    Membership::load(&state.pool, &user, path.studio_id)
+        .await?
+        .require(Action::ManageAttendance)?;
+    let now = Utc::now();
+    // From the event store, not the view: whether check-in is open must not lag.
+    let (class, _) = state
+        .classes
+        .load(path.studio_id, &path.class_id.to_string())
+        .await
+        .map_err(|e| from_command(e, class_rule))?;
+    class.check_in_open(now).map_err(class_rule)?;
+    let issued = state
+        .check_in_codes
+        .issue(path.studio_id, path.class_id, now);
+    Ok(AppJson(CheckInCode {
+        code: issued.code,
+        expires_at: issued.expires_at,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -9,10 +9,10 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use domain::account::AccountId;
 use domain::client::ClientId;
-use domain::policy::{Action, Relation, Role};
+use domain::policy::{self, Action, Relation, Role};
 use domain::scheduling::appointments::{
-    slots, Appointment, Rules, TimeOff, TrainerCalendar, TrainerCalendarView, TrainerCommand,
-    TrainerError, TrainerEvent, Window,
+    slots, Appointment, Busy, Rules, TimeOff, TrainerCalendar, TrainerCalendarView, TrainerCommand,
+    TrainerError, Window,
 };
 use domain::scheduling::view::ClassView;
 use domain::studio::view::StudioView;
@@ -28,7 +28,7 @@ use crate::auth::AuthUser;
 use crate::context::RequestContext;
 use crate::error::{from_command, ApiError, FieldError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
-use crate::routes::classes::client_for;
+use crate::routes::classes::resolve_client;
 use crate::routes::studios::{accepted, Accepted};
 use crate::state::AppState;
 use crate::tenancy::Membership;
@@ -93,7 +93,7 @@ async fn require_trainer(
     .await?;
     tx.commit().await?;
     match role.as_deref().and_then(Role::parse) {
-        Some(Role::Trainer | Role::Admin | Role::Owner) => Ok(()),
+        Some(role) if policy::may_teach(role) => Ok(()),
         _ => Err(ApiError::NotFound {
             code: "trainer_not_found",
             what: "trainer",
@@ -107,13 +107,28 @@ async fn execute(
     studio: Uuid,
     trainer: Uuid,
     command: TrainerCommand,
-) -> Result<(u64, Vec<TrainerEvent>), ApiError> {
+) -> Result<u64, ApiError> {
     let id = TrainerCalendar::id(StudioId(studio), AccountId(trainer));
     state
         .trainer_calendars
-        .execute_returning_events(&id.to_string(), command, None, ctx.metadata(studio))
+        .execute(&id.to_string(), command, None, ctx.metadata(studio))
         .await
-        .map(|(o, e)| (o.version, e))
+        .map(|o| o.version)
+        .map_err(|e| from_command(e, rule))
+}
+
+/// The trainer's calendar from the event store (never lags).
+async fn load_calendar(
+    state: &AppState,
+    studio: Uuid,
+    trainer: Uuid,
+) -> Result<TrainerCalendar, ApiError> {
+    let id = TrainerCalendar::id(StudioId(studio), AccountId(trainer));
+    state
+        .trainer_calendars
+        .load(studio, &id.to_string())
+        .await
+        .map(|(calendar, _)| calendar)
         .map_err(|e| from_command(e, rule))
 }
 
@@ -187,7 +202,7 @@ pub async fn set_availability(
         trainer_id: AccountId(path.trainer_id),
         rules,
     };
-    let (version, _) = execute(&state, &ctx, path.studio_id, path.trainer_id, command).await?;
+    let version = execute(&state, &ctx, path.studio_id, path.trainer_id, command).await?;
     Ok(accepted(
         StatusCode::OK,
         Accepted {
@@ -235,7 +250,7 @@ pub async fn add_time_off(
         from: body.from,
         to: body.to,
     };
-    let (version, _) = execute(
+    let version = execute(
         &state,
         &ctx,
         path.studio_id,
@@ -269,6 +284,35 @@ async fn calendar(
             .await?;
     tx.commit().await?;
     Ok(doc.map(|d| d.0).unwrap_or_default())
+}
+
+/// Classes the trainer teaches in `[from, to)`, as busy intervals: no appointment is
+/// offered or booked over them. Read from `class_view` (a class scheduled a moment ago
+/// may not block yet; the trainer's own calendar stream is what rules out two
+/// appointments at once).
+async fn teaching(
+    state: &AppState,
+    member: &Membership,
+    trainer: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Busy>, ApiError> {
+    let mut tx = member.tx(&state.pool).await?;
+    let rows: Vec<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT starts_at, ends_at FROM class_view WHERE tenant_id = $1 AND instructor_id = $2 \
+         AND status <> 'cancelled' AND starts_at < $4 AND ends_at > $3 ORDER BY starts_at LIMIT 1000",
+    )
+    .bind(member.studio_id)
+    .bind(trainer)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows
+        .into_iter()
+        .map(|(from, to)| Busy { from, to })
+        .collect())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -318,10 +362,12 @@ pub async fn free_slots(
     member.require(Action::ViewSchedule)?;
     require_trainer(&state, &member, path.trainer_id).await?;
     let cal = calendar(&state, &member, path.trainer_id).await?;
+    let busy = teaching(&state, &member, path.trainer_id, params.from, params.to).await?;
     let free = match &cal.rules {
         Some(rules) => slots(
             rules,
             &cal.time_off,
+            &busy,
             &cal.appointments,
             params.from,
             params.to,
@@ -340,6 +386,9 @@ pub async fn free_slots(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BookAppointment {
+    /// Client-chosen id (makes retries safe: a repeated request books once); minted when
+    /// absent.
+    pub id: Option<Uuid>,
     /// A free slot's start.
     pub starts_at: DateTime<Utc>,
     /// The client record (clients book for themselves and may omit it).
@@ -370,19 +419,31 @@ pub async fn book_appointment(
 ) -> Result<Response, ApiError> {
     let member = Membership::load(&state.pool, &user, path.studio_id).await?;
     require_trainer(&state, &member, path.trainer_id).await?;
-    let client = client_for(&state, &member, body.client_id).await?;
+    let (client, own) = resolve_client(&state, &member, body.client_id).await?;
+    member.require_with(
+        Action::BookAppointment,
+        Relation {
+            own_record: own || path.trainer_id == member.account_id,
+            assigned_trainer: false,
+        },
+    )?;
+    let id = body.id.unwrap_or_else(Uuid::now_v7);
+    let busy = teaching_around(&state, &member, path.trainer_id, body.starts_at).await?;
     let command = TrainerCommand::Book {
-        appointment_id: Uuid::now_v7(),
+        appointment_id: id,
         client_id: ClientId(client),
         starts_at: body.starts_at,
+        busy,
         now: Utc::now(),
     };
-    let (version, events) = execute(&state, &ctx, path.studio_id, path.trainer_id, command).await?;
-    let Some(TrainerEvent::AppointmentBooked { appointment }) = events.into_iter().next() else {
-        return Err(ApiError::Internal(anyhow::anyhow!(
-            "booking produced no appointment"
-        )));
-    };
+    let version = execute(&state, &ctx, path.studio_id, path.trainer_id, command).await?;
+    // On a retry (same id) nothing new was written: answer the appointment as booked.
+    let calendar = load_calendar(&state, path.studio_id, path.trainer_id).await?;
+    let appointment = *calendar.appointment(id).ok_or_else(|| {
+        ApiError::Internal(anyhow::anyhow!(
+            "booked appointment {id} is not in its calendar"
+        ))
+    })?;
     Ok((
         StatusCode::CREATED,
         AppJson(AppointmentBooked {
@@ -393,29 +454,49 @@ pub async fn book_appointment(
         .into_response())
 }
 
-/// Staff, or the client the appointment is for.
+/// Classes the trainer teaches around a requested start (a day either side covers any
+/// appointment length).
+async fn teaching_around(
+    state: &AppState,
+    member: &Membership,
+    trainer: Uuid,
+    starts_at: DateTime<Utc>,
+) -> Result<Vec<Busy>, ApiError> {
+    let day = chrono::Duration::days(1);
+    teaching(state, member, trainer, starts_at - day, starts_at + day).await
+}
+
+/// Staff, the trainer whose calendar it is, or the client the appointment is for.
 async fn require_party(
     state: &AppState,
     member: &Membership,
     path: &AppointmentPath,
 ) -> Result<(), ApiError> {
-    if member.may(Action::Book, Relation::default()) || path.trainer_id == member.account_id {
+    let own_calendar = path.trainer_id == member.account_id;
+    if member.may(
+        Action::BookAppointment,
+        Relation {
+            own_record: own_calendar,
+            assigned_trainer: false,
+        },
+    ) {
         return Ok(());
     }
-    let cal = calendar(state, member, path.trainer_id).await?;
-    let Some(appointment) = cal
-        .appointments
-        .iter()
-        .find(|a| a.id == path.appointment_id)
-    else {
+    let calendar = load_calendar(state, path.studio_id, path.trainer_id).await?;
+    let Some(appointment) = calendar.appointment(path.appointment_id) else {
         return Err(ApiError::NotFound {
             code: "appointment_not_found",
             what: "appointment",
         });
     };
-    client_for(state, member, Some(appointment.client_id.0))
-        .await
-        .map(|_| ())
+    let (_, own) = resolve_client(state, member, Some(appointment.client_id.0)).await?;
+    member.require_with(
+        Action::BookAppointment,
+        Relation {
+            own_record: own,
+            assigned_trainer: false,
+        },
+    )
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -443,12 +524,14 @@ pub async fn reschedule(
     let member = Membership::load(&state.pool, &user, path.studio_id).await?;
     require_trainer(&state, &member, path.trainer_id).await?;
     require_party(&state, &member, &path).await?;
+    let busy = teaching_around(&state, &member, path.trainer_id, body.starts_at).await?;
     let command = TrainerCommand::Reschedule {
         appointment_id: path.appointment_id,
         starts_at: body.starts_at,
+        busy,
         now: Utc::now(),
     };
-    let (version, _) = execute(&state, &ctx, path.studio_id, path.trainer_id, command).await?;
+    let version = execute(&state, &ctx, path.studio_id, path.trainer_id, command).await?;
     Ok(accepted(
         StatusCode::OK,
         Accepted {
@@ -478,7 +561,7 @@ pub async fn cancel_appointment(
     let command = TrainerCommand::Cancel {
         appointment_id: path.appointment_id,
     };
-    let (version, _) = execute(&state, &ctx, path.studio_id, path.trainer_id, command).await?;
+    let version = execute(&state, &ctx, path.studio_id, path.trainer_id, command).await?;
     Ok(accepted(
         StatusCode::OK,
         Accepted {

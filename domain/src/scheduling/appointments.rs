@@ -45,6 +45,13 @@ pub struct TimeOff {
     pub to: DateTime<Utc>,
 }
 
+/// Time the trainer is busy elsewhere (a class they teach): no slot overlaps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Appointment {
     pub id: Uuid,
@@ -53,11 +60,13 @@ pub struct Appointment {
     pub ends_at: DateTime<Utc>,
 }
 
-/// Free slots in `[from, to)` given `rules`, time off and booked appointments (each
-/// blocking its buffer too), not earlier than the minimum notice. At most 2000.
+/// Free slots in `[from, to)` given `rules`, time off, other commitments (`busy`) and
+/// booked appointments (each blocking its buffer too), not earlier than the minimum
+/// notice. At most 2000.
 pub fn slots(
     rules: &Rules,
     time_off: &[TimeOff],
+    busy: &[Busy],
     booked: &[Appointment],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -87,6 +96,9 @@ pub fn slots(
                     && e <= to
                     && s >= earliest
                     && !time_off.iter().any(|t| s < t.to && e > t.from)
+                    && !busy
+                        .iter()
+                        .any(|b| s < b.to + buffer && e + buffer > b.from)
                     && !booked
                         .iter()
                         .any(|a| s < a.ends_at + buffer && e + buffer > a.starts_at);
@@ -117,11 +129,14 @@ pub enum TrainerCommand {
         appointment_id: Uuid,
         client_id: ClientId,
         starts_at: DateTime<Utc>,
+        /// The trainer's other commitments around `starts_at` (classes they teach).
+        busy: Vec<Busy>,
         now: DateTime<Utc>,
     },
     Reschedule {
         appointment_id: Uuid,
         starts_at: DateTime<Utc>,
+        busy: Vec<Busy>,
         now: DateTime<Utc>,
     },
     Cancel {
@@ -177,6 +192,8 @@ pub enum TrainerError {
     SlotUnavailable,
     #[error("appointment not found")]
     AppointmentNotFound,
+    #[error("this appointment id is already used by another appointment")]
+    AppointmentIdTaken,
     #[error("{field}: {message}")]
     Invalid {
         field: &'static str,
@@ -190,6 +207,7 @@ impl TrainerError {
             Self::NoAvailability => "no_availability",
             Self::SlotUnavailable => "slot_unavailable",
             Self::AppointmentNotFound => "appointment_not_found",
+            Self::AppointmentIdTaken => "appointment_id_taken",
             Self::Invalid { .. } => "validation_failed",
         }
     }
@@ -200,10 +218,19 @@ impl TrainerError {
 pub struct TrainerCalendar {
     rules: Option<Rules>,
     time_off: Vec<TimeOff>,
+    /// Active appointments.
     appointments: Vec<Appointment>,
+    /// Ids of cancelled appointments: a retried booking with such an id must not book
+    /// again.
+    retired: Vec<Uuid>,
 }
 
 impl TrainerCalendar {
+    /// An active appointment.
+    pub fn appointment(&self, id: Uuid) -> Option<&Appointment> {
+        self.appointments.iter().find(|a| a.id == id)
+    }
+
     /// The stream id of `trainer`'s calendar in `studio`.
     pub fn id(studio: StudioId, trainer: AccountId) -> Uuid {
         Uuid::new_v5(&studio.0, trainer.0.as_bytes())
@@ -212,6 +239,7 @@ impl TrainerCalendar {
     fn bookable(
         &self,
         starts_at: DateTime<Utc>,
+        busy: &[Busy],
         now: DateTime<Utc>,
         except: Option<Uuid>,
     ) -> Result<DateTime<Utc>, TrainerError> {
@@ -226,6 +254,7 @@ impl TrainerCalendar {
         let free = slots(
             rules,
             &self.time_off,
+            busy,
             &others,
             starts_at,
             starts_at + slot,
@@ -317,12 +346,21 @@ impl Aggregate for TrainerCalendar {
                 appointment_id,
                 client_id,
                 starts_at,
+                busy,
                 now,
             } => {
-                if self.appointments.iter().any(|a| a.id == appointment_id) {
-                    return Ok(());
+                match self.appointment(appointment_id) {
+                    // A retried request: booked already.
+                    Some(a) if a.client_id == client_id && a.starts_at == starts_at => {
+                        return Ok(())
+                    }
+                    Some(_) => return Err(TrainerError::AppointmentIdTaken),
+                    None if self.retired.contains(&appointment_id) => {
+                        return Err(TrainerError::AppointmentIdTaken)
+                    }
+                    None => {}
                 }
-                let ends_at = self.bookable(starts_at, now, None)?;
+                let ends_at = self.bookable(starts_at, &busy, now, None)?;
                 let appointment = Appointment {
                     id: appointment_id,
                     client_id,
@@ -335,12 +373,16 @@ impl Aggregate for TrainerCalendar {
             TrainerCommand::Reschedule {
                 appointment_id,
                 starts_at,
+                busy,
                 now,
             } => {
-                if !self.appointments.iter().any(|a| a.id == appointment_id) {
+                let Some(current) = self.appointment(appointment_id) else {
                     return Err(TrainerError::AppointmentNotFound);
+                };
+                if current.starts_at == starts_at {
+                    return Ok(());
                 }
-                let ends_at = self.bookable(starts_at, now, Some(appointment_id))?;
+                let ends_at = self.bookable(starts_at, &busy, now, Some(appointment_id))?;
                 sink.write(
                     TrainerEvent::AppointmentRescheduled {
                         appointment_id,
@@ -382,7 +424,8 @@ impl Aggregate for TrainerCalendar {
                 }
             }
             TrainerEvent::AppointmentCancelled { appointment_id } => {
-                self.appointments.retain(|a| a.id != appointment_id)
+                self.appointments.retain(|a| a.id != appointment_id);
+                self.retired.push(appointment_id);
             }
         }
     }
@@ -467,6 +510,7 @@ mod tests {
             &rules(),
             &[],
             &[],
+            &[],
             at("2026-11-30T00:00:00Z"),
             at("2026-12-01T00:00:00Z"),
             at(NOW),
@@ -486,6 +530,7 @@ mod tests {
             slots(
                 &rules(),
                 &[],
+                &[],
                 &booked,
                 at(NOW),
                 at("2026-12-01T00:00:00Z"),
@@ -504,6 +549,7 @@ mod tests {
                 &rules(),
                 &off,
                 &[],
+                &[],
                 at(NOW),
                 at("2026-12-01T00:00:00Z"),
                 at(NOW)
@@ -515,6 +561,7 @@ mod tests {
         assert_eq!(
             slots(
                 &rules(),
+                &[],
                 &[],
                 &[],
                 at(NOW),
@@ -532,6 +579,7 @@ mod tests {
             appointment_id: Uuid::from_u128(id),
             client_id: ClientId(Uuid::from_u128(id)),
             starts_at: at("2026-11-30T08:00:00Z"),
+            busy: vec![],
             now: at(NOW),
         };
         let booked = TrainerEvent::AppointmentBooked {
@@ -565,6 +613,7 @@ mod tests {
             appointment_id: Uuid::from_u128(1),
             client_id: ClientId(Uuid::nil()),
             starts_at: at("2026-11-30T08:15:00Z"),
+            busy: vec![],
             now: at(NOW),
         };
         TestFramework::<TrainerCalendar>::with(())
@@ -579,5 +628,150 @@ mod tests {
             })
             .await
             .then_expect_error(TrainerError::AppointmentNotFound);
+    }
+
+    #[tokio::test]
+    async fn a_retried_booking_is_a_no_op_and_a_cancelled_id_is_not_reused() {
+        let appointment = Appointment {
+            id: Uuid::from_u128(1),
+            client_id: ClientId(Uuid::from_u128(1)),
+            starts_at: at("2026-11-30T08:00:00Z"),
+            ends_at: at("2026-11-30T08:50:00Z"),
+        };
+        let book = |client: u128| TrainerCommand::Book {
+            appointment_id: Uuid::from_u128(1),
+            client_id: ClientId(Uuid::from_u128(client)),
+            starts_at: at("2026-11-30T08:00:00Z"),
+            busy: vec![],
+            now: at(NOW),
+        };
+        let booked = TrainerEvent::AppointmentBooked { appointment };
+        TestFramework::<TrainerCalendar>::with(())
+            .given(vec![set(), booked.clone()])
+            .when_async(book(1))
+            .await
+            .then_expect_events(vec![]);
+        TestFramework::<TrainerCalendar>::with(())
+            .given(vec![set(), booked.clone()])
+            .when_async(book(2))
+            .await
+            .then_expect_error(TrainerError::AppointmentIdTaken);
+        TestFramework::<TrainerCalendar>::with(())
+            .given(vec![
+                set(),
+                booked,
+                TrainerEvent::AppointmentCancelled {
+                    appointment_id: Uuid::from_u128(1),
+                },
+            ])
+            .when_async(book(1))
+            .await
+            .then_expect_error(TrainerError::AppointmentIdTaken);
+    }
+
+    #[tokio::test]
+    async fn a_class_the_trainer_teaches_blocks_slots_with_its_buffer() {
+        // A class 08:30-09:00Z: the 08:00 slot (ends 08:50) overlaps it; 09:00 starts
+        // before the class's 10-minute buffer ends; 10:00 is free.
+        let busy = vec![Busy {
+            from: at("2026-11-30T08:30:00Z"),
+            to: at("2026-11-30T09:00:00Z"),
+        }];
+        let free = slots(
+            &rules(),
+            &[],
+            &busy,
+            &[],
+            at(NOW),
+            at("2026-12-01T00:00:00Z"),
+            at(NOW),
+        );
+        let starts: Vec<String> = free
+            .iter()
+            .map(|(s, _)| s.format("%H:%M").to_string())
+            .collect();
+        assert_eq!(starts, ["10:00"]);
+        TestFramework::<TrainerCalendar>::with(())
+            .given(vec![set()])
+            .when_async(TrainerCommand::Book {
+                appointment_id: Uuid::from_u128(1),
+                client_id: ClientId(Uuid::nil()),
+                starts_at: at("2026-11-30T08:00:00Z"),
+                busy,
+                now: at(NOW),
+            })
+            .await
+            .then_expect_error(TrainerError::SlotUnavailable);
+    }
+
+    #[tokio::test]
+    async fn rescheduling_moves_to_a_free_slot_only_and_time_off_needs_availability() {
+        let booked = |id: u128, start: &str, end: &str| TrainerEvent::AppointmentBooked {
+            appointment: Appointment {
+                id: Uuid::from_u128(id),
+                client_id: ClientId(Uuid::from_u128(id)),
+                starts_at: at(start),
+                ends_at: at(end),
+            },
+        };
+        let given = || {
+            vec![
+                set(),
+                booked(1, "2026-11-30T08:00:00Z", "2026-11-30T08:50:00Z"),
+                booked(2, "2026-11-30T09:00:00Z", "2026-11-30T09:50:00Z"),
+            ]
+        };
+        let move_to = |start: &str| TrainerCommand::Reschedule {
+            appointment_id: Uuid::from_u128(1),
+            starts_at: at(start),
+            busy: vec![],
+            now: at(NOW),
+        };
+        TestFramework::<TrainerCalendar>::with(())
+            .given(given())
+            .when_async(move_to("2026-11-30T10:00:00Z"))
+            .await
+            .then_expect_events(vec![TrainerEvent::AppointmentRescheduled {
+                appointment_id: Uuid::from_u128(1),
+                starts_at: at("2026-11-30T10:00:00Z"),
+                ends_at: at("2026-11-30T10:50:00Z"),
+            }]);
+        TestFramework::<TrainerCalendar>::with(())
+            .given(given())
+            .when_async(move_to("2026-11-30T09:00:00Z"))
+            .await
+            .then_expect_error(TrainerError::SlotUnavailable);
+        TestFramework::<TrainerCalendar>::with(())
+            .given_no_previous_events()
+            .when_async(TrainerCommand::AddTimeOff {
+                time_off: TimeOff {
+                    id: Uuid::nil(),
+                    from: at("2026-11-30T08:00:00Z"),
+                    to: at("2026-11-30T09:00:00Z"),
+                },
+            })
+            .await
+            .then_expect_error(TrainerError::NoAvailability);
+        let mut bad = rules();
+        bad.slot_minutes = 2;
+        let r = TestFramework::<TrainerCalendar>::with(())
+            .given_no_previous_events()
+            .when_async(TrainerCommand::SetAvailability {
+                studio_id: StudioId(Uuid::nil()),
+                trainer_id: AccountId(Uuid::nil()),
+                rules: bad,
+            })
+            .await
+            .inspect_result();
+        assert!(
+            matches!(
+                r,
+                Err(TrainerError::Invalid {
+                    field: "slot_minutes",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
     }
 }

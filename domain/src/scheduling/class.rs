@@ -285,6 +285,9 @@ struct Booking {
     status: BookingStatus,
 }
 
+/// Check-in opens this many minutes before the start.
+pub const CHECK_IN_OPENS_MINUTES: i64 = 60;
+
 /// Largest class capacity.
 pub const MAX_CAPACITY: u32 = 500;
 /// Longest class.
@@ -326,6 +329,16 @@ impl ClassSession {
             Some(ClassStatus::Closed) => Err(ClassError::ClassOver),
             Some(ClassStatus::Scheduled) => Ok(()),
         }
+    }
+
+    /// Clients can be checked in at `now`: the class is neither cancelled nor closed and
+    /// starts within [`CHECK_IN_OPENS_MINUTES`] (late arrivals until it is closed).
+    pub fn check_in_open(&self, now: DateTime<Utc>) -> Result<(), ClassError> {
+        self.require_open()?;
+        if now < self.start() - Duration::minutes(CHECK_IN_OPENS_MINUTES) {
+            return Err(ClassError::CheckInNotOpen);
+        }
+        Ok(())
     }
 
     fn booking(&self, id: BookingId) -> Result<&Booking, ClassError> {
@@ -532,11 +545,8 @@ impl Aggregate for ClassSession {
                 }
             }
             ClassCommand::CheckIn { booking_id, now } => {
-                self.require_open()?;
+                self.check_in_open(now)?;
                 let booking = self.booking(booking_id)?.clone();
-                if now < self.start() - Duration::minutes(60) {
-                    return Err(ClassError::CheckInNotOpen);
-                }
                 match booking.status {
                     BookingStatus::CheckedIn => {}
                     BookingStatus::Booked => {
@@ -1016,6 +1026,41 @@ mod tests {
             .then_expect_events(vec![]);
     }
 
+    #[test]
+    fn check_in_is_open_from_an_hour_before_the_start_until_the_class_is_closed() {
+        let class = |events: Vec<ClassEvent>| {
+            let mut c = ClassSession::default();
+            for e in events {
+                c.apply(e);
+            }
+            c
+        };
+        let open = class(vec![scheduled(5)]);
+        assert_eq!(
+            open.check_in_open(start() - Duration::minutes(61)),
+            Err(ClassError::CheckInNotOpen)
+        );
+        assert_eq!(open.check_in_open(start() - Duration::minutes(60)), Ok(()));
+        assert_eq!(open.check_in_open(start() + Duration::hours(3)), Ok(()));
+        let closed = class(vec![scheduled(5), ClassEvent::ClassClosed]);
+        assert_eq!(closed.check_in_open(start()), Err(ClassError::ClassOver));
+        let cancelled = class(vec![
+            scheduled(5),
+            ClassEvent::ClassCancelled {
+                reason: "flood".into(),
+                affected: vec![],
+            },
+        ]);
+        assert_eq!(
+            cancelled.check_in_open(start()),
+            Err(ClassError::ClassCancelled)
+        );
+        assert_eq!(
+            ClassSession::default().check_in_open(start()),
+            Err(ClassError::NotFound)
+        );
+    }
+
     #[tokio::test]
     async fn cancelling_a_class_cancels_its_bookings_for_notification() {
         T::with(())
@@ -1126,8 +1171,10 @@ mod tests {
 
     #[tokio::test]
     async fn booking_closes_before_the_start_and_unknown_bookings_are_refused() {
-        let mut policy = BookingPolicy::default();
-        policy.closes_minutes_before = 60;
+        let policy = BookingPolicy {
+            closes_minutes_before: 60,
+            ..BookingPolicy::default()
+        };
         let mut event = scheduled(5);
         if let ClassEvent::ClassScheduled { policy: p, .. } = &mut event {
             *p = policy;

@@ -2,6 +2,7 @@
 //! harness in `repstream_tests`). One test binary, one module per component.
 
 mod api_input;
+mod appointments;
 mod end_to_end;
 mod event_store;
 mod identity;

@@ -10,12 +10,15 @@ use repstream_tests::{eventually, TestApp, TestEnv, TestUser};
 use reqwest::Method;
 use uuid::Uuid;
 
-struct Studio {
-    id: Uuid,
-    owner: TestUser,
+pub(crate) struct Studio {
+    pub(crate) id: Uuid,
+    pub(crate) owner: TestUser,
 }
 
-async fn studio(app: &TestApp, settings: Option<serde_json::Value>) -> anyhow::Result<Studio> {
+pub(crate) async fn studio(
+    app: &TestApp,
+    settings: Option<serde_json::Value>,
+) -> anyhow::Result<Studio> {
     let owner = app.user("Schedule Owner").await?;
     let id = app.create_studio(&owner, "Schedule Studio").await?;
     let mut version = 1;
@@ -46,7 +49,12 @@ async fn studio(app: &TestApp, settings: Option<serde_json::Value>) -> anyhow::R
     Ok(Studio { id, owner })
 }
 
-async fn clients(app: &TestApp, env: &TestEnv, s: &Studio, n: usize) -> anyhow::Result<Vec<Uuid>> {
+pub(crate) async fn clients(
+    app: &TestApp,
+    env: &TestEnv,
+    s: &Studio,
+    n: usize,
+) -> anyhow::Result<Vec<Uuid>> {
     let mut ids = Vec::new();
     for i in 0..n {
         let (st, r) = app
@@ -881,5 +889,424 @@ async fn classes_take_their_defaults_from_a_class_type_and_a_retried_series_does
         (404, Some("class_type_not_found")),
         "{r}"
     );
+    Ok(())
+}
+
+/// A member with the client role and their own client record, once projected.
+async fn own_client(
+    app: &TestApp,
+    env: &TestEnv,
+    s: &Studio,
+    name: &str,
+) -> anyhow::Result<(TestUser, Uuid)> {
+    let user = app.user(name).await?;
+    app.add_member(&s.owner, s.id, &user, "client").await?;
+    let (st, r) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{}/clients", s.id),
+            &s.owner,
+            Some(serde_json::json!({"full_name": name, "account_id": user.id})),
+        )
+        .await?;
+    anyhow::ensure!(st == 201, "{r}");
+    let id: Uuid = r["id"].as_str().unwrap_or_default().parse()?;
+    eventually(Duration::from_secs(20), "own client view", || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM client_view WHERE id = $1")
+            .bind(id)
+            .fetch_one(&env.pool)
+            .await?;
+        Ok((n == 1).then_some(()))
+    })
+    .await?;
+    Ok((user, id))
+}
+
+#[tokio::test]
+async fn clients_check_themselves_in_with_the_code_shown_at_the_studio_and_only_their_own_booking(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let s = studio(&app, None).await?;
+    let other = clients(&app, &env, &s, 1).await?[0];
+    let (me, _) = own_client(&app, &env, &s, "Self Checker").await?;
+    // Starts in 30 minutes: check-in is open.
+    let c = class(&app, &s, Span::minutes(30), 5).await?;
+    let base = format!("/api/v1/studios/{}/classes/{c}", s.id);
+    let (st, mine) = app
+        .call(
+            Method::POST,
+            &format!("{base}/bookings"),
+            &me,
+            Some(serde_json::json!({})),
+        )
+        .await?;
+    assert_eq!(st, 201, "{mine}");
+    let (st, theirs) = book(&app, &s, c, other).await?;
+    assert_eq!(st, 201, "{theirs}");
+    let booking = |b: &serde_json::Value| b["booking_id"].as_str().unwrap_or_default().to_owned();
+    let (mine, theirs) = (booking(&mine), booking(&theirs));
+    // Who owns a booking is read from the booking view.
+    roster(&app, &s, c, 3).await?;
+
+    // Staff fetch the code to show; clients cannot.
+    let (st, issued) = app
+        .call(
+            Method::GET,
+            &format!("{base}/check-in-code"),
+            &s.owner,
+            None,
+        )
+        .await?;
+    assert_eq!(st, 200, "{issued}");
+    let code = issued["code"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(code.len(), 6, "{issued}");
+    let expires_at: chrono::DateTime<Utc> =
+        issued["expires_at"].as_str().unwrap_or_default().parse()?;
+    assert!(expires_at > Utc::now() + Span::minutes(9), "{issued}");
+    let (st, _) = app
+        .call(Method::GET, &format!("{base}/check-in-code"), &me, None)
+        .await?;
+    assert_eq!(
+        st, 403,
+        "the code is for staff to show, not for clients to fetch"
+    );
+
+    let check_in = |booking: &str, body: Option<serde_json::Value>, user: &TestUser| {
+        let path = format!("{base}/bookings/{booking}/check-in");
+        let user = user.clone();
+        let app = &app;
+        async move { app.call(Method::POST, &path, &user, body).await }
+    };
+    // Without a code, or with a wrong one: refused.
+    let (st, r) = check_in(&mine, None, &me).await?;
+    assert_eq!(
+        (st, r["code"].as_str()),
+        (422, Some("invalid_check_in_code")),
+        "{r}"
+    );
+    let mut wrong = code.clone().into_bytes();
+    wrong[0] = if wrong[0] == b'A' { b'B' } else { b'A' };
+    let wrong = String::from_utf8(wrong)?;
+    let (st, r) = check_in(&mine, Some(serde_json::json!({"code": wrong})), &me).await?;
+    assert_eq!(
+        (st, r["code"].as_str()),
+        (422, Some("invalid_check_in_code")),
+        "{r}"
+    );
+    assert_eq!(
+        r["type"], "urn:repstream:problem:invalid_check_in_code",
+        "{r}"
+    );
+    // The right code does not open someone else's booking.
+    let (st, r) = check_in(&theirs, Some(serde_json::json!({"code": code})), &me).await?;
+    assert_eq!(st, 403, "{r}");
+    // The right code, typed sloppily, checks me in.
+    let typed = format!("{}-{}", &code[..3], &code[3..]).to_lowercase();
+    let (st, r) = check_in(&mine, Some(serde_json::json!({"code": typed})), &me).await?;
+    assert_eq!(st, 200, "{r}");
+    // Staff still check anyone in without a code (and without a body).
+    let (st, r) = check_in(&theirs, None, &s.owner).await?;
+    assert_eq!(st, 200, "{r}");
+    let version = r["version"].as_u64().unwrap_or_default();
+    assert_eq!(version, 5);
+
+    let view = roster(&app, &s, c, version).await?;
+    let statuses: Vec<&str> = view["lines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["checked_in", "checked_in"], "{view}");
+
+    // No code before check-in opens, nor for a class that does not exist.
+    let later = class(&app, &s, Span::days(2), 5).await?;
+    let (st, r) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/studios/{}/classes/{later}/check-in-code", s.id),
+            &s.owner,
+            None,
+        )
+        .await?;
+    assert_eq!(
+        (st, r["code"].as_str()),
+        (422, Some("check_in_not_open")),
+        "{r}"
+    );
+    let (st, r) = app
+        .call(
+            Method::GET,
+            &format!(
+                "/api/v1/studios/{}/classes/{}/check-in-code",
+                s.id,
+                Uuid::now_v7()
+            ),
+            &s.owner,
+            None,
+        )
+        .await?;
+    assert_eq!(
+        (st, r["code"].as_str()),
+        (404, Some("class_not_found")),
+        "{r}"
+    );
+    Ok(())
+}
+
+/// Schedules, through the command bus, a 50-minute class starting at `start` (which may
+/// lie in the past) and books `clients` an hour before it; those flagged are checked in
+/// five minutes before the start. Returns the class and its booking ids.
+async fn class_at(
+    bus: &CommandBus<ClassSession>,
+    studio: Uuid,
+    start: chrono::DateTime<Utc>,
+    clients: &[(Uuid, bool)],
+) -> anyhow::Result<(Uuid, Vec<Uuid>)> {
+    let id = Uuid::now_v7();
+    let meta = || CommandMetadata::system(studio, "test", None);
+    let schedule = ClassCommand::Schedule {
+        class_id: domain::scheduling::ClassId(id),
+        studio_id: domain::studio::StudioId(studio),
+        title: format!("Class at {}", start.format("%H:%M")),
+        class_type_id: None,
+        starts_at: start,
+        duration_minutes: 50,
+        capacity: 10,
+        location_id: None,
+        instructor_id: None,
+        schedule_id: None,
+        policy: domain::scheduling::BookingPolicy::default(),
+    };
+    bus.execute(&id.to_string(), schedule, None, meta()).await?;
+    let mut bookings = Vec::new();
+    for (client, _) in clients {
+        let booking = Uuid::now_v7();
+        let book = ClassCommand::Book {
+            booking_id: domain::scheduling::BookingId(booking),
+            client_id: domain::client::ClientId(*client),
+            now: start - Span::hours(1),
+            blocked_until: None,
+        };
+        bus.execute(&id.to_string(), book, None, meta()).await?;
+        bookings.push(booking);
+    }
+    for (booking, _) in bookings.iter().zip(clients).filter(|(_, c)| c.1) {
+        let check_in = ClassCommand::CheckIn {
+            booking_id: domain::scheduling::BookingId(*booking),
+            now: start - Span::minutes(5),
+        };
+        bus.execute(&id.to_string(), check_in, None, meta()).await?;
+    }
+    Ok((id, bookings))
+}
+
+/// Waits until the class views of `classes` are at their versions.
+async fn class_views_at(env: &TestEnv, classes: &[(Uuid, i64)]) -> anyhow::Result<()> {
+    let (ids, versions): (Vec<Uuid>, Vec<i64>) = classes.iter().copied().unzip();
+    eventually(Duration::from_secs(30), "class views", || async {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM class_view v JOIN unnest($1::uuid[], $2::bigint[]) AS w(id, version) \
+             ON v.id = w.id AND v.version >= w.version",
+        )
+        .bind(&ids)
+        .bind(&versions)
+        .fetch_one(&env.pool)
+        .await?;
+        Ok((n as usize == classes.len()).then_some(()))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn classes_that_ended_while_nothing_settled_attendance_are_settled_once_by_the_next_sweep(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    // API, relay and projector, but no attendance sweeper: it is down.
+    let app = env.spawn_api().await?;
+    env.spawn_relay();
+    env.spawn_projector();
+    let s = studio(&app, None).await?;
+    let c = clients(&app, &env, &s, 3).await?;
+    let bus =
+        CommandBus::<ClassSession>::new(env.api_pool.clone(), ()).with_hook(Arc::new(ClassStrikes));
+    let now = Utc::now();
+    // Two classes ended during the downtime; one is still running.
+    let (early, _) = class_at(
+        &bus,
+        s.id,
+        now - Span::hours(3),
+        &[(c[0], true), (c[1], false)],
+    )
+    .await?;
+    let (late, _) = class_at(
+        &bus,
+        s.id,
+        now - Span::hours(2),
+        &[(c[1], false), (c[2], true)],
+    )
+    .await?;
+    let (running, _) = class_at(&bus, s.id, now - Span::minutes(10), &[(c[0], false)]).await?;
+    class_views_at(&env, &[(early, 4), (late, 4), (running, 2)]).await?;
+
+    let class_events = || async {
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT aggregate_id, event_type, payload->>'client_id' FROM events \
+             WHERE aggregate_type = 'class' AND tenant_id = $1 \
+             AND event_type IN ('NoShowRecorded', 'ClassClosed') ORDER BY position",
+        )
+        .bind(s.id)
+        .fetch_all(&env.pool)
+        .await?;
+        anyhow::Ok(rows)
+    };
+    let strikes = || async {
+        let rows: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
+            "SELECT class_id, client_id, kind FROM client_strike WHERE tenant_id = $1 ORDER BY class_id",
+        )
+        .bind(s.id)
+        .fetch_all(&env.pool)
+        .await?;
+        anyhow::Ok(rows)
+    };
+    assert!(class_events().await?.is_empty(), "nothing settled yet");
+
+    // The sweeper is back: one sweep settles everything that ended meanwhile.
+    let settled = workers::attendance::settle_ended_classes(&env.worker_pool, Utc::now()).await?;
+    assert_eq!(settled, 2);
+    let no_show = |class: Uuid, client: Uuid| {
+        (
+            class.to_string(),
+            "NoShowRecorded".to_owned(),
+            Some(client.to_string()),
+        )
+    };
+    let closed = |class: Uuid| (class.to_string(), "ClassClosed".to_owned(), None);
+    let settled_events = vec![
+        no_show(early, c[1]),
+        closed(early),
+        no_show(late, c[1]),
+        closed(late),
+    ];
+    assert_eq!(
+        class_events().await?,
+        settled_events,
+        "only the booked clients who did not check in are no-shows"
+    );
+    let mut expected_strikes = vec![
+        (early, c[1], "no_show".to_owned()),
+        (late, c[1], "no_show".to_owned()),
+    ];
+    expected_strikes.sort();
+    assert_eq!(strikes().await?, expected_strikes);
+
+    // Sweeping again, even before the views show the classes closed, changes nothing.
+    workers::attendance::settle_ended_classes(&env.worker_pool, Utc::now()).await?;
+    assert_eq!(class_events().await?, settled_events);
+    class_views_at(&env, &[(early, 6), (late, 6)]).await?;
+    assert_eq!(
+        workers::attendance::settle_ended_classes(&env.worker_pool, Utc::now()).await?,
+        0,
+        "nothing left to settle"
+    );
+    assert_eq!(class_events().await?, settled_events);
+    assert_eq!(strikes().await?, expected_strikes);
+    let view = roster(&app, &s, early, 6).await?;
+    assert_eq!(view["class"]["status"], "closed");
+    let mut statuses: Vec<(String, String)> = view["lines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| {
+            (
+                l["client_id"].as_str().unwrap_or_default().to_owned(),
+                l["status"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    statuses.sort();
+    let mut expected = vec![
+        (c[0].to_string(), "checked_in".to_owned()),
+        (c[1].to_string(), "no_show".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(statuses, expected);
+
+    // The running class is settled by a sweep after it ends.
+    let settled =
+        workers::attendance::settle_ended_classes(&env.worker_pool, Utc::now() + Span::hours(1))
+            .await?;
+    assert_eq!(settled, 1);
+    assert_eq!(
+        class_events().await?[settled_events.len()..],
+        [no_show(running, c[0]), closed(running)]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_clients_history_shows_past_bookings_with_their_final_status_and_upcoming_ones_apart(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let s = studio(&app, None).await?;
+    let (me, client) = own_client(&app, &env, &s, "History Client").await?;
+    let bus =
+        CommandBus::<ClassSession>::new(env.api_pool.clone(), ()).with_hook(Arc::new(ClassStrikes));
+    let now = Utc::now();
+    let (attended, _) = class_at(&bus, s.id, now - Span::days(2), &[(client, true)]).await?;
+    let (missed, _) = class_at(&bus, s.id, now - Span::days(1), &[(client, false)]).await?;
+    let ahead = class(&app, &s, Span::days(2), 5).await?;
+    let (st, r) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{}/classes/{ahead}/bookings", s.id),
+            &me,
+            Some(serde_json::json!({})),
+        )
+        .await?;
+    assert_eq!(st, 201, "{r}");
+    class_views_at(&env, &[(attended, 3), (missed, 2), (ahead, 2)]).await?;
+    assert_eq!(
+        workers::attendance::settle_ended_classes(&env.worker_pool, Utc::now()).await?,
+        2
+    );
+    class_views_at(&env, &[(attended, 4), (missed, 4)]).await?;
+
+    let history = |scope: &'static str, user: &TestUser| {
+        let path = format!(
+            "/api/v1/studios/{}/clients/{client}/bookings?scope={scope}",
+            s.id
+        );
+        let user = user.clone();
+        let app = &app;
+        async move {
+            let (st, r) = app.call(Method::GET, &path, &user, None).await?;
+            anyhow::ensure!(st == 200, "{scope}: {st} {r}");
+            let items: Vec<(String, String)> = r["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|i| {
+                    (
+                        i["class_id"].as_str().unwrap_or_default().to_owned(),
+                        i["status"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect();
+            anyhow::Ok(items)
+        }
+    };
+    let past = vec![
+        (missed.to_string(), "no_show".to_owned()),
+        (attended.to_string(), "checked_in".to_owned()),
+    ];
+    let upcoming = vec![(ahead.to_string(), "booked".to_owned())];
+    // The client sees their own history, staff see it too; latest first.
+    for user in [&me, &s.owner] {
+        assert_eq!(history("past", user).await?, past);
+        assert_eq!(history("upcoming", user).await?, upcoming);
+    }
     Ok(())
 }

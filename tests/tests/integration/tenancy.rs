@@ -564,6 +564,16 @@ async fn attempt(
                 ),
             )
         }
+        Action::BookAppointment => {
+            // On the owner's calendar (published by the owner's ManageAvailability
+            // attempt), for a client record none of them owns: a Monday 09:00 Berlin.
+            let owner = MATRIX_OWNER.with(|o| *o.borrow()).unwrap_or_default();
+            (
+                Method::POST,
+                format!("{base}/trainers/{owner}/appointments"),
+                Some(serde_json::json!({"starts_at": "2030-01-07T08:00:00Z", "client_id": client})),
+            )
+        }
     };
     let (status, body) = app.call(method, &path, user, body).await?;
     if action == Action::ViewClientHealth {
@@ -645,9 +655,11 @@ async fn the_role_matrix_holds_for_every_role_and_action() -> anyhow::Result<()>
                 && !policy::decide(*role, Action::ViewClient, Relation::default());
             let expected_denial = if record_hidden { 404 } else { 403 };
             if allowed {
-                // Booking a client who already holds a spot is refused by the class, after
-                // access was granted: that is success for the matrix.
-                let ok = (200..300).contains(&status) || (action == Action::Book && status == 422);
+                // Booking a client who already holds a spot (or a slot already taken) is
+                // refused by the aggregate, after access was granted: that is success for
+                // the matrix.
+                let ok = (200..300).contains(&status)
+                    || (matches!(action, Action::Book | Action::BookAppointment) && status == 422);
                 assert!(ok, "{role:?} {action:?}: expected success, got {status}");
             } else {
                 assert_eq!(status, expected_denial, "{role:?} {action:?}");
