@@ -9,6 +9,8 @@
 //! short-lived code the studio shows (`GET …/check-in-code`, see
 //! [`crate::check_in_code`]), which proves they are there.
 
+use std::collections::BTreeMap;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -466,6 +468,11 @@ pub struct CalendarParams {
 pub struct Calendar {
     /// Classes in the range, by start time, with booked/waitlisted counts (no roster).
     pub classes: Vec<ClassView>,
+    /// Names of the instructors, locations and class types the classes refer to, by id:
+    /// a calendar renders from this one response.
+    pub instructors: BTreeMap<Uuid, String>,
+    pub locations: BTreeMap<Uuid, String>,
+    pub class_types: BTreeMap<Uuid, String>,
 }
 
 fn without_roster(mut v: ClassView) -> ClassView {
@@ -510,9 +517,46 @@ pub async fn list_classes(
     .bind(params.class_type_id)
     .fetch_all(&mut *tx)
     .await?;
+    let classes: Vec<ClassView> = docs.into_iter().map(|d| without_roster(d.0)).collect();
+    let ids = |f: fn(&ClassView) -> Option<Uuid>| {
+        let mut v: Vec<Uuid> = classes.iter().filter_map(f).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let instructors: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT a.id, a.full_name FROM studio_membership m JOIN account a ON a.id = m.account_id \
+         WHERE m.tenant_id = $1 AND m.account_id = ANY($2)",
+    )
+    .bind(path.studio_id)
+    .bind(ids(|c| c.instructor_id.map(|i| i.0)))
+    .fetch_all(&mut *tx)
+    .await?;
+    let class_types: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT id, name FROM class_type_view WHERE tenant_id = $1 AND id = ANY($2)",
+    )
+    .bind(path.studio_id)
+    .bind(ids(|c| c.class_type_id))
+    .fetch_all(&mut *tx)
+    .await?;
+    let studio: Option<Json<StudioView>> =
+        sqlx::query_scalar("SELECT doc FROM studio_view WHERE id = $1")
+            .bind(path.studio_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     tx.commit().await?;
+    let used = ids(|c| c.location_id.map(|l| l.0));
+    let locations = studio
+        .into_iter()
+        .flat_map(|s| s.0.locations)
+        .filter(|l| used.binary_search(&l.id.0).is_ok())
+        .map(|l| (l.id.0, l.name))
+        .collect();
     Ok(AppJson(Calendar {
-        classes: docs.into_iter().map(|d| without_roster(d.0)).collect(),
+        classes,
+        instructors: instructors.into_iter().collect(),
+        locations,
+        class_types: class_types.into_iter().collect(),
     }))
 }
 

@@ -30,9 +30,15 @@ pub struct ClassView {
     pub location_id: Option<LocationId>,
     pub instructor_id: Option<AccountId>,
     pub status: ClassStatus,
+    /// Holding a spot (booked or checked in).
     pub booked: u32,
     pub waitlisted: u32,
+    /// Attendance: checked in, no-shows and late cancels so far.
     pub checked_in: u32,
+    #[serde(default)]
+    pub no_shows: u32,
+    #[serde(default)]
+    pub late_cancels: u32,
     /// Every booking, in booking order.
     pub roster: Vec<RosterEntry>,
     pub version: u64,
@@ -68,6 +74,8 @@ impl ClassView {
         self.booked = count(&[BookingStatus::Booked, BookingStatus::CheckedIn]);
         self.waitlisted = count(&[BookingStatus::Waitlisted]);
         self.checked_in = count(&[BookingStatus::CheckedIn]);
+        self.no_shows = count(&[BookingStatus::NoShow]);
+        self.late_cancels = count(&[BookingStatus::LateCancelled]);
     }
 }
 
@@ -108,6 +116,8 @@ pub fn apply(
             booked: 0,
             waitlisted: 0,
             checked_in: 0,
+            no_shows: 0,
+            late_cancels: 0,
             roster: Vec::new(),
             version: sequence,
             updated_at: at,

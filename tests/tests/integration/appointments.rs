@@ -94,6 +94,25 @@ async fn trainers_book_their_own_calendar_retries_book_once_and_classes_they_tea
         !slots.contains(&rfc3339(class_at)),
         "the class's hour is not offered: {slots:?}"
     );
+    let (st, cal) = app
+        .call(
+            Method::GET,
+            &format!(
+                "/api/v1/studios/{}/classes?from={}&to={}",
+                s.id,
+                rfc3339(from),
+                rfc3339(to)
+            ),
+            &s.owner,
+            None,
+        )
+        .await?;
+    assert_eq!(st, 200, "{cal}");
+    assert_eq!(
+        cal["instructors"][trainer.id.to_string()],
+        "Own Calendar Trainer",
+        "the calendar names the instructor: {cal}"
+    );
     let (st, r) = app
         .call(
             Method::POST,

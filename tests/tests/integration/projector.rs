@@ -124,3 +124,140 @@ async fn rebuild_produces_the_same_view_as_live_projection() -> anyhow::Result<(
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn rebuilding_class_view_keeps_the_sweepers_rights_and_never_rewinds_booking_view(
+) -> anyhow::Result<()> {
+    use chrono::{Duration as Span, Utc};
+    use common::envelope::{EventEnvelope, StoredEvent, STORED_EVENT_COLUMNS};
+    use common::event_store::{CommandBus, CommandMetadata};
+    use common::inline::ClassStrikes;
+    use domain::scheduling::{BookingId, BookingPolicy, ClassCommand, ClassId, ClassSession};
+
+    let env = TestEnv::new().await?;
+    let projector = env.projector();
+    let bus = CommandBus::<ClassSession>::new(env.pool.clone(), ())
+        .with_hook(std::sync::Arc::new(ClassStrikes));
+    let tenant = Uuid::new_v4();
+    let meta = || CommandMetadata::system(tenant, "test", None);
+    // A class that has ended, with one booking the live projector has seen cancelled.
+    let class = Uuid::now_v7();
+    let start = Utc::now() - Span::hours(2);
+    bus.execute(
+        &class.to_string(),
+        ClassCommand::Schedule {
+            class_id: ClassId(class),
+            studio_id: domain::studio::StudioId(tenant),
+            title: "Rebuilt".into(),
+            class_type_id: None,
+            starts_at: start,
+            duration_minutes: 30,
+            capacity: 5,
+            location_id: None,
+            instructor_id: None,
+            schedule_id: None,
+            policy: BookingPolicy::default(),
+        },
+        None,
+        meta(),
+    )
+    .await?;
+    let (kept, cancelled) = (Uuid::now_v7(), Uuid::now_v7());
+    for booking in [kept, cancelled] {
+        bus.execute(
+            &class.to_string(),
+            ClassCommand::Book {
+                booking_id: BookingId(booking),
+                client_id: domain::client::ClientId(Uuid::new_v4()),
+                now: start - Span::days(2),
+                blocked_until: None,
+            },
+            None,
+            meta(),
+        )
+        .await?;
+    }
+    bus.execute(
+        &class.to_string(),
+        ClassCommand::CancelBooking {
+            booking_id: BookingId(cancelled),
+            now: start - Span::days(1),
+        },
+        None,
+        meta(),
+    )
+    .await?;
+    let rows: Vec<StoredEvent> = sqlx::query_as(&format!(
+        "SELECT {STORED_EVENT_COLUMNS} FROM events WHERE aggregate_type = 'class' AND aggregate_id = $1 ORDER BY sequence"
+    ))
+    .bind(class.to_string())
+    .fetch_all(&env.pool)
+    .await?;
+    for row in rows {
+        projector.handle(&EventEnvelope::from(row)).await?;
+    }
+    let statuses = || async {
+        let rows: Vec<(Uuid, String)> = sqlx::query_as(
+            "SELECT booking_id, status FROM booking_view WHERE class_id = $1 ORDER BY booking_id",
+        )
+        .bind(class)
+        .fetch_all(&env.pool)
+        .await?;
+        anyhow::Ok(rows)
+    };
+    let before = statuses().await?;
+    assert!(
+        before.contains(&(cancelled, "cancelled".to_owned())),
+        "{before:?}"
+    );
+    let live_class: serde_json::Value =
+        sqlx::query_scalar("SELECT doc FROM class_view WHERE id = $1")
+            .bind(class)
+            .fetch_one(&env.pool)
+            .await?;
+
+    // Watch booking_view while the rebuild replays: it must never go back in time.
+    let watcher = {
+        let pool = env.pool.clone();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let task = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let s: Option<String> =
+                    sqlx::query_scalar("SELECT status FROM booking_view WHERE booking_id = $1")
+                        .bind(cancelled)
+                        .fetch_optional(&pool)
+                        .await?;
+                seen.extend(s);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            anyhow::Ok(seen)
+        });
+        (stop, task)
+    };
+    let projections = projector::all_projections();
+    let classes = projections
+        .iter()
+        .find(|p| p.name() == "class_view")
+        .expect("class_view");
+    projector::rebuild(&env.pool, classes.as_ref(), |_, _| {}).await?;
+    watcher.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    let seen = watcher.1.await??;
+    assert!(
+        seen.iter().all(|s| s == "cancelled"),
+        "booking_view went back in time during the rebuild: {seen:?}"
+    );
+    assert_eq!(statuses().await?, before);
+    let rebuilt: serde_json::Value = sqlx::query_scalar("SELECT doc FROM class_view WHERE id = $1")
+        .bind(class)
+        .fetch_one(&env.pool)
+        .await?;
+    assert_eq!(rebuilt, live_class, "the rebuild equals live projection");
+
+    // The no-show sweeper (its own role, reading class_view across tenants) still works
+    // on the swapped-in table.
+    let settled = workers::attendance::settle_ended_classes(&env.worker_pool, Utc::now()).await?;
+    assert_eq!(settled, 1, "the sweeper still sees the rebuilt class_view");
+    Ok(())
+}
