@@ -167,10 +167,10 @@ async fn role_in(
 fn relation(member: &Membership, view: &ClientView) -> Relation {
     Relation {
         own_record: view.account_id == Some(AccountId(member.account_id)),
-        assigned_trainer: member.role == Role::Trainer
-            && view
-                .assigned_trainers
-                .contains(&AccountId(member.account_id)),
+        // Only counts where the policy says so (a trainer's "assigned clients" cells).
+        assigned_trainer: view
+            .assigned_trainers
+            .contains(&AccountId(member.account_id)),
     }
 }
 
@@ -240,7 +240,8 @@ pub async fn list_clients(
             "limit must be between 1 and 100".to_owned(),
         ));
     }
-    let own_only = member.role == Role::Client;
+    // A role that may not read client records in general reads its own only.
+    let own_only = !member.may(Action::ViewClient, Relation::default());
     let mut tx = member.tx(&state.pool).await?;
     let mut docs: Vec<Json<ClientView>> = sqlx::query_scalar(
         "SELECT doc FROM client_view WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2) \

@@ -961,6 +961,57 @@ async fn the_audit_log_shows_who_did_what_from_where() -> anyhow::Result<()> {
         )
         .await?;
     assert_eq!(filtered["items"].as_array().map(Vec::len), Some(0));
+    // By actor: the trainer did nothing here; the owner did everything.
+    let types = |page: &serde_json::Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["event_type"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let (_, by_trainer) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/studios/{studio}/audit?actor=user:{}", trainer.id),
+            &owner,
+            None,
+        )
+        .await?;
+    assert_eq!(types(&by_trainer), Vec::<String>::new(), "{by_trainer}");
+    let (_, by_owner) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/studios/{studio}/audit?actor=user:{}", owner.id),
+            &owner,
+            None,
+        )
+        .await?;
+    assert!(
+        types(&by_owner).contains(&"StudioRenamed".to_owned()),
+        "{by_owner}"
+    );
+    // By time: nothing before the studio existed, everything in a window around now.
+    let (_, past) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/studios/{studio}/audit?to=2020-01-01T00:00:00Z"),
+            &owner,
+            None,
+        )
+        .await?;
+    assert_eq!(types(&past), Vec::<String>::new(), "{past}");
+    let since = (chrono::Utc::now() - chrono::Duration::minutes(10))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (_, recent) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/studios/{studio}/audit?from={since}"),
+            &owner,
+            None,
+        )
+        .await?;
+    assert_eq!(types(&recent), types(&by_owner), "{recent}");
     let (s, _) = app
         .call(
             Method::GET,
