@@ -256,3 +256,40 @@ async fn messages_carry_group_dedup_and_correlation() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn pruning_deletes_only_published_rows_older_than_the_retention() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    studio_with_history(&env.pool, 2).await?; // 4 outbox rows
+    let mut config = env.relay_config();
+    config.retention = Duration::from_secs(3600);
+    let relay = outbox_relay::Relay::new(env.relay_pool.clone(), env.sqs.clone(), config);
+    relay.drain().await?;
+    assert_eq!(unpublished(&env).await?, 0);
+    // Two published rows are old, two are fresh; one more row is old but never published.
+    sqlx::query(
+        "UPDATE outbox SET published_at = now() - interval '2 hours' \
+         WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT 2)",
+    )
+    .execute(&env.pool)
+    .await?;
+    studio_with_history(&env.pool, 0).await?; // 2 more rows, unpublished
+    sqlx::query(
+        "UPDATE outbox SET created_at = now() - interval '3 hours' WHERE published_at IS NULL",
+    )
+    .execute(&env.pool)
+    .await?;
+    assert_eq!(relay.prune().await?, 2, "only the old published rows");
+    let left: (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE published_at IS NOT NULL), count(*) FILTER (WHERE published_at IS NULL) FROM outbox",
+    )
+    .fetch_one(&env.pool)
+    .await?;
+    assert_eq!(
+        left,
+        (2, 2),
+        "fresh published rows and every unpublished row stay"
+    );
+    assert_eq!(relay.prune().await?, 0, "pruning again finds nothing");
+    Ok(())
+}
