@@ -864,7 +864,7 @@ pub async fn cancel_booking(
     let member = Membership::load(&state.pool, &user, path.studio_id).await?;
     if !member.may(Action::Book, Relation::default()) {
         // A client cancels only their own booking.
-        require_own_booking(&state, &member, path.booking_id).await?;
+        require_own_booking(&state, &member, path.class_id, path.booking_id).await?;
     }
     let command = ClassCommand::CancelBooking {
         booking_id: BookingId(path.booking_id),
@@ -896,23 +896,36 @@ pub async fn cancel_booking(
     Ok(AppJson(result))
 }
 
-/// 403 unless `booking` is a booking of the caller's own client record.
+/// 403 unless `booking` of `class` is a booking of the caller's own client record. The
+/// booking is looked up in the class's stream, not a view: a client may cancel or check
+/// in a booking made a moment ago.
 async fn require_own_booking(
     state: &AppState,
     member: &Membership,
+    class: Uuid,
     booking: Uuid,
 ) -> Result<(), ApiError> {
-    let mut tx = member.tx(&state.pool).await?;
-    let own: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM booking_view b JOIN client_view c ON c.id = b.client_id \
-         WHERE b.booking_id = $1 AND b.tenant_id = $2 AND c.account_id = $3)",
-    )
-    .bind(booking)
-    .bind(member.studio_id)
-    .bind(member.account_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    let (session, _) = state
+        .classes
+        .load(member.studio_id, &class.to_string())
+        .await
+        .map_err(|e| from_command(e, class_rule))?;
+    let own = match session.booking_client(BookingId(booking)) {
+        Some(client) => {
+            let mut tx = member.tx(&state.pool).await?;
+            let own: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM client_view WHERE id = $1 AND tenant_id = $2 AND account_id = $3)",
+            )
+            .bind(client.0)
+            .bind(member.studio_id)
+            .bind(member.account_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            own
+        }
+        None => false,
+    };
     member.require_with(
         Action::Book,
         Relation {
@@ -953,7 +966,7 @@ pub async fn check_in(
     if !member.may(Action::ManageAttendance, Relation::default()) {
         // A client checks in only their own booking, and only with the current code:
         // it shows they are at the studio.
-        require_own_booking(&state, &member, path.booking_id).await?;
+        require_own_booking(&state, &member, path.class_id, path.booking_id).await?;
         let code = body.and_then(|AppJson(b)| b.code).unwrap_or_default();
         if !state
             .check_in_codes

@@ -331,6 +331,11 @@ impl ClassSession {
         }
     }
 
+    /// The client holding booking `id` of this class.
+    pub fn booking_client(&self, id: BookingId) -> Option<ClientId> {
+        self.booking(id).ok().map(|b| b.client)
+    }
+
     /// Clients can be checked in at `now`: the class is neither cancelled nor closed and
     /// starts within [`CHECK_IN_OPENS_MINUTES`] (late arrivals until it is closed).
     pub fn check_in_open(&self, now: DateTime<Utc>) -> Result<(), ClassError> {

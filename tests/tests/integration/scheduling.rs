@@ -491,6 +491,23 @@ async fn clients_book_and_cancel_for_themselves_only() -> anyhow::Result<()> {
         )
         .await?;
     assert_eq!(st, 403, "rosters are for staff");
+    // Book and cancel at once, before any view has caught up: ownership comes from the
+    // class's stream.
+    let c2 = class(&app, &s, Span::days(3), 5).await?;
+    let path = format!("/api/v1/studios/{}/classes/{c2}/bookings", s.id);
+    let (st, b) = app
+        .call(Method::POST, &path, &me, Some(serde_json::json!({})))
+        .await?;
+    assert_eq!(st, 201, "{b}");
+    let (st, r) = app
+        .call(
+            Method::DELETE,
+            &format!("{path}/{}", b["booking_id"].as_str().unwrap_or_default()),
+            &me,
+            None,
+        )
+        .await?;
+    assert_eq!(st, 200, "{r}");
     Ok(())
 }
 
