@@ -46,6 +46,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_class, list_classes))
         .routes(routes!(create_series))
+        .routes(routes!(cancel_series))
         .routes(routes!(get_class))
         .routes(routes!(roster))
         .routes(routes!(book))
@@ -1085,6 +1086,82 @@ pub async fn cancel_class(
             location_id: None,
         },
     ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesPath {
+    pub studio_id: Uuid,
+    pub schedule_id: Uuid,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelSeries {
+    /// Shown to the booked clients (1..=200 characters).
+    pub reason: String,
+    /// Cancel the occurrences starting at or after this instant (default: now).
+    pub from: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SeriesCancelled {
+    /// The classes this request cancelled (already cancelled or ended ones are left).
+    pub cancelled: Vec<Uuid>,
+}
+
+/// Cancel the rest of a weekly series: every occurrence from `from` on that is still
+/// scheduled, each like a single cancellation (bookings cancelled, clients notified).
+/// Repeating the request cancels nothing twice.
+#[utoipa::path(post, path = "/studios/{studio_id}/schedules/{schedule_id}/cancel", tag = "classes", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("schedule_id" = Uuid, Path, description = "Series id")),
+    request_body = CancelSeries,
+    responses(
+        (status = 200, description = "Cancelled", body = SeriesCancelled),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json")))]
+pub async fn cancel_series(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ctx: RequestContext,
+    AppPath(path): AppPath<SeriesPath>,
+    AppJson(body): AppJson<CancelSeries>,
+) -> Result<Response, ApiError> {
+    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    member.require(Action::ManageSchedule)?;
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(bad("reason", "1..=200 characters"));
+    }
+    let from = body.from.unwrap_or_else(Utc::now);
+    let mut tx = member.tx(&state.pool).await?;
+    // A series has at most 366 occurrences.
+    let due: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM class_view WHERE tenant_id = $1 AND doc->>'schedule_id' = $2 \
+         AND status = 'scheduled' AND starts_at >= $3 ORDER BY starts_at LIMIT 400",
+    )
+    .bind(path.studio_id)
+    .bind(path.schedule_id.to_string())
+    .bind(from)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let mut cancelled = Vec::new();
+    for class in due {
+        let command = ClassCommand::CancelClass {
+            reason: reason.to_owned(),
+        };
+        match class_bus_execute(&state, &ctx, path.studio_id, class, command).await {
+            // Cancelled or closed since the view was read: nothing to do.
+            Err(ApiError::Rule { .. }) => {}
+            other => {
+                other?;
+                cancelled.push(class);
+            }
+        }
+    }
+    Ok((StatusCode::OK, AppJson(SeriesCancelled { cancelled })).into_response())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1329,3 +1329,105 @@ async fn a_clients_history_shows_past_bookings_with_their_final_status_and_upcom
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn cancelling_the_rest_of_a_series_cancels_each_later_occurrence_once() -> anyhow::Result<()>
+{
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let s = studio(&app, None).await?;
+    let base = format!("/api/v1/studios/{}", s.id);
+    let (st, r) = app
+        .call(
+            Method::POST,
+            &format!("{base}/schedules"),
+            &s.owner,
+            Some(serde_json::json!({"title": "Evening Mat", "weekdays": ["wed"], "local_time": "19:00",
+                "starts_on": "2031-03-01", "count": 4, "duration_minutes": 45})),
+        )
+        .await?;
+    assert_eq!(st, 201, "{r}");
+    let schedule_id = r["schedule_id"].as_str().unwrap_or_default().to_owned();
+    let starts: Vec<String> = r["classes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["starts_at"].as_str().map(str::to_owned))
+        .collect();
+    let ids: Vec<String> = r["classes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["id"].as_str().map(str::to_owned))
+        .collect();
+    let range = "from=2031-03-01T00:00:00Z&to=2031-04-30T00:00:00Z";
+    let calendar = || async {
+        let (st, cal) = app
+            .call(
+                Method::GET,
+                &format!("{base}/classes?{range}"),
+                &s.owner,
+                None,
+            )
+            .await?;
+        anyhow::ensure!(st == 200, "{cal}");
+        let statuses: Vec<String> = cal["classes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["status"].as_str().map(str::to_owned))
+            .collect();
+        anyhow::Ok(statuses)
+    };
+    eventually(
+        Duration::from_secs(20),
+        "series in the calendar",
+        || async { Ok((calendar().await?.len() == 4).then_some(())) },
+    )
+    .await?;
+    let cancel = serde_json::json!({"reason": "Instructor moves away", "from": starts[1]});
+    let (st, r) = app
+        .call(
+            Method::POST,
+            &format!("{base}/schedules/{schedule_id}/cancel"),
+            &s.owner,
+            Some(cancel.clone()),
+        )
+        .await?;
+    assert_eq!(st, 200, "{r}");
+    let cancelled: Vec<String> = r["cancelled"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(cancelled, ids[1..].to_vec());
+    let statuses = eventually(
+        Duration::from_secs(20),
+        "cancellations projected",
+        || async {
+            let statuses = calendar().await?;
+            Ok((statuses.iter().filter(|s| *s == "cancelled").count() == 3).then_some(statuses))
+        },
+    )
+    .await?;
+    assert_eq!(
+        statuses,
+        ["scheduled", "cancelled", "cancelled", "cancelled"]
+    );
+    let (st, r) = app
+        .call(
+            Method::POST,
+            &format!("{base}/schedules/{schedule_id}/cancel"),
+            &s.owner,
+            Some(cancel),
+        )
+        .await?;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(
+        r["cancelled"].as_array().map(Vec::len),
+        Some(0),
+        "nothing twice"
+    );
+    Ok(())
+}

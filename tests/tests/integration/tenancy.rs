@@ -149,6 +149,7 @@ async fn a_token_of_studio_a_never_reaches_studio_b_on_any_tenant_scoped_endpoin
         ("booking_id", booking_b.clone()),
         ("appointment_id", Uuid::new_v4().to_string()),
         ("class_type_id", Uuid::new_v4().to_string()),
+        ("schedule_id", Uuid::new_v4().to_string()),
     ]);
     // A plausible body for every body-taking operation, so the request reaches the
     // access check. A new endpoint without an entry here fails this test.
@@ -241,6 +242,7 @@ async fn a_token_of_studio_a_never_reaches_studio_b_on_any_tenant_scoped_endpoin
             ),
             serde_json::json!({"instructor_id": null}),
         ),
+        (("post", "/api/v1/studios/{studio_id}/schedules/{schedule_id}/cancel"), serde_json::json!({"reason": "x"})),
         (("post", "/api/v1/studios/{studio_id}/class-types"), serde_json::json!({"name": "Mat", "duration_minutes": 45})),
         (("put", "/api/v1/studios/{studio_id}/class-types/{class_type_id}"), serde_json::json!({"name": "Mat", "duration_minutes": 45})),
         (("put", "/api/v1/studios/{studio_id}/trainers/{trainer_id}/availability"), serde_json::json!({"weekly": [], "slot_minutes": 60})),
