@@ -32,6 +32,8 @@ DATABASE_URL="$(tail -1 "$TMP/pg.out")"
 export DATABASE_URL="${DATABASE_URL#DATABASE_URL=}"
 AWS_ENDPOINT_URL="$(tail -1 "$TMP/aws.out")"
 export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL#AWS_ENDPOINT_URL=}"
+# Per-request INFO logs would bury the figures and cost the API throughput they measure.
+export RUST_LOG="${RUST_LOG:-warn}"
 # shellcheck source=scripts/env.sh
 source "$REPO/scripts/env.sh"
 
