@@ -83,4 +83,18 @@ impl Membership {
     pub async fn tx(&self, pool: &PgPool) -> Result<Transaction<'static, Postgres>, ApiError> {
         tenant_tx(pool, Some(self.studio_id), Some(self.account_id)).await
     }
+
+    /// The role `account` holds in this studio (`None`: not a member).
+    pub async fn role_of(&self, pool: &PgPool, account: Uuid) -> Result<Option<Role>, ApiError> {
+        let mut tx = self.tx(pool).await?;
+        let role: Option<String> = sqlx::query_scalar(
+            "SELECT role FROM studio_membership WHERE tenant_id = $1 AND account_id = $2",
+        )
+        .bind(self.studio_id)
+        .bind(account)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(role.as_deref().and_then(Role::parse))
+    }
 }

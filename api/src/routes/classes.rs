@@ -18,7 +18,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc, Weekday};
 use common::inline::booking_blocked_until;
 use domain::account::AccountId;
 use domain::client::ClientId;
-use domain::policy::{self, Action, Relation, Role};
+use domain::policy::{self, Action, Relation};
 use domain::scheduling::recurrence::{occurrences, SeriesEnd, WeeklyRule};
 use domain::scheduling::view::{ClassView, RosterEntry};
 use domain::scheduling::{
@@ -142,16 +142,7 @@ async fn check_instructor(
     let Some(instructor) = instructor else {
         return Ok(());
     };
-    let mut tx = member.tx(&state.pool).await?;
-    let role: Option<String> = sqlx::query_scalar(
-        "SELECT role FROM studio_membership WHERE tenant_id = $1 AND account_id = $2",
-    )
-    .bind(member.studio_id)
-    .bind(instructor)
-    .fetch_optional(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    match role.as_deref().and_then(Role::parse) {
+    match member.role_of(&state.pool, instructor).await? {
         Some(role) if policy::may_teach(role) => Ok(()),
         _ => Err(ApiError::Rule {
             code: "not_an_instructor",

@@ -121,7 +121,7 @@ pub async fn create_client(
         return Err(ApiError::Validation(errors));
     };
     if let Some(account) = body.account_id {
-        if role_in(&state, &member, account).await?.is_none() {
+        if member.role_of(&state.pool, account).await?.is_none() {
             return Err(ApiError::Rule {
                 code: "not_a_member",
                 message: "account_id must belong to a member of this studio".to_owned(),
@@ -145,23 +145,6 @@ pub async fn create_client(
             location_id: None,
         },
     ))
-}
-
-async fn role_in(
-    state: &AppState,
-    member: &Membership,
-    account: Uuid,
-) -> Result<Option<Role>, ApiError> {
-    let mut tx = member.tx(&state.pool).await?;
-    let role: Option<String> = sqlx::query_scalar(
-        "SELECT role FROM studio_membership WHERE tenant_id = $1 AND account_id = $2",
-    )
-    .bind(member.studio_id)
-    .bind(account)
-    .fetch_optional(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(role.and_then(|r| Role::parse(&r)))
 }
 
 fn relation(member: &Membership, view: &ClientView) -> Relation {
@@ -399,7 +382,7 @@ pub async fn assign_trainer(
 ) -> Result<Response, ApiError> {
     let member = Membership::load(&state.pool, &user, path.studio_id).await?;
     member.require(Action::ManageClients)?;
-    if role_in(&state, &member, body.trainer_id).await? != Some(Role::Trainer) {
+    if member.role_of(&state.pool, body.trainer_id).await? != Some(Role::Trainer) {
         return Err(ApiError::Rule {
             code: "not_a_trainer",
             message: "trainer_id must be a member of this studio with the trainer role".to_owned(),

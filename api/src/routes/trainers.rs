@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use domain::account::AccountId;
 use domain::client::ClientId;
-use domain::policy::{self, Action, Relation, Role};
+use domain::policy::{self, Action, Relation};
 use domain::scheduling::appointments::{
     slots, Appointment, Busy, Rules, TimeOff, TrainerCalendar, TrainerCalendarView, TrainerCommand,
     TrainerError, Window,
@@ -83,16 +83,7 @@ async fn require_trainer(
     member: &Membership,
     trainer: Uuid,
 ) -> Result<(), ApiError> {
-    let mut tx = member.tx(&state.pool).await?;
-    let role: Option<String> = sqlx::query_scalar(
-        "SELECT role FROM studio_membership WHERE tenant_id = $1 AND account_id = $2",
-    )
-    .bind(member.studio_id)
-    .bind(trainer)
-    .fetch_optional(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    match role.as_deref().and_then(Role::parse) {
+    match member.role_of(&state.pool, trainer).await? {
         Some(role) if policy::may_teach(role) => Ok(()),
         _ => Err(ApiError::NotFound {
             code: "trainer_not_found",
