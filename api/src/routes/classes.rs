@@ -19,6 +19,7 @@ use common::inline::booking_blocked_until;
 use domain::account::AccountId;
 use domain::client::ClientId;
 use domain::policy::{self, Action, Relation};
+use domain::scheduling::appointments::TrainerCalendar;
 use domain::scheduling::recurrence::{occurrences, SeriesEnd, WeeklyRule};
 use domain::scheduling::view::{ClassView, RosterEntry};
 use domain::scheduling::{
@@ -134,21 +135,74 @@ pub(crate) fn policy_from(studio: &StudioView, overrides: Option<BookingPolicy>)
     })
 }
 
+/// The instructor may teach here and is free at `times`: no other class they teach
+/// (other than the `except` classes, e.g. a series' own occurrences on a retry) and no
+/// 1:1 appointment overlaps. Classes come from `class_view`; appointments from the
+/// trainer's calendar stream.
 async fn check_instructor(
     state: &AppState,
     member: &Membership,
     instructor: Option<Uuid>,
+    times: &[(DateTime<Utc>, DateTime<Utc>)],
+    except: &[Uuid],
 ) -> Result<(), ApiError> {
     let Some(instructor) = instructor else {
         return Ok(());
     };
     match member.role_of(&state.pool, instructor).await? {
-        Some(role) if policy::may_teach(role) => Ok(()),
-        _ => Err(ApiError::Rule {
-            code: "not_an_instructor",
-            message: "instructor_id must be a trainer, admin or owner of this studio".to_owned(),
-        }),
+        Some(role) if policy::may_teach(role) => {}
+        _ => {
+            return Err(ApiError::Rule {
+                code: "not_an_instructor",
+                message: "instructor_id must be a trainer, admin or owner of this studio"
+                    .to_owned(),
+            })
+        }
     }
+    let (Some(first), Some(last)) = (
+        times.iter().map(|t| t.0).min(),
+        times.iter().map(|t| t.1).max(),
+    ) else {
+        return Ok(());
+    };
+    let mut tx = member.tx(&state.pool).await?;
+    let mut taken: Vec<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT starts_at, ends_at FROM class_view WHERE tenant_id = $1 AND instructor_id = $2 \
+         AND status <> 'cancelled' AND starts_at < $4 AND ends_at > $3 AND id <> ALL($5)",
+    )
+    .bind(member.studio_id)
+    .bind(instructor)
+    .bind(first)
+    .bind(last)
+    .bind(except)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let calendar = TrainerCalendar::id(StudioId(member.studio_id), AccountId(instructor));
+    let (calendar, _) = state
+        .trainer_calendars
+        .load(member.studio_id, &calendar.to_string())
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("loading the trainer calendar: {e}")))?;
+    taken.extend(
+        calendar
+            .appointments()
+            .iter()
+            .map(|a| (a.starts_at, a.ends_at)),
+    );
+    if let Some((s, _)) = times
+        .iter()
+        .find(|(s, e)| taken.iter().any(|(ts, te)| s < te && e > ts))
+    {
+        return Err(ApiError::Rule {
+            code: "instructor_busy",
+            message: format!(
+                "the instructor teaches another class or has an appointment at {}",
+                s.to_rfc3339()
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn check_location(studio: &StudioView, location: Option<Uuid>) -> Result<(), ApiError> {
@@ -235,7 +289,7 @@ async fn class_shape(
         (status = 201, description = "Scheduled; `id` is the class id", body = Accepted),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`, `not_an_instructor`", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`validation_failed`, `not_an_instructor`, `instructor_busy`", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_class(
     State(state): State<AppState>,
     user: AuthUser,
@@ -258,7 +312,15 @@ pub async fn create_class(
     )
     .await?;
     check_location(&studio, body.location_id)?;
-    check_instructor(&state, &member, body.instructor_id).await?;
+    let ends_at = body.starts_at + chrono::Duration::minutes(i64::from(shape.duration_minutes));
+    check_instructor(
+        &state,
+        &member,
+        body.instructor_id,
+        &[(body.starts_at, ends_at)],
+        &[],
+    )
+    .await?;
     let id = Uuid::now_v7();
     let command = ClassCommand::Schedule {
         class_id: ClassId(id),
@@ -349,7 +411,7 @@ fn weekday(s: &str) -> Option<Weekday> {
         (status = 201, description = "The series' classes", body = SeriesCreated),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`validation_failed`, `not_an_instructor`, `instructor_busy`", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_series(
     State(state): State<AppState>,
     user: AuthUser,
@@ -396,7 +458,6 @@ pub async fn create_series(
         }
     };
     check_location(&studio, body.location_id)?;
-    check_instructor(&state, &member, body.instructor_id).await?;
     let zone = body
         .location_id
         .and_then(|l| studio.locations.iter().find(|x| x.id.0 == l))
@@ -412,11 +473,18 @@ pub async fn create_series(
         end,
     };
     let schedule_id = body.schedule_id.unwrap_or_else(Uuid::now_v7);
+    // Ids are deterministic per series and instant: a retried request fills gaps instead
+    // of duplicating classes.
+    let planned: Vec<(Uuid, DateTime<Utc>)> = occurrences(&rule, tz)
+        .into_iter()
+        .map(|s| (Uuid::new_v5(&schedule_id, s.to_rfc3339().as_bytes()), s))
+        .collect();
+    let length = chrono::Duration::minutes(i64::from(shape.duration_minutes));
+    let times: Vec<_> = planned.iter().map(|(_, s)| (*s, *s + length)).collect();
+    let own: Vec<Uuid> = planned.iter().map(|(id, _)| *id).collect();
+    check_instructor(&state, &member, body.instructor_id, &times, &own).await?;
     let mut classes = Vec::new();
-    for starts_at in occurrences(&rule, tz) {
-        // Deterministic per series and instant: a retried request fills gaps instead of
-        // duplicating classes.
-        let id = Uuid::new_v5(&schedule_id, starts_at.to_rfc3339().as_bytes());
+    for (id, starts_at) in planned {
         let command = ClassCommand::Schedule {
             class_id: ClassId(id),
             studio_id: StudioId(path.studio_id),
@@ -1211,7 +1279,7 @@ pub struct SubstituteInstructor {
         (status = 200, description = "Changed", body = Accepted),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`class_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`not_an_instructor`, `class_cancelled`", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`not_an_instructor`, `instructor_busy`, `class_cancelled`", body = Problem, content_type = "application/problem+json")))]
 pub async fn substitute_instructor(
     State(state): State<AppState>,
     user: AuthUser,
@@ -1221,7 +1289,20 @@ pub async fn substitute_instructor(
 ) -> Result<Response, ApiError> {
     let member = Membership::load(&state.pool, &user, path.studio_id).await?;
     member.require(Action::ManageSchedule)?;
-    check_instructor(&state, &member, body.instructor_id).await?;
+    let (session, _) = state
+        .classes
+        .load(path.studio_id, &path.class_id.to_string())
+        .await
+        .map_err(|e| from_command(e, class_rule))?;
+    let times: Vec<_> = session.times().into_iter().collect();
+    check_instructor(
+        &state,
+        &member,
+        body.instructor_id,
+        &times,
+        &[path.class_id],
+    )
+    .await?;
     let command = ClassCommand::SubstituteInstructor {
         instructor_id: body.instructor_id.map(AccountId),
     };

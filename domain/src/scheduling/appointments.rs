@@ -231,6 +231,11 @@ impl TrainerCalendar {
         self.appointments.iter().find(|a| a.id == id)
     }
 
+    /// Every active appointment.
+    pub fn appointments(&self) -> &[Appointment] {
+        &self.appointments
+    }
+
     /// The stream id of `trainer`'s calendar in `studio`.
     pub fn id(studio: StudioId, trainer: AccountId) -> Uuid {
         Uuid::new_v5(&studio.0, trainer.0.as_bytes())

@@ -331,6 +331,11 @@ impl ClassSession {
         }
     }
 
+    /// When the class runs, once scheduled.
+    pub fn times(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        self.starts_at.zip(self.ends_at)
+    }
+
     /// The client holding booking `id` of this class.
     pub fn booking_client(&self, id: BookingId) -> Option<ClientId> {
         self.booking(id).ok().map(|b| b.client)

@@ -215,6 +215,36 @@ async fn trainers_book_their_own_calendar_retries_book_once_and_classes_they_tea
     })
     .await?;
     assert_eq!((classes, appointments), (1, 1));
+    // Nor can the trainer be given a class over that appointment, or over the class
+    // they already teach; someone else can.
+    let appointment_at: DateTime<Utc> = slot.parse()?;
+    for at in [
+        appointment_at + Span::minutes(30),
+        class_at + Span::minutes(15),
+    ] {
+        let (st, r) = app
+            .call(
+                Method::POST,
+                &format!("/api/v1/studios/{}/classes", s.id),
+                &s.owner,
+                Some(serde_json::json!({"title": "Clash", "starts_at": at, "duration_minutes": 30, "instructor_id": trainer.id})),
+            )
+            .await?;
+        assert_eq!(
+            (st, r["code"].as_str()),
+            (422, Some("instructor_busy")),
+            "{r}"
+        );
+    }
+    let (st, r) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{}/classes", s.id),
+            &s.owner,
+            Some(serde_json::json!({"title": "Covered", "starts_at": class_at, "duration_minutes": 30, "instructor_id": other_trainer.id})),
+        )
+        .await?;
+    assert_eq!(st, 201, "{r}");
     let (st, _) = app
         .call(
             Method::DELETE,
