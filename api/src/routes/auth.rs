@@ -160,10 +160,22 @@ impl<S: Send + Sync> FromRequest<S> for TokenForm {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         if is_form {
-            axum::Form::<TokenRequest>::from_request(req, state)
+            let form = axum::Form::<TokenRequest>::from_request(req, state)
                 .await
-                .map(|f| Self(f.0))
-                .map_err(|e| ApiError::InvalidBody(e.body_text()))
+                .map_err(|e| ApiError::InvalidBody(e.body_text()))?;
+            // As for JSON bodies (see `AppJson`): no NUL reaches Postgres.
+            let r = &form.0;
+            let fields = [&r.username, &r.password, &r.refresh_token, &r.scope];
+            if r.grant_type.contains('\0')
+                || fields
+                    .iter()
+                    .any(|f| f.as_deref().is_some_and(|v| v.contains('\0')))
+            {
+                return Err(ApiError::InvalidBody(
+                    "fields may not contain the NUL character".to_owned(),
+                ));
+            }
+            Ok(Self(form.0))
         } else {
             AppJson::<TokenRequest>::from_request(req, state)
                 .await

@@ -161,6 +161,42 @@ async fn bad_input_gets_a_problem_with_a_stable_code_and_writes_nothing() -> any
     )
     .await?;
 
+    // NUL characters (which Postgres text and jsonb cannot hold) in a body, a query, a
+    // path or a token form: 400, not a failed write.
+    refused(
+        &app,
+        json(r#"{"name":"A\u0000B","timezone":"UTC","currency":"EUR"}"#),
+        400,
+        "invalid_body",
+    )
+    .await?;
+    refused(
+        &app,
+        get(&format!(
+            "/api/v1/studios/{}/audit?actor=user%00x",
+            Uuid::new_v4()
+        )),
+        400,
+        "invalid_query_parameter",
+    )
+    .await?;
+    refused(
+        &app,
+        get("/api/v1/studios/ab%00cd"),
+        400,
+        "invalid_path_parameter",
+    )
+    .await?;
+    refused(
+        &app,
+        c.post(app.url("/api/v1/auth/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("grant_type=password&username=a%00b%40example.com&password=x"),
+        400,
+        "invalid_body",
+    )
+    .await?;
+
     // Only the sign-up of the tester wrote anything.
     let events: i64 =
         sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type <> 'account'")
