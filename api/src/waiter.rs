@@ -11,6 +11,8 @@ use sqlx::PgPool;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
+use crate::error::ApiError;
+
 const FALLBACK_POLL: Duration = Duration::from_millis(250);
 
 #[derive(Clone)]
@@ -53,6 +55,40 @@ impl ViewWaiter {
             }
         });
         Self { updates }
+    }
+
+    /// Read-your-writes for one view document: loads it and, with `min_version`, waits (at
+    /// most `max`) until the projector has brought it to that version. `None` means no
+    /// such document (and no version was asked for); a version not reached in time is
+    /// `view_not_caught_up`.
+    pub async fn read_at_least<V, F, Fut>(
+        &self,
+        aggregate_id: &str,
+        max: Duration,
+        min_version: Option<u64>,
+        version: impl Fn(&V) -> u64,
+        load: F,
+    ) -> Result<Option<V>, ApiError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Option<V>, ApiError>>,
+    {
+        let view = load().await?;
+        let Some(wanted) = min_version else {
+            return Ok(view);
+        };
+        if view.as_ref().map_or(0, &version) >= wanted {
+            return Ok(view);
+        }
+        let caught_up =
+            || async { Ok::<_, ApiError>(load().await?.is_some_and(|v| version(&v) >= wanted)) };
+        self.wait_until(aggregate_id, max, caught_up).await?;
+        let view = load().await?;
+        let current = view.as_ref().map_or(0, &version);
+        if current < wanted {
+            return Err(ApiError::NotCaughtUp { current, wanted });
+        }
+        Ok(view)
     }
 
     /// Re-runs `ready` whenever `aggregate_id`'s views change (or every 250 ms) until it

@@ -351,28 +351,16 @@ pub async fn get_class_type(
     let member = Membership::load(&state.pool, &user, path.studio_id).await?;
     member.require(Action::ViewSchedule)?;
     let id = path.class_type_id;
-    let wanted = params.min_version.unwrap_or(0);
-    let caught_up = || async {
-        Ok::<_, ApiError>(
-            load_view(&state, &member, id)
-                .await?
-                .is_some_and(|v| v.version >= wanted),
+    state
+        .waiter
+        .read_at_least(
+            &id.to_string(),
+            state.config.read_wait_max,
+            params.min_version,
+            |v: &ClassTypeView| v.version,
+            || load_view(&state, &member, id),
         )
-    };
-    if wanted > 0 {
-        state
-            .waiter
-            .wait_until(&id.to_string(), state.config.read_wait_max, caught_up)
-            .await?;
-    }
-    let view = load_view(&state, &member, id).await?;
-    match view {
-        Some(v) if v.version >= wanted => Ok(AppJson(v)),
-        Some(v) => Err(ApiError::NotCaughtUp {
-            current: v.version,
-            wanted,
-        }),
-        None if wanted > 0 => Err(ApiError::NotCaughtUp { current: 0, wanted }),
-        None => Err(not_found()),
-    }
+        .await?
+        .map(AppJson)
+        .ok_or_else(not_found)
 }

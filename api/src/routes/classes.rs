@@ -648,29 +648,17 @@ async fn load_class_at(
     id: Uuid,
     min_version: Option<u64>,
 ) -> Result<ClassView, ApiError> {
-    let mut view = load_class(state, member, id).await?;
-    if let Some(wanted) = min_version {
-        if view.as_ref().map_or(0, |v| v.version) < wanted {
-            let key = id.to_string();
-            let ready = || async {
-                Ok::<_, ApiError>(
-                    load_class(state, member, id)
-                        .await?
-                        .is_some_and(|v| v.version >= wanted),
-                )
-            };
-            state
-                .waiter
-                .wait_until(&key, state.config.read_wait_max, ready)
-                .await?;
-            view = load_class(state, member, id).await?;
-            let current = view.as_ref().map_or(0, |v| v.version);
-            if current < wanted {
-                return Err(ApiError::NotCaughtUp { current, wanted });
-            }
-        }
-    }
-    view.ok_or_else(not_found)
+    state
+        .waiter
+        .read_at_least(
+            &id.to_string(),
+            state.config.read_wait_max,
+            min_version,
+            |v: &ClassView| v.version,
+            || load_class(state, member, id),
+        )
+        .await?
+        .ok_or_else(not_found)
 }
 
 /// One class (roster included for staff).

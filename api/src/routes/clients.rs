@@ -274,28 +274,16 @@ pub async fn get_client(
 ) -> Result<AppJson<ClientView>, ApiError> {
     let member = Membership::load(&state.pool, &user, path.studio_id).await?;
     let id = path.client_id;
-    let mut view = load_client(&state, &member, id).await?;
-    if let Some(wanted) = params.min_version {
-        if view.as_ref().map_or(0, |v| v.version) < wanted {
-            let key = id.to_string();
-            let caught_up = || async {
-                Ok::<_, ApiError>(
-                    load_client(&state, &member, id)
-                        .await?
-                        .is_some_and(|v| v.version >= wanted),
-                )
-            };
-            state
-                .waiter
-                .wait_until(&key, state.config.read_wait_max, caught_up)
-                .await?;
-            view = load_client(&state, &member, id).await?;
-            let current = view.as_ref().map_or(0, |v| v.version);
-            if current < wanted {
-                return Err(ApiError::NotCaughtUp { current, wanted });
-            }
-        }
-    }
+    let view = state
+        .waiter
+        .read_at_least(
+            &id.to_string(),
+            state.config.read_wait_max,
+            params.min_version,
+            |v: &ClientView| v.version,
+            || load_client(&state, &member, id),
+        )
+        .await?;
     view.and_then(|v| visible(&member, v))
         .map(AppJson)
         .ok_or_else(not_found)

@@ -341,28 +341,16 @@ pub async fn get_studio(
     let id = path.studio_id;
     let member = Membership::load(&state.pool, &user, id).await?;
     member.require(Action::ViewStudio)?;
-    let mut view = load_studio(&state, &member).await?;
-    if let Some(wanted) = params.min_version {
-        if view.as_ref().map_or(0, |v| v.version) < wanted {
-            let key = id.to_string();
-            let caught_up = || async {
-                Ok::<_, ApiError>(
-                    load_studio(&state, &member)
-                        .await?
-                        .is_some_and(|v| v.version >= wanted),
-                )
-            };
-            state
-                .waiter
-                .wait_until(&key, state.config.read_wait_max, caught_up)
-                .await?;
-            view = load_studio(&state, &member).await?;
-            let current = view.as_ref().map_or(0, |v| v.version);
-            if current < wanted {
-                return Err(ApiError::NotCaughtUp { current, wanted });
-            }
-        }
-    }
+    let view = state
+        .waiter
+        .read_at_least(
+            &id.to_string(),
+            state.config.read_wait_max,
+            params.min_version,
+            |v: &StudioView| v.version,
+            || load_studio(&state, &member),
+        )
+        .await?;
     let view = view.ok_or(ApiError::NotFound {
         code: "studio_not_found",
         what: "studio",
