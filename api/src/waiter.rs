@@ -12,6 +12,7 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use crate::error::ApiError;
+use crate::tenancy::Membership;
 
 const FALLBACK_POLL: Duration = Duration::from_millis(250);
 
@@ -57,13 +58,19 @@ impl ViewWaiter {
         Self { updates }
     }
 
-    /// Read-your-writes for one view document: loads it and, with `min_version`, waits (at
-    /// most `max`) until the projector has brought it to that version. `None` means no
-    /// such document (and no version was asked for); a version not reached in time is
-    /// `view_not_caught_up`.
+    /// Read-your-writes for one view document of stream `(aggregate_type, aggregate_id)`:
+    /// loads it and, with `min_version`, waits (at most `max`) until the projector has
+    /// brought it to that version. `None` means no such document; a version the stream
+    /// has reached but the view has not within `max` is `view_not_caught_up`. A version
+    /// the stream itself has not reached can only be a client's mistake (command
+    /// responses carry versions that exist): answered at once, `404` for a stream that
+    /// does not exist, `400` otherwise.
+    #[allow(clippy::too_many_arguments)]
     pub async fn read_at_least<V, F, Fut>(
         &self,
-        aggregate_id: &str,
+        member: &Membership,
+        pool: &PgPool,
+        (aggregate_type, aggregate_id): (&str, &str),
         max: Duration,
         min_version: Option<u64>,
         version: impl Fn(&V) -> u64,
@@ -79,6 +86,24 @@ impl ViewWaiter {
         };
         if view.as_ref().map_or(0, &version) >= wanted {
             return Ok(view);
+        }
+        let mut tx = member.tx(pool).await?;
+        let head: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(max(sequence), 0) FROM events WHERE aggregate_type = $1 AND aggregate_id = $2",
+        )
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let head = u64::try_from(head).unwrap_or_default();
+        if head == 0 {
+            return Ok(None);
+        }
+        if wanted > head {
+            return Err(ApiError::InvalidQuery(format!(
+                "min_version {wanted} is ahead of the stream (at version {head})"
+            )));
         }
         let caught_up =
             || async { Ok::<_, ApiError>(load().await?.is_some_and(|v| version(&v) >= wanted)) };

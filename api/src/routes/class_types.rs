@@ -354,7 +354,9 @@ pub async fn get_class_type(
     state
         .waiter
         .read_at_least(
-            &id.to_string(),
+            &member,
+            &state.pool,
+            ("class_type", &id.to_string()),
             state.config.read_wait_max,
             params.min_version,
             |v: &ClassTypeView| v.version,

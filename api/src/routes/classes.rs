@@ -651,7 +651,9 @@ async fn load_class_at(
     state
         .waiter
         .read_at_least(
-            &id.to_string(),
+            member,
+            &state.pool,
+            ("class", &id.to_string()),
             state.config.read_wait_max,
             min_version,
             |v: &ClassView| v.version,

@@ -277,7 +277,9 @@ pub async fn get_client(
     let view = state
         .waiter
         .read_at_least(
-            &id.to_string(),
+            &member,
+            &state.pool,
+            ("client", &id.to_string()),
             state.config.read_wait_max,
             params.min_version,
             |v: &ClientView| v.version,

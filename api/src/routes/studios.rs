@@ -344,7 +344,9 @@ pub async fn get_studio(
     let view = state
         .waiter
         .read_at_least(
-            &id.to_string(),
+            &member,
+            &state.pool,
+            ("studio", &id.to_string()),
             state.config.read_wait_max,
             params.min_version,
             |v: &StudioView| v.version,

@@ -106,6 +106,37 @@ async fn reading_a_version_the_view_has_not_reached_answers_503_after_a_bounded_
     assert_eq!(r.headers()["retry-after"], "1");
     let body: serde_json::Value = r.json().await?;
     assert_eq!(body["code"], "view_not_caught_up");
+    // A version the stream itself has not reached, or a stream that does not exist, is
+    // answered at once: nothing to wait for.
+    let (s, body) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/studios/{id}?min_version=2"),
+            &owner,
+            None,
+        )
+        .await?;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (400, Some("invalid_query_parameter")),
+        "{body}"
+    );
+    let (s, body) = app
+        .call(
+            reqwest::Method::GET,
+            &format!(
+                "/api/v1/studios/{id}/classes/{}?min_version=1",
+                uuid::Uuid::new_v4()
+            ),
+            &owner,
+            None,
+        )
+        .await?;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (404, Some("class_not_found")),
+        "{body}"
+    );
     Ok(())
 }
 
