@@ -2,7 +2,7 @@
 # Extra arguments: make test ARGS="-E 'test(outbox)'"   make bench ARGS="--help"
 ARGS ?=
 
-.PHONY: run test bench fmt lint down clean-dev
+.PHONY: run test bench fuzz fmt lint down clean-dev
 
 run: ## whole system locally (dev Postgres + LocalStack, data kept), Ctrl-C to stop
 	scripts/run.sh
@@ -12,6 +12,9 @@ test: ## fmt check + all tests against throwaway Postgres + LocalStack
 
 bench: ## repstream-bench (release) against durable throwaway Postgres + LocalStack
 	scripts/bench.sh $(ARGS)
+
+fuzz: ## schemathesis against a throwaway stack: no 5xx besides 503 view_not_caught_up (ARGS=seconds)
+	scripts/fuzz.sh $(ARGS)
 
 fmt:
 	cargo fmt --all

@@ -10,7 +10,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO"
 
 SD="$(state_dir)"
+# REPSTREAM_ENV: which local stack (its Postgres cluster and emulator); `dev` keeps its data
+# between runs, others are for tools such as `make fuzz`
+ENV_NAME="${REPSTREAM_ENV:-dev}"
 LOGS="$SD/logs"
+[ "$ENV_NAME" = dev ] || LOGS="$SD/logs-$ENV_NAME"
 mkdir -p "$LOGS"
 # REPSTREAM_BIN_DIR: run prebuilt binaries from elsewhere (the build step still runs)
 BIN="${REPSTREAM_BIN_DIR:-$REPO/target/debug}"
@@ -48,17 +52,17 @@ cleanup() {
   # writing a log line must not kill the shutdown.
   trap '' PIPE
   stop_services
-  "$REPO/scripts/aws-down.sh" dev || true
-  "$REPO/scripts/pg-down.sh" dev || true
+  "$REPO/scripts/aws-down.sh" "$ENV_NAME" || true
+  "$REPO/scripts/pg-down.sh" "$ENV_NAME" || true
   log "stopped (dev data kept in $SD; 'make clean-dev' wipes it)"
 }
 trap cleanup EXIT
 trap 'exit 0' INT TERM # EXIT trap does the work
 
 # 1. infrastructure (both reused if already running)
-PG_OUT="$("$REPO/scripts/pg-up.sh" dev)"
+PG_OUT="$("$REPO/scripts/pg-up.sh" "$ENV_NAME")"
 export DATABASE_URL="${PG_OUT##*DATABASE_URL=}"
-AWS_OUT="$("$REPO/scripts/aws-up.sh" dev)"
+AWS_OUT="$("$REPO/scripts/aws-up.sh" "$ENV_NAME")"
 export AWS_ENDPOINT_URL="${AWS_OUT##*AWS_ENDPOINT_URL=}"
 # shellcheck source=scripts/env.sh
 source "$REPO/scripts/env.sh"
