@@ -74,14 +74,16 @@ pub struct ClassTypeBody {
     /// on update.
     pub id: Option<Uuid>,
     /// 1..=100 characters.
-    #[schema(example = "Reformer Flow")]
+    #[schema(example = "Reformer Flow", min_length = 1, max_length = 100)]
     pub name: String,
     /// Up to 2000 characters.
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// 5..=1440.
-    #[schema(example = 50)]
+    #[schema(example = 50, minimum = 5, maximum = 1440)]
     pub duration_minutes: u32,
     /// 1..=500; defaults to the studio's `default_class_capacity`.
+    #[schema(minimum = 1, maximum = 500)]
     pub default_capacity: Option<u32>,
     /// Defaults from the studio's settings (booking window, cancellation cutoff).
     pub policy: Option<BookingPolicy>,

@@ -221,11 +221,14 @@ pub struct CreateClass {
     /// can still be set here).
     pub class_type_id: Option<Uuid>,
     /// 1..=100 characters; required without `class_type_id`.
+    #[schema(min_length = 1, max_length = 100)]
     pub title: Option<String>,
     pub starts_at: DateTime<Utc>,
     /// 5..=1440; required without `class_type_id`.
+    #[schema(minimum = 5, maximum = 1440)]
     pub duration_minutes: Option<u32>,
     /// Defaults to the class type's, else the studio's `default_class_capacity`.
+    #[schema(minimum = 1, maximum = 500)]
     pub capacity: Option<u32>,
     pub location_id: Option<Uuid>,
     pub instructor_id: Option<Uuid>,
@@ -355,9 +358,10 @@ pub struct CreateSeries {
     /// As for a one-off class: defaults for title, duration, capacity and policy.
     pub class_type_id: Option<Uuid>,
     /// Required without `class_type_id`.
+    #[schema(min_length = 1, max_length = 100)]
     pub title: Option<String>,
     /// `mon` … `sun`.
-    #[schema(value_type = Vec<String>, example = json!(["mon", "thu"]))]
+    #[schema(value_type = Vec<String>, example = json!(["mon", "thu"]), min_items = 1, max_items = 7)]
     pub weekdays: Vec<String>,
     /// Local start time in the studio's (or location's) time zone, `HH:MM`.
     #[schema(value_type = String, example = "07:00")]
@@ -367,9 +371,12 @@ pub struct CreateSeries {
     /// Last local date (inclusive); or give `count`.
     #[schema(value_type = Option<String>)]
     pub until: Option<NaiveDate>,
+    #[schema(minimum = 1, maximum = 366)]
     pub count: Option<u32>,
     /// Required without `class_type_id`.
+    #[schema(minimum = 5, maximum = 1440)]
     pub duration_minutes: Option<u32>,
+    #[schema(minimum = 1, maximum = 500)]
     pub capacity: Option<u32>,
     pub location_id: Option<Uuid>,
     pub instructor_id: Option<Uuid>,
@@ -1096,6 +1103,7 @@ pub async fn check_in_code(
 #[serde(deny_unknown_fields)]
 pub struct CancelClass {
     /// Shown to the booked clients (1..=200 characters).
+    #[schema(min_length = 1, max_length = 200)]
     pub reason: String,
 }
 
@@ -1148,6 +1156,7 @@ pub struct SeriesPath {
 #[serde(deny_unknown_fields)]
 pub struct CancelSeries {
     /// Shown to the booked clients (1..=200 characters).
+    #[schema(min_length = 1, max_length = 200)]
     pub reason: String,
     /// Cancel the occurrences starting at or after this instant (default: now).
     pub from: Option<DateTime<Utc>>,

@@ -127,14 +127,18 @@ async fn load_calendar(
 #[serde(deny_unknown_fields)]
 pub struct SetAvailability {
     /// Weekly windows in local time (`weekday`: `mon`…`sun`, times `HH:MM:SS`).
+    #[schema(max_items = 50)]
     pub weekly: Vec<Window>,
     /// Appointment length (5..=480).
+    #[schema(minimum = 5, maximum = 480)]
     pub slot_minutes: u32,
     /// Kept free after each appointment (≤ 240).
     #[serde(default)]
+    #[schema(maximum = 240)]
     pub buffer_minutes: u32,
     /// Earliest booking from now (≤ 30 days).
     #[serde(default)]
+    #[schema(maximum = 43200)]
     pub min_notice_minutes: u32,
     /// Defaults to the studio's time zone.
     pub timezone: Option<String>,

@@ -13,14 +13,19 @@ use crate::studio::{LocationId, StudioId};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BookingPolicy {
-    /// Booking opens this many hours before the start.
+    /// Booking opens this many hours before the start (1..=8760).
+    #[schema(minimum = 1, maximum = 8760)]
     pub opens_hours_before: u32,
-    /// Booking closes this many minutes before the start.
+    /// Booking closes this many minutes before the start (at most 7 days, and before
+    /// booking opens).
+    #[schema(maximum = 10080)]
     pub closes_minutes_before: u32,
-    /// Cancelling later than this many hours before the start is a late cancel.
+    /// Cancelling later than this many hours before the start is a late cancel (≤ 336).
+    #[schema(maximum = 336)]
     pub free_cancel_hours_before: u32,
     /// Waitlisted clients are promoted into freed spots until this many minutes before
-    /// the start; after that the spot stays open.
+    /// the start; after that the spot stays open (≤ 10080).
+    #[schema(maximum = 10080)]
     pub promotion_cutoff_minutes: u32,
     /// A late cancel counts as a strike.
     pub late_cancel_strike: bool,
