@@ -175,6 +175,15 @@ impl ApiError {
         }
     }
 
+    /// `422 validation_failed` for one field whose value breaks a rule (code `invalid`).
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::Validation(vec![FieldError {
+            field: field.to_owned(),
+            code: "invalid".to_owned(),
+            message: message.into(),
+        }])
+    }
+
     pub fn validation(field: &str, err: &domain::values::InvalidValue) -> FieldError {
         FieldError {
             field: field.to_owned(),

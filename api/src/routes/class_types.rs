@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::context::RequestContext;
-use crate::error::{from_command, ApiError, FieldError, Problem};
+use crate::error::{from_command, ApiError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::routes::studios::{accepted, Accepted, ReadParams, StudioPath};
 use crate::state::AppState;
@@ -40,11 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 fn rule(err: ClassTypeError) -> ApiError {
     match err {
         ClassTypeError::NotFound => not_found(),
-        ClassTypeError::Invalid { field, message } => ApiError::Validation(vec![FieldError {
-            field: field.to_owned(),
-            code: "invalid".to_owned(),
-            message,
-        }]),
+        ClassTypeError::Invalid { field, message } => ApiError::invalid_field(field, message),
         other => ApiError::Rule {
             code: other.code(),
             message: other.to_string(),
@@ -184,11 +180,10 @@ pub async fn update_class_type(
     let member = Membership::load(&state.pool, &user, path.studio_id).await?;
     member.require(Action::ManageSchedule)?;
     if body.id.is_some_and(|id| id != path.class_type_id) {
-        return Err(ApiError::Validation(vec![FieldError {
-            field: "id".to_owned(),
-            code: "invalid".to_owned(),
-            message: "must match the path, or be left out".to_owned(),
-        }]));
+        return Err(ApiError::invalid_field(
+            "id",
+            "must match the path, or be left out",
+        ));
     }
     require_in_studio(&state, &member, path.class_type_id).await?;
     let details = body.details(&state, &member).await?;

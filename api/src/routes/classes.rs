@@ -37,7 +37,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::context::RequestContext;
-use crate::error::{from_command, ApiError, FieldError, Problem};
+use crate::error::{from_command, ApiError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::routes::studios::{accepted, Accepted, ReadParams, StudioPath};
 use crate::state::AppState;
@@ -67,11 +67,7 @@ fn class_rule(err: ClassError) -> ApiError {
             code: "booking_not_found",
             what: "booking",
         },
-        ClassError::Invalid { field, message } => ApiError::Validation(vec![FieldError {
-            field: field.to_owned(),
-            code: "invalid".to_owned(),
-            message,
-        }]),
+        ClassError::Invalid { field, message } => ApiError::invalid_field(field, message),
         other => ApiError::Rule {
             code: other.code(),
             message: other.to_string(),
@@ -87,11 +83,7 @@ fn not_found() -> ApiError {
 }
 
 fn bad(field: &str, message: &str) -> ApiError {
-    ApiError::Validation(vec![FieldError {
-        field: field.to_owned(),
-        code: "invalid".to_owned(),
-        message: message.to_owned(),
-    }])
+    ApiError::invalid_field(field, message)
 }
 
 async fn class_bus_execute(

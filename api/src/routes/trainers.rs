@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::context::RequestContext;
-use crate::error::{from_command, ApiError, FieldError, Problem};
+use crate::error::{from_command, ApiError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::routes::classes::resolve_client;
 use crate::routes::studios::{accepted, Accepted};
@@ -50,11 +50,7 @@ fn rule(err: TrainerError) -> ApiError {
             code: "appointment_not_found",
             what: "appointment",
         },
-        TrainerError::Invalid { field, message } => ApiError::Validation(vec![FieldError {
-            field: field.to_owned(),
-            code: "invalid".to_owned(),
-            message,
-        }]),
+        TrainerError::Invalid { field, message } => ApiError::invalid_field(field, message),
         other => ApiError::Rule {
             code: other.code(),
             message: other.to_string(),
