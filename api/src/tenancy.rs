@@ -84,6 +84,27 @@ impl Membership {
         tenant_tx(pool, Some(self.studio_id), Some(self.account_id)).await
     }
 
+    /// One read-model document (`doc` of the `*_view` table `table`) by id, read in a
+    /// transaction bound to this studio, so row-level security applies.
+    pub async fn view_doc<T>(
+        &self,
+        pool: &PgPool,
+        table: &'static str,
+        id: Uuid,
+    ) -> Result<Option<T>, ApiError>
+    where
+        T: serde::de::DeserializeOwned + Send + Unpin + 'static,
+    {
+        let mut tx = self.tx(pool).await?;
+        let doc: Option<sqlx::types::Json<T>> =
+            sqlx::query_scalar(&format!("SELECT doc FROM {table} WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(doc.map(|d| d.0))
+    }
+
     /// The role `account` holds in this studio (`None`: not a member).
     pub async fn role_of(&self, pool: &PgPool, account: Uuid) -> Result<Option<Role>, ApiError> {
         let mut tx = self.tx(pool).await?;

@@ -322,14 +322,7 @@ async fn load_view(
     member: &Membership,
     id: Uuid,
 ) -> Result<Option<ClassTypeView>, ApiError> {
-    let mut tx = member.tx(&state.pool).await?;
-    let doc: Option<Json<ClassTypeView>> =
-        sqlx::query_scalar("SELECT doc FROM class_type_view WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    tx.commit().await?;
-    Ok(doc.map(|d| d.0))
+    member.view_doc(&state.pool, "class_type_view", id).await
 }
 
 /// One class type (`min_version` waits for a write to show).

@@ -105,14 +105,10 @@ pub(crate) async fn studio_view(
     state: &AppState,
     member: &Membership,
 ) -> Result<StudioView, ApiError> {
-    let mut tx = member.tx(&state.pool).await?;
-    let doc: Option<Json<StudioView>> =
-        sqlx::query_scalar("SELECT doc FROM studio_view WHERE id = $1")
-            .bind(member.studio_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    tx.commit().await?;
-    doc.map(|d| d.0).ok_or(ApiError::NotCaughtUp {
+    let doc: Option<StudioView> = member
+        .view_doc(&state.pool, "studio_view", member.studio_id)
+        .await?;
+    doc.ok_or(ApiError::NotCaughtUp {
         current: 0,
         wanted: 1,
     })
@@ -631,14 +627,7 @@ async fn load_class(
     member: &Membership,
     id: Uuid,
 ) -> Result<Option<ClassView>, ApiError> {
-    let mut tx = member.tx(&state.pool).await?;
-    let doc: Option<Json<ClassView>> =
-        sqlx::query_scalar("SELECT doc FROM class_view WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    tx.commit().await?;
-    Ok(doc.map(|d| d.0))
+    member.view_doc(&state.pool, "class_view", id).await
 }
 
 async fn load_class_at(

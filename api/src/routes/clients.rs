@@ -178,14 +178,7 @@ async fn load_client(
     member: &Membership,
     id: Uuid,
 ) -> Result<Option<ClientView>, ApiError> {
-    let mut tx = member.tx(&state.pool).await?;
-    let doc: Option<Json<ClientView>> =
-        sqlx::query_scalar("SELECT doc FROM client_view WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    tx.commit().await?;
-    Ok(doc.map(|d| d.0))
+    member.view_doc(&state.pool, "client_view", id).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -314,14 +314,9 @@ async fn load_studio(
     state: &AppState,
     member: &Membership,
 ) -> Result<Option<StudioView>, ApiError> {
-    let mut tx = member.tx(&state.pool).await?;
-    let doc: Option<Json<StudioView>> =
-        sqlx::query_scalar("SELECT doc FROM studio_view WHERE id = $1")
-            .bind(member.studio_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    tx.commit().await?;
-    Ok(doc.map(|j| j.0))
+    member
+        .view_doc(&state.pool, "studio_view", member.studio_id)
+        .await
 }
 
 /// Get a studio with its locations and settings.

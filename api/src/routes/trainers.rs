@@ -15,7 +15,6 @@ use domain::scheduling::appointments::{
     TrainerError, Window,
 };
 use domain::scheduling::view::ClassView;
-use domain::studio::view::StudioView;
 use domain::studio::StudioId;
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
@@ -28,7 +27,7 @@ use crate::auth::AuthUser;
 use crate::context::RequestContext;
 use crate::error::{from_command, ApiError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
-use crate::routes::classes::resolve_client;
+use crate::routes::classes::{resolve_client, studio_view};
 use crate::routes::studios::{accepted, Accepted};
 use crate::state::AppState;
 use crate::tenancy::Membership;
@@ -167,19 +166,7 @@ pub async fn set_availability(
     require_trainer(&state, &member, path.trainer_id).await?;
     let timezone = match body.timezone {
         Some(t) => t,
-        None => {
-            let mut tx = member.tx(&state.pool).await?;
-            let studio: Option<Json<StudioView>> =
-                sqlx::query_scalar("SELECT doc FROM studio_view WHERE id = $1")
-                    .bind(path.studio_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            tx.commit().await?;
-            studio.map(|s| s.0.timezone).ok_or(ApiError::NotCaughtUp {
-                current: 0,
-                wanted: 1,
-            })?
-        }
+        None => studio_view(&state, &member).await?.timezone,
     };
     let rules = Rules {
         timezone,
@@ -264,17 +251,11 @@ async fn calendar(
     member: &Membership,
     trainer: Uuid,
 ) -> Result<TrainerCalendarView, ApiError> {
-    let mut tx = member.tx(&state.pool).await?;
-    let doc: Option<Json<TrainerCalendarView>> =
-        sqlx::query_scalar("SELECT doc FROM trainer_calendar_view WHERE id = $1")
-            .bind(TrainerCalendar::id(
-                StudioId(member.studio_id),
-                AccountId(trainer),
-            ))
-            .fetch_optional(&mut *tx)
-            .await?;
-    tx.commit().await?;
-    Ok(doc.map(|d| d.0).unwrap_or_default())
+    let id = TrainerCalendar::id(StudioId(member.studio_id), AccountId(trainer));
+    let doc: Option<TrainerCalendarView> = member
+        .view_doc(&state.pool, "trainer_calendar_view", id)
+        .await?;
+    Ok(doc.unwrap_or_default())
 }
 
 /// Classes the trainer teaches in `[from, to)`, as busy intervals: no appointment is
