@@ -74,6 +74,8 @@ SOCK="$ROOT"
 [ ${#ROOT} -le 90 ] || SOCK=/tmp
 
 OPTS="-c listen_addresses=127.0.0.1 -c unix_socket_directories=$SOCK -c max_connections=300"
+# statement counts per database and role: the round-trip tests and `make bench` read them
+OPTS="$OPTS -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=top -c pg_stat_statements.track_utility=on"
 if [ "$MODE" = throwaway ]; then
   # test data is disposable: trade crash safety for speed
   OPTS="$OPTS -c fsync=off -c synchronous_commit=off -c full_page_writes=off"

@@ -52,8 +52,98 @@ pub struct RequestContext {
     pub actor: String,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
-    /// The version named by `If-Match`, if any (`*` means any version).
-    pub if_match: Option<u64>,
+    /// The precondition of `If-Match`, if any.
+    pub if_match: Option<IfMatch>,
+    /// `Idempotency-Key` and the fingerprint of the request it came with.
+    pub idempotency: Option<Idempotency>,
+}
+
+/// `If-Match`, compared strongly (RFC 9110 §13.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMatch {
+    /// `"3"`: apply only at version 3.
+    Version(u64),
+    /// `W/"3"`: a weak tag never matches strongly, so the precondition fails.
+    Weak,
+}
+
+/// An `Idempotency-Key` with the SHA-256 of the request (method, path, body) it was sent
+/// with; see [`idempotency`].
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key: String,
+    pub fingerprint: String,
+}
+
+pub const IDEMPOTENCY_HEADER: HeaderName = HeaderName::from_static("idempotency-key");
+
+/// The fingerprint of a request that carries an `Idempotency-Key`, set by [`idempotency`].
+#[derive(Debug, Clone)]
+struct Fingerprint(String);
+
+/// Middleware: for a request with an `Idempotency-Key`, fingerprints method, path and
+/// body (the body is read within the configured limit and handed on unchanged), so a
+/// retry can be told from a different request reusing the key.
+pub async fn idempotency(
+    axum::extract::State(limit): axum::extract::State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    use axum::response::IntoResponse;
+    use sha2::Digest;
+    if !request.headers().contains_key(&IDEMPOTENCY_HEADER) {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => return ApiError::PayloadTooLarge.into_response(),
+    };
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(parts.method.as_str().as_bytes());
+    hasher.update(b" ");
+    hasher.update(parts.uri.path().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(&bytes);
+    let fingerprint: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    parts.extensions.insert(Fingerprint(fingerprint));
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
+/// Middleware: commands run on their own task, so a client that hangs up cannot cancel a
+/// handler halfway through its transaction (it finishes or rolls back, and its
+/// connection goes back to the pool clean).
+pub async fn detach_commands(request: Request, next: Next) -> Response {
+    use axum::http::Method;
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(e) => {
+            use axum::response::IntoResponse;
+            ApiError::Internal(anyhow::anyhow!("handler task failed: {e}")).into_response()
+        }
+    }
+}
+
+fn idempotency_key(raw: &HeaderValue) -> Result<String, ApiError> {
+    let key = raw.to_str().unwrap_or("\u{0}").trim();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::InvalidHeader {
+            header: "Idempotency-Key",
+            message: "1 to 255 visible ASCII characters (a UUID is a good key)".to_owned(),
+        });
+    }
+    Ok(key.to_owned())
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
@@ -73,9 +163,20 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
             None => None,
             Some(raw) => parse_if_match(raw.to_str().unwrap_or("\u{0}"))?,
         };
-        // The AuthUser extractor (listed before this one in handlers) leaves the caller
-        // in the extensions.
-        let actor = parts.extensions.get::<crate::auth::AuthUser>().map_or_else(
+        let idempotency = match parts.headers.get(&IDEMPOTENCY_HEADER) {
+            None => None,
+            Some(raw) => Some(Idempotency {
+                key: idempotency_key(raw)?,
+                fingerprint: parts
+                    .extensions
+                    .get::<Fingerprint>()
+                    .map(|f| f.0.clone())
+                    .unwrap_or_default(),
+            }),
+        };
+        // The Caller / AuthUser extractors (listed before this one in handlers) leave the
+        // caller in the extensions.
+        let actor = parts.extensions.get::<crate::auth::Caller>().map_or_else(
             || "anonymous".to_owned(),
             |u| format!("user:{}", u.account_id),
         );
@@ -95,21 +196,33 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
             ip,
             user_agent,
             if_match,
+            idempotency,
         })
     }
 }
 
-/// `"3"`, `W/"3"`, `3` → Some(3); `*` → None.
-fn parse_if_match(raw: &str) -> Result<Option<u64>, ApiError> {
+/// `"3"`, `3` → version 3; `W/"3"` → weak (never matches); `*` → no precondition.
+fn parse_if_match(raw: &str) -> Result<Option<IfMatch>, ApiError> {
     let raw = raw.trim();
     if raw == "*" {
         return Ok(None);
     }
-    let tag = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
-    tag.parse().map(Some).map_err(|_| ApiError::InvalidHeader {
-        header: "If-Match",
-        message: "expected the entity version as an ETag, e.g. \"3\"".to_owned(),
-    })
+    let (weak, tag) = match raw.strip_prefix("W/") {
+        Some(t) => (true, t),
+        None => (false, raw),
+    };
+    let version: u64 = tag
+        .trim_matches('"')
+        .parse()
+        .map_err(|_| ApiError::InvalidHeader {
+            header: "If-Match",
+            message: "expected the entity version as an ETag, e.g. \"3\"".to_owned(),
+        })?;
+    Ok(Some(if weak {
+        IfMatch::Weak
+    } else {
+        IfMatch::Version(version)
+    }))
 }
 
 impl RequestContext {
@@ -127,13 +240,38 @@ impl RequestContext {
     }
 
     /// The version the client expects, from `If-Match` or the body's
-    /// `expected_version`. Both given and different is a malformed request.
-    pub fn expected_version(&self, body: Option<u64>) -> Result<Option<u64>, ApiError> {
+    /// `expected_version`, and whether it came from `If-Match` (a mismatch is then `412`,
+    /// not `409`). Both given and different is a malformed request.
+    pub fn expected_version(&self, body: Option<u64>) -> Result<Expected, ApiError> {
         match (self.if_match, body) {
-            (Some(h), Some(b)) if h != b => Err(ApiError::InvalidBody(format!(
+            (Some(IfMatch::Version(h)), Some(b)) if h != b => Err(ApiError::InvalidBody(format!(
                 "If-Match names version {h} but expected_version is {b}"
             ))),
-            (h, b) => Ok(h.or(b)),
+            (Some(IfMatch::Weak), _) => Ok(Expected::Weak),
+            (Some(IfMatch::Version(h)), _) => Ok(Expected::IfMatch(h)),
+            (None, Some(b)) => Ok(Expected::Body(b)),
+            (None, None) => Ok(Expected::Any),
+        }
+    }
+}
+
+/// Which version a command may apply to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    Any,
+    /// `If-Match: "n"`.
+    IfMatch(u64),
+    /// `If-Match: W/"n"`: fails.
+    Weak,
+    /// The body's `expected_version`.
+    Body(u64),
+}
+
+impl Expected {
+    pub fn version(self) -> Option<u64> {
+        match self {
+            Self::Any | Self::Weak => None,
+            Self::IfMatch(v) | Self::Body(v) => Some(v),
         }
     }
 }
@@ -144,8 +282,11 @@ mod tests {
 
     #[test]
     fn if_match_accepts_etags_and_star() {
-        assert_eq!(parse_if_match("\"3\"").ok(), Some(Some(3)));
-        assert_eq!(parse_if_match("W/\"3\"").ok(), Some(Some(3)));
+        assert_eq!(
+            parse_if_match("\"3\"").ok(),
+            Some(Some(IfMatch::Version(3)))
+        );
+        assert_eq!(parse_if_match("W/\"3\"").ok(), Some(Some(IfMatch::Weak)));
         assert_eq!(parse_if_match("*").ok(), Some(None));
         assert!(parse_if_match("\"x\"").is_err());
     }

@@ -80,6 +80,14 @@ pub enum ApiError {
     /// 409: the client's expected version is stale (or a concurrent writer won).
     #[error("{0}")]
     VersionConflict(String),
+    /// 412: `If-Match` names another version than the resource's current one (strong
+    /// comparison: a weak tag never matches). Nothing was written.
+    #[error("If-Match names version {expected}, but the current version is {actual}")]
+    PreconditionFailed { expected: String, actual: u64 },
+    /// Not an error: the stored first response to a retried `Idempotency-Key`, returned
+    /// as it was.
+    #[error("replayed response")]
+    Replay(Box<crate::command::Reply>),
     /// 422: a business rule refused the command.
     #[error("{message}")]
     Rule { code: &'static str, message: String },
@@ -129,6 +137,8 @@ impl ApiError {
             Self::NotFound { .. } | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::VersionConflict(_) => StatusCode::CONFLICT,
+            Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            Self::Replay(reply) => StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
             Self::NotCaughtUp { .. } | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -153,6 +163,8 @@ impl ApiError {
             Self::RouteNotFound => "route_not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::VersionConflict(_) => "version_conflict",
+            Self::PreconditionFailed { .. } => "precondition_failed",
+            Self::Replay(_) => "replayed",
             Self::Rule { code, .. } => code,
             Self::NotCaughtUp { .. } => "view_not_caught_up",
             Self::Unavailable => "service_unavailable",
@@ -213,6 +225,15 @@ impl From<sqlx::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        match self {
+            Self::Replay(reply) => reply.into_response(),
+            other => other.render(),
+        }
+    }
+}
+
+impl ApiError {
+    fn render(self) -> Response {
         if let Self::Internal(err) = &self {
             // The only place internals are logged; the client gets a fixed message.
             tracing::error!(error = format!("{err:#}"), "internal error");
@@ -249,22 +270,149 @@ impl IntoResponse for ApiError {
 }
 
 /// Maps a command failure to the API error.
-pub fn from_command<E>(
-    err: common::event_store::CommandError<E>,
-    rule: impl FnOnce(E) -> ApiError,
-) -> ApiError
+pub fn from_command<E>(err: common::event_store::CommandError<E>) -> ApiError
 where
     E: std::error::Error,
+    ApiError: From<E>,
 {
     use common::event_store::CommandError;
     match err {
-        CommandError::Rejected(e) => rule(e),
+        CommandError::Rejected(e) => ApiError::from(e),
         e @ (CommandError::VersionMismatch { .. } | CommandError::Conflict) => {
             ApiError::VersionConflict(e.to_string())
         }
+        CommandError::IdTaken => ApiError::Conflict {
+            code: "id_taken",
+            message: "this id is already in use; choose another (or leave it out)".to_owned(),
+        },
         CommandError::Unique(constraint) => ApiError::Internal(anyhow::anyhow!(
             "unexpected unique violation on {constraint}"
         )),
         CommandError::Store(msg) => ApiError::Internal(anyhow::anyhow!(msg)),
+    }
+}
+
+/// A business rule's refusal: `422` with the rule's stable code.
+fn rule(code: &'static str, message: String) -> ApiError {
+    ApiError::Rule { code, message }
+}
+
+impl From<domain::studio::StudioError> for ApiError {
+    fn from(err: domain::studio::StudioError) -> Self {
+        use domain::studio::StudioError;
+        match err {
+            StudioError::Forbidden => ApiError::Forbidden,
+            StudioError::MemberNotFound => ApiError::NotFound {
+                code: "member_not_found",
+                what: "member",
+            },
+            StudioError::InvitationNotFound => ApiError::NotFound {
+                code: "invitation_not_found",
+                what: "invitation",
+            },
+            StudioError::NotFound => ApiError::NotFound {
+                code: "studio_not_found",
+                what: "studio",
+            },
+            StudioError::LocationNotFound => ApiError::NotFound {
+                code: "location_not_found",
+                what: "location",
+            },
+            // The id is taken (by this caller's retry or by anyone else's studio).
+            StudioError::AlreadyExists => ApiError::Conflict {
+                code: "studio_already_exists",
+                message: err.to_string(),
+            },
+            StudioError::InvalidSettings { field, message } => {
+                ApiError::Validation(vec![FieldError {
+                    field: format!("settings.{field}"),
+                    code: "invalid_settings".to_owned(),
+                    message,
+                }])
+            }
+            other => rule(other.code(), other.to_string()),
+        }
+    }
+}
+
+impl From<domain::client::ClientError> for ApiError {
+    fn from(err: domain::client::ClientError) -> Self {
+        use domain::client::ClientError;
+        match err {
+            ClientError::NotFound => ApiError::NotFound {
+                code: "client_not_found",
+                what: "client",
+            },
+            ClientError::InvalidIntake { field, message } => {
+                ApiError::Validation(vec![FieldError {
+                    field: format!("intake.{field}"),
+                    code: "invalid_health_intake".to_owned(),
+                    message,
+                }])
+            }
+            other => rule(other.code(), other.to_string()),
+        }
+    }
+}
+
+impl From<domain::scheduling::ClassError> for ApiError {
+    fn from(err: domain::scheduling::ClassError) -> Self {
+        use domain::scheduling::ClassError;
+        match err {
+            ClassError::NotFound => ApiError::NotFound {
+                code: "class_not_found",
+                what: "class",
+            },
+            ClassError::BookingNotFound => ApiError::NotFound {
+                code: "booking_not_found",
+                what: "booking",
+            },
+            ClassError::Invalid { field, message } => ApiError::invalid_field(field, message),
+            other => rule(other.code(), other.to_string()),
+        }
+    }
+}
+
+impl From<domain::scheduling::class_type::ClassTypeError> for ApiError {
+    fn from(err: domain::scheduling::class_type::ClassTypeError) -> Self {
+        use domain::scheduling::class_type::ClassTypeError;
+        match err {
+            ClassTypeError::NotFound => ApiError::NotFound {
+                code: "class_type_not_found",
+                what: "class type",
+            },
+            ClassTypeError::Invalid { field, message } => ApiError::invalid_field(field, message),
+            other => rule(other.code(), other.to_string()),
+        }
+    }
+}
+
+impl From<domain::scheduling::appointments::TrainerError> for ApiError {
+    fn from(err: domain::scheduling::appointments::TrainerError) -> Self {
+        use domain::scheduling::appointments::TrainerError;
+        match err {
+            TrainerError::AppointmentNotFound => ApiError::NotFound {
+                code: "appointment_not_found",
+                what: "appointment",
+            },
+            TrainerError::Invalid { field, message } => ApiError::invalid_field(field, message),
+            other => rule(other.code(), other.to_string()),
+        }
+    }
+}
+
+impl From<domain::account::AccountError> for ApiError {
+    fn from(err: domain::account::AccountError) -> Self {
+        use domain::account::AccountError;
+        match err {
+            AccountError::NotFound => ApiError::NotFound {
+                code: "account_not_found",
+                what: "account",
+            },
+            AccountError::AlreadyRegistered => ApiError::Conflict {
+                code: "email_taken",
+                message: err.to_string(),
+            },
+        }
     }
 }

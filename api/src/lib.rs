@@ -17,7 +17,9 @@
 
 pub mod auth;
 pub mod check_in_code;
+pub mod command;
 pub mod context;
+pub mod directory;
 pub mod error;
 pub mod extract;
 pub mod ratelimit;
@@ -136,6 +138,8 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
                 .layer(cors)
                 .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
                 .layer(axum::middleware::from_fn_with_state(state.clone(), ratelimit::limit))
+                .layer(axum::middleware::from_fn(context::detach_commands))
+                .layer(axum::middleware::from_fn_with_state(max_body, context::idempotency))
                 .layer(DefaultBodyLimit::max(max_body)),
         )
         .with_state(state);

@@ -2,7 +2,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::event_store::CommandBus;
-use common::inline::{ClassStrikes, StudioMembership};
 use common::sqs::SqsClient;
 use domain::account::Account;
 use domain::client::Client;
@@ -72,10 +71,11 @@ impl AppState {
         config: ApiConfig,
     ) -> anyhow::Result<Self> {
         Ok(Self {
-            studios: CommandBus::new(pool.clone(), ()).with_hook(Arc::new(StudioMembership)),
+            // Each bus gets its aggregate type's transaction hooks (common::inline::hooks_for).
+            studios: CommandBus::new(pool.clone(), ()),
             accounts: CommandBus::new(pool.clone(), ()),
             clients: CommandBus::new(pool.clone(), ()),
-            classes: CommandBus::new(pool.clone(), ()).with_hook(Arc::new(ClassStrikes)),
+            classes: CommandBus::new(pool.clone(), ()),
             trainer_calendars: CommandBus::new(pool.clone(), ()),
             class_types: CommandBus::new(pool.clone(), ()),
             tokens: TokenService::new(config.auth.clone())?,

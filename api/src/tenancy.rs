@@ -6,7 +6,9 @@ use domain::policy::{self, Action, Relation, Role};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
+use domain::studio::StudioSettings;
+
+use crate::auth::{session_revoked, Caller};
 use crate::error::ApiError;
 
 /// Begins a transaction bound to `tenant` (and `account`, for cross-studio reads of
@@ -28,37 +30,110 @@ pub async fn tenant_tx(
     Ok(tx)
 }
 
+/// What `repstream_enter` answers (one statement): the caller's session and role, the
+/// studio's profile, and a stored idempotent reply.
+pub(crate) struct Entered {
+    pub session_open: bool,
+    pub role: Option<Role>,
+    pub profile: Option<StudioProfile>,
+    pub idempotent: Option<(String, serde_json::Value)>,
+}
+
+type EnterRow = (
+    bool,
+    Option<String>,
+    Option<String>,
+    Option<serde_json::Value>,
+    Option<String>,
+    Option<serde_json::Value>,
+);
+
+/// Binds `conn`'s transaction (or, outside one, this statement) to `tenant` and the
+/// caller, and reads their session, role and the studio's profile in the same round trip.
+pub(crate) async fn enter(
+    conn: &mut sqlx::PgConnection,
+    caller: &Caller,
+    tenant: Uuid,
+    command: bool,
+    idempotency_key: Option<&str>,
+) -> Result<Entered, ApiError> {
+    let (session_open, role, timezone, settings, fingerprint, reply): EnterRow = sqlx::query_as(
+        "SELECT session_open, role, timezone, settings, idem_fingerprint, idem_reply \
+         FROM repstream_enter($1, $2, $3, $4, $5)",
+    )
+    .bind(tenant)
+    .bind(caller.account_id)
+    .bind(caller.session_id)
+    .bind(command)
+    .bind(idempotency_key)
+    .fetch_one(conn)
+    .await?;
+    let profile = match (timezone, settings) {
+        (Some(timezone), Some(settings)) => Some(StudioProfile {
+            timezone,
+            // Settings are written by the studio's events; `{}` (backfilled) is defaults.
+            settings: serde_json::from_value(settings).unwrap_or_default(),
+        }),
+        _ => None,
+    };
+    Ok(Entered {
+        session_open,
+        role: role.as_deref().and_then(Role::parse),
+        profile,
+        idempotent: fingerprint.zip(reply),
+    })
+}
+
+/// A studio's zone and policy settings, from the studio directory (written with the
+/// studio's events, so never lagging them).
+#[derive(Debug, Clone)]
+pub struct StudioProfile {
+    pub timezone: String,
+    pub settings: StudioSettings,
+}
+
+fn studio_not_found() -> ApiError {
+    ApiError::NotFound {
+        code: "studio_not_found",
+        what: "studio",
+    }
+}
+
 /// The caller's membership in one studio.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Membership {
     pub studio_id: Uuid,
     pub account_id: Uuid,
+    pub session_id: Uuid,
     pub role: Role,
+    pub profile: Option<StudioProfile>,
 }
 
 impl Membership {
-    /// Loads the caller's role. Non-members get 404: a studio's existence is not
-    /// revealed to strangers.
-    pub async fn load(pool: &PgPool, user: &AuthUser, studio_id: Uuid) -> Result<Self, ApiError> {
-        let mut tx = tenant_tx(pool, Some(studio_id), Some(user.account_id)).await?;
-        let role: Option<String> = sqlx::query_scalar(
-            "SELECT role FROM studio_membership WHERE tenant_id = $1 AND account_id = $2",
-        )
-        .bind(studio_id)
-        .bind(user.account_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        let role = role
-            .and_then(|r| Role::parse(&r))
-            .ok_or(ApiError::NotFound {
-                code: "studio_not_found",
-                what: "studio",
-            })?;
+    /// Checks the caller's session and loads their role, in one statement. A closed
+    /// session is `401`; non-members get `404` (a studio's existence is not revealed to
+    /// strangers).
+    pub async fn load(pool: &PgPool, caller: &Caller, studio_id: Uuid) -> Result<Self, ApiError> {
+        let mut conn = pool.acquire().await?;
+        let entered = enter(&mut conn, caller, studio_id, false, None).await?;
+        Self::from_entered(caller, studio_id, entered)
+    }
+
+    pub(crate) fn from_entered(
+        caller: &Caller,
+        studio_id: Uuid,
+        entered: Entered,
+    ) -> Result<Self, ApiError> {
+        if !entered.session_open {
+            return Err(session_revoked());
+        }
+        let role = entered.role.ok_or_else(studio_not_found)?;
         Ok(Self {
             studio_id,
-            account_id: user.account_id,
+            account_id: caller.account_id,
+            session_id: caller.session_id,
             role,
+            profile: entered.profile,
         })
     }
 
@@ -84,8 +159,9 @@ impl Membership {
         tenant_tx(pool, Some(self.studio_id), Some(self.account_id)).await
     }
 
-    /// One read-model document (`doc` of the `*_view` table `table`) by id, read in a
-    /// transaction bound to this studio, so row-level security applies.
+    /// One read-model document (`doc` of the `*_view` table `table`) by id: one
+    /// statement, bound to this studio (row-level security applies), that re-checks the
+    /// session and membership as it reads.
     pub async fn view_doc<T>(
         &self,
         pool: &PgPool,
@@ -95,13 +171,23 @@ impl Membership {
     where
         T: serde::de::DeserializeOwned + Send + Unpin + 'static,
     {
-        let mut tx = self.tx(pool).await?;
-        let doc: Option<sqlx::types::Json<T>> =
-            sqlx::query_scalar(&format!("SELECT doc FROM {table} WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        tx.commit().await?;
+        let (open, role, doc): (bool, Option<String>, Option<sqlx::types::Json<T>>) =
+            sqlx::query_as(
+                "SELECT session_open, role, doc FROM repstream_read_doc($1, $2, $3, $4, $5)",
+            )
+            .bind(table)
+            .bind(id)
+            .bind(self.studio_id)
+            .bind(self.account_id)
+            .bind(self.session_id)
+            .fetch_one(pool)
+            .await?;
+        if !open {
+            return Err(session_revoked());
+        }
+        if role.is_none() {
+            return Err(studio_not_found());
+        }
         Ok(doc.map(|d| d.0))
     }
 

@@ -1039,7 +1039,9 @@ fn location_added(aggregate: Uuid, sequence: i64, tag: &str) -> (Value, Value, E
     (payload, metadata, envelope)
 }
 
-/// The statements of `PgEventRepository::persist` for one event.
+/// What the event store runs to append one event: `BEGIN`, tenant binding, the store's
+/// own append statement (`common::event_store::APPEND_SQL`, so the baseline cannot drift
+/// from the store), `COMMIT`.
 async fn write_event(
     pool: &PgPool,
     aggregate: Uuid,
@@ -1055,35 +1057,24 @@ async fn write_event(
         .bind(aggregate.to_string())
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
-         event_version, payload, metadata, event_id, tenant_id, occurred_at) \
-         SELECT t.*, $9, $10 FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], \
-         $5::text[], $6::jsonb[], $7::jsonb[], $8::uuid[]) AS t",
-    )
-    .bind(vec![envelope.aggregate_type.clone()])
-    .bind(vec![aggregate_id.clone()])
-    .bind(vec![sequence])
-    .bind(vec![envelope.event_type.clone()])
-    .bind(vec![envelope.event_version.clone()])
-    .bind(vec![payload])
-    .bind(vec![metadata])
-    .bind(vec![envelope.event_id])
-    .bind(aggregate)
-    .bind(envelope.occurred_at)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO outbox (event_id, tenant_id, aggregate_id, message) \
-         SELECT t.event_id, $2, t.aggregate_id, t.message \
-         FROM UNNEST($1::uuid[], $3::text[], $4::jsonb[]) AS t(event_id, aggregate_id, message)",
-    )
-    .bind(vec![envelope.event_id])
-    .bind(aggregate)
-    .bind(vec![aggregate_id])
-    .bind(vec![message])
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query(common::event_store::APPEND_SQL)
+        .bind(envelope.aggregate_type.clone())
+        .bind(aggregate_id)
+        .bind(vec![sequence])
+        .bind(vec![envelope.event_type.clone()])
+        .bind(vec![envelope.event_version.clone()])
+        .bind(vec![payload])
+        .bind(vec![metadata])
+        .bind(vec![envelope.event_id])
+        .bind(aggregate)
+        .bind(envelope.occurred_at)
+        .bind(vec![message])
+        .bind(sequence == 1)
+        .bind(None::<i64>)
+        .bind("")
+        .bind(None::<serde_json::Value>)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await
 }
 

@@ -27,6 +27,9 @@ pub async fn connect(args: &DatabaseArgs, application_name: &str) -> anyhow::Res
     ]);
     PgPoolOptions::new()
         .max_connections(args.database_max_connections)
+        // No ping before every acquire (a round trip per command): a dead connection
+        // fails its first statement and is discarded; the pool reconnects.
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)
         .await

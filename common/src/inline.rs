@@ -6,16 +6,313 @@
 //!   moment the command returns.
 //! * [`AccountState`]: the account row (with its case-insensitively unique email) and
 //!   the password hash, which is deliberately not part of any event.
+//! * The studio directory, what commands read about *other* aggregates:
+//!   [`StudioDirectory`] (the studio's zone and policy settings, its locations),
+//!   [`ClientDirectory`] (client records: account, email, assigned trainers),
+//!   [`ClassSlots`] (what each class occupies: instructor conflicts, series),
+//!   [`AppointmentSlots`] (booked 1:1 appointments).
+//! * [`ClassStrikes`]: late cancels and no-shows, checked before booking.
+//!
+//! [`hooks_for`] says which hooks an aggregate type gets; `CommandBus::new` asks it, so
+//! no construction site can forget one.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use cqrs_es::persist::SerializedEvent;
 use domain::account::AccountEvent;
+use domain::client::ClientEvent;
+use domain::scheduling::appointments::TrainerEvent;
 use domain::scheduling::ClassEvent;
 use domain::studio::StudioEvent;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::event_store::TxHook;
+
+/// The transaction hooks of an aggregate type (by `Aggregate::TYPE`).
+pub fn hooks_for(aggregate_type: &str) -> Vec<Arc<dyn TxHook>> {
+    match aggregate_type {
+        "studio" => vec![Arc::new(StudioMembership), Arc::new(StudioDirectory)],
+        "client" => vec![Arc::new(ClientDirectory)],
+        "class" => vec![Arc::new(ClassStrikes), Arc::new(ClassSlots)],
+        "trainer_calendar" => vec![Arc::new(AppointmentSlots)],
+        _ => Vec::new(),
+    }
+}
+
+fn stream_uuid(event: &SerializedEvent) -> Result<Uuid, sqlx::Error> {
+    event
+        .aggregate_id
+        .parse()
+        .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, sqlx::Error> {
+    serde_json::to_value(value).map_err(|e| sqlx::Error::Encode(Box::new(e)))
+}
+
+/// `studio_profile` (zone, settings) and `studio_location`.
+pub struct StudioDirectory;
+
+#[async_trait]
+impl TxHook for StudioDirectory {
+    async fn run(
+        &self,
+        conn: &mut PgConnection,
+        tenant: Uuid,
+        events: &[SerializedEvent],
+    ) -> Result<(), sqlx::Error> {
+        for event in events.iter().filter(|e| e.aggregate_type == "studio") {
+            match decode::<StudioEvent>(event)? {
+                StudioEvent::StudioCreated { timezone, .. } => {
+                    sqlx::query(
+                        "INSERT INTO studio_profile (tenant_id, timezone, settings) VALUES ($1, $2, $3)",
+                    )
+                    .bind(tenant)
+                    .bind(timezone.as_str())
+                    .bind(to_json(&domain::studio::StudioSettings::default())?)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                StudioEvent::StudioSettingsUpdated { settings } => {
+                    sqlx::query("UPDATE studio_profile SET settings = $2 WHERE tenant_id = $1")
+                        .bind(tenant)
+                        .bind(to_json(&settings)?)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                StudioEvent::LocationAdded {
+                    location_id,
+                    name,
+                    timezone,
+                    ..
+                } => {
+                    sqlx::query(
+                        "INSERT INTO studio_location (tenant_id, location_id, name, timezone) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(tenant)
+                    .bind(location_id.0)
+                    .bind(name.to_string())
+                    .bind(timezone.map(|t| t.as_str()))
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                StudioEvent::LocationRenamed { location_id, name } => {
+                    sqlx::query(
+                        "UPDATE studio_location SET name = $3 WHERE tenant_id = $1 AND location_id = $2",
+                    )
+                    .bind(tenant)
+                    .bind(location_id.0)
+                    .bind(name.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                StudioEvent::StudioRenamed { .. }
+                | StudioEvent::MemberAdded { .. }
+                | StudioEvent::MemberInvited { .. }
+                | StudioEvent::InvitationAccepted { .. }
+                | StudioEvent::InvitationRevoked { .. }
+                | StudioEvent::MemberRoleChanged { .. }
+                | StudioEvent::MemberRemoved { .. } => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `client_record`: who a client record belongs to, its email, its trainers.
+pub struct ClientDirectory;
+
+#[async_trait]
+impl TxHook for ClientDirectory {
+    async fn run(
+        &self,
+        conn: &mut PgConnection,
+        tenant: Uuid,
+        events: &[SerializedEvent],
+    ) -> Result<(), sqlx::Error> {
+        for event in events.iter().filter(|e| e.aggregate_type == "client") {
+            let client = stream_uuid(event)?;
+            let query = match decode::<ClientEvent>(event)? {
+                ClientEvent::ClientRegistered {
+                    email, account_id, ..
+                } => sqlx::query(
+                    "INSERT INTO client_record (tenant_id, client_id, account_id, email) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(tenant)
+                .bind(client)
+                .bind(account_id.map(|a| a.0))
+                .bind(email.map(|e| e.as_str().to_owned())),
+                ClientEvent::AccountLinked { account_id } => sqlx::query(
+                    "UPDATE client_record SET account_id = $3 WHERE tenant_id = $1 AND client_id = $2",
+                )
+                .bind(tenant)
+                .bind(client)
+                .bind(account_id.0),
+                ClientEvent::TrainerAssigned { trainer_id } => sqlx::query(
+                    "UPDATE client_record SET trainers = array_append(array_remove(trainers, $3), $3) \
+                     WHERE tenant_id = $1 AND client_id = $2",
+                )
+                .bind(tenant)
+                .bind(client)
+                .bind(trainer_id.0),
+                ClientEvent::TrainerUnassigned { trainer_id } => sqlx::query(
+                    "UPDATE client_record SET trainers = array_remove(trainers, $3) \
+                     WHERE tenant_id = $1 AND client_id = $2",
+                )
+                .bind(tenant)
+                .bind(client)
+                .bind(trainer_id.0),
+                ClientEvent::HealthIntakeRecorded { .. } => continue,
+            };
+            query.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// `class_slot`: each class's time, instructor and status.
+pub struct ClassSlots;
+
+#[async_trait]
+impl TxHook for ClassSlots {
+    async fn run(
+        &self,
+        conn: &mut PgConnection,
+        tenant: Uuid,
+        events: &[SerializedEvent],
+    ) -> Result<(), sqlx::Error> {
+        for event in events.iter().filter(|e| e.aggregate_type == "class") {
+            let class = stream_uuid(event)?;
+            let query = match decode::<ClassEvent>(event)? {
+                ClassEvent::ClassScheduled {
+                    starts_at,
+                    ends_at,
+                    instructor_id,
+                    schedule_id,
+                    ..
+                } => sqlx::query(
+                    "INSERT INTO class_slot (tenant_id, class_id, schedule_id, instructor_id, starts_at, ends_at, status) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 'scheduled')",
+                )
+                .bind(tenant)
+                .bind(class)
+                .bind(schedule_id)
+                .bind(instructor_id.map(|i| i.0))
+                .bind(starts_at)
+                .bind(ends_at),
+                ClassEvent::InstructorSubstituted { instructor_id } => sqlx::query(
+                    "UPDATE class_slot SET instructor_id = $3 WHERE tenant_id = $1 AND class_id = $2",
+                )
+                .bind(tenant)
+                .bind(class)
+                .bind(instructor_id.map(|i| i.0)),
+                ClassEvent::ClassCancelled { .. } => sqlx::query(
+                    "UPDATE class_slot SET status = 'cancelled' WHERE tenant_id = $1 AND class_id = $2",
+                )
+                .bind(tenant)
+                .bind(class),
+                ClassEvent::ClassClosed => sqlx::query(
+                    "UPDATE class_slot SET status = 'closed' WHERE tenant_id = $1 AND class_id = $2",
+                )
+                .bind(tenant)
+                .bind(class),
+                ClassEvent::SpotBooked { .. }
+                | ClassEvent::Waitlisted { .. }
+                | ClassEvent::BookingCancelled { .. }
+                | ClassEvent::WaitlistLeft { .. }
+                | ClassEvent::WaitlistPromoted { .. }
+                | ClassEvent::CheckedIn { .. }
+                | ClassEvent::NoShowRecorded { .. }
+                | ClassEvent::CapacityChanged { .. } => continue,
+            };
+            query.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// `appointment_slot`: active 1:1 appointments, by trainer.
+pub struct AppointmentSlots;
+
+#[async_trait]
+impl TxHook for AppointmentSlots {
+    async fn run(
+        &self,
+        conn: &mut PgConnection,
+        tenant: Uuid,
+        events: &[SerializedEvent],
+    ) -> Result<(), sqlx::Error> {
+        // The calendar stream's first event names its trainer; later events do not, so
+        // the trainer comes from the slot rows the stream already has (or this commit).
+        let mut trainer: Option<Uuid> = None;
+        for event in events
+            .iter()
+            .filter(|e| e.aggregate_type == "trainer_calendar")
+        {
+            let query = match decode::<TrainerEvent>(event)? {
+                TrainerEvent::AvailabilitySet { trainer_id, .. } => {
+                    trainer = Some(trainer_id.0);
+                    continue;
+                }
+                TrainerEvent::AppointmentBooked { appointment } => {
+                    let trainer = match trainer {
+                        Some(t) => t,
+                        None => trainer_of(conn, tenant, &event.aggregate_id).await?,
+                    };
+                    sqlx::query(
+                        "INSERT INTO appointment_slot (tenant_id, appointment_id, trainer_id, starts_at, ends_at) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(tenant)
+                    .bind(appointment.id)
+                    .bind(trainer)
+                    .bind(appointment.starts_at)
+                    .bind(appointment.ends_at)
+                }
+                TrainerEvent::AppointmentRescheduled {
+                    appointment_id,
+                    starts_at,
+                    ends_at,
+                } => sqlx::query(
+                    "UPDATE appointment_slot SET starts_at = $3, ends_at = $4 WHERE tenant_id = $1 AND appointment_id = $2",
+                )
+                .bind(tenant)
+                .bind(appointment_id)
+                .bind(starts_at)
+                .bind(ends_at),
+                TrainerEvent::AppointmentCancelled { appointment_id } => sqlx::query(
+                    "DELETE FROM appointment_slot WHERE tenant_id = $1 AND appointment_id = $2",
+                )
+                .bind(tenant)
+                .bind(appointment_id),
+                TrainerEvent::TimeOffAdded { .. } => continue,
+            };
+            query.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The trainer of a calendar stream, from its first event (committed with it).
+async fn trainer_of(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    calendar: &str,
+) -> Result<Uuid, sqlx::Error> {
+    let id: Option<String> = sqlx::query_scalar(
+        "SELECT payload->>'trainer_id' FROM events WHERE tenant_id = $1 \
+         AND aggregate_type = 'trainer_calendar' AND aggregate_id = $2 AND sequence = 1",
+    )
+    .bind(tenant)
+    .bind(calendar)
+    .fetch_one(&mut *conn)
+    .await?;
+    id.and_then(|s| s.parse().ok())
+        .ok_or_else(|| sqlx::Error::Decode("trainer calendar without a trainer".into()))
+}
 
 fn decode<E: serde::de::DeserializeOwned>(event: &SerializedEvent) -> Result<E, sqlx::Error> {
     serde_json::from_value(event.payload.clone()).map_err(|e| sqlx::Error::Decode(Box::new(e)))

@@ -6,13 +6,11 @@
 //! next sweep. Closing is idempotent in the class aggregate, so overlapping sweeps (or a
 //! view that has not caught up yet) do no harm.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use common::event_store::{CommandBus, CommandMetadata};
-use common::inline::ClassStrikes;
 use common::shutdown::CancellationToken;
 use domain::scheduling::{ClassCommand, ClassSession};
 use sqlx::PgPool;
@@ -22,7 +20,7 @@ use uuid::Uuid;
 /// Closes every class that ended before `now` and is not settled yet. Returns how many
 /// close commands were issued.
 pub async fn settle_ended_classes(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<usize> {
-    let bus = CommandBus::<ClassSession>::new(pool.clone(), ()).with_hook(Arc::new(ClassStrikes));
+    let bus = CommandBus::<ClassSession>::new(pool.clone(), ());
     let due: Vec<(Uuid, Uuid)> = sqlx::query_as(
         "SELECT id, tenant_id FROM class_view WHERE status = 'scheduled' AND ends_at < $1 ORDER BY ends_at LIMIT 500",
     )

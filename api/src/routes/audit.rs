@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
+use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::routes::studios::StudioPath;
@@ -75,7 +75,7 @@ pub struct AuditPage {
         (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json")))]
 pub async fn audit_log(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     AppPath(path): AppPath<StudioPath>,
     AppQuery(params): AppQuery<AuditParams>,
 ) -> Result<AppJson<AuditPage>, ApiError> {

@@ -7,7 +7,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use common::event_store::CommandError;
 use common::inline::AccountState;
-use domain::account::{AccountCommand, AccountError, AccountId, PLATFORM_TENANT};
+use domain::account::{AccountCommand, AccountId, PLATFORM_TENANT};
 use domain::values::{DisplayName, Email, Password};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -95,7 +95,7 @@ pub async fn signup(
                 code: "email_taken",
                 message: "an account with this email already exists".to_owned(),
             },
-            other => crate::error::from_command(other, account_rule),
+            other => crate::error::from_command(other),
         })?;
     Ok((
         StatusCode::CREATED,
@@ -106,19 +106,6 @@ pub async fn signup(
         }),
     )
         .into_response())
-}
-
-fn account_rule(err: AccountError) -> ApiError {
-    match err {
-        AccountError::NotFound => ApiError::NotFound {
-            code: "account_not_found",
-            what: "account",
-        },
-        AccountError::AlreadyRegistered => ApiError::Conflict {
-            code: "email_taken",
-            message: err.to_string(),
-        },
-    }
 }
 
 /// OAuth2 token request (RFC 6749 §4.3 and §6), as a form or JSON.
@@ -465,7 +452,7 @@ pub async fn change_password(
             hook,
         )
         .await
-        .map_err(|e| crate::error::from_command(e, account_rule))?;
+        .map_err(crate::error::from_command)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

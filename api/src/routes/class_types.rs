@@ -19,9 +19,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
+use crate::auth::Caller;
+use crate::command::CommandTx;
 use crate::context::RequestContext;
-use crate::error::{from_command, ApiError, Problem};
+use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::routes::studios::{accepted, Accepted, ReadParams, StudioPath};
 use crate::state::AppState;
@@ -35,17 +36,6 @@ pub fn router() -> OpenApiRouter<AppState> {
             update_class_type,
             archive_class_type
         ))
-}
-
-fn rule(err: ClassTypeError) -> ApiError {
-    match err {
-        ClassTypeError::NotFound => not_found(),
-        ClassTypeError::Invalid { field, message } => ApiError::invalid_field(field, message),
-        other => ApiError::Rule {
-            code: other.code(),
-            message: other.to_string(),
-        },
-    }
 }
 
 fn not_found() -> ApiError {
@@ -86,14 +76,11 @@ pub struct ClassTypeBody {
 }
 
 impl ClassTypeBody {
-    async fn details(
-        self,
-        state: &AppState,
-        member: &Membership,
-    ) -> Result<ClassTypeDetails, ApiError> {
+    /// The details, with defaults from the studio's settings (read with the membership).
+    fn details(self, cmd: &CommandTx) -> Result<ClassTypeDetails, ApiError> {
         let name = domain::values::DisplayName::parse(&self.name)
             .map_err(|e| ApiError::Validation(vec![ApiError::validation("name", &e)]))?;
-        let studio = crate::routes::classes::studio_view(state, member).await?;
+        let settings = &cmd.profile()?.settings;
         Ok(ClassTypeDetails {
             name: name.to_string(),
             description: self
@@ -103,25 +90,37 @@ impl ClassTypeBody {
             duration_minutes: self.duration_minutes,
             default_capacity: self
                 .default_capacity
-                .unwrap_or(studio.settings.default_class_capacity),
-            policy: crate::routes::classes::policy_from(&studio, self.policy),
+                .unwrap_or(settings.default_class_capacity),
+            policy: self.policy.unwrap_or_else(|| policy_from(settings)),
         })
     }
 }
 
-async fn execute(
-    state: &AppState,
-    ctx: &RequestContext,
-    studio: Uuid,
+/// The booking policy a new class or class type gets from the studio's settings.
+pub(crate) fn policy_from(settings: &domain::studio::StudioSettings) -> BookingPolicy {
+    BookingPolicy {
+        opens_hours_before: settings.booking_window_days * 24,
+        free_cancel_hours_before: settings.cancellation_cutoff_hours,
+        ..BookingPolicy::default()
+    }
+}
+
+/// Answers a class type command's [`Accepted`] and commits.
+async fn done(
+    cmd: CommandTx,
+    status: StatusCode,
     id: Uuid,
-    command: ClassTypeCommand,
-) -> Result<u64, ApiError> {
-    state
-        .class_types
-        .execute(&id.to_string(), command, None, ctx.metadata(studio))
-        .await
-        .map(|o| o.version)
-        .map_err(|e| from_command(e, rule))
+    version: u64,
+) -> Result<Response, ApiError> {
+    let reply = accepted(
+        status,
+        Accepted {
+            id,
+            version,
+            location_id: None,
+        },
+    )?;
+    cmd.commit(reply).await
 }
 
 /// Define a class type.
@@ -135,29 +134,26 @@ async fn execute(
         (status = 422, description = "`validation_failed`, `class_type_already_exists`", body = Problem, content_type = "application/problem+json")))]
 pub async fn define_class_type(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<StudioPath>,
     AppJson(body): AppJson<ClassTypeBody>,
 ) -> Result<Response, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
-    member.require(Action::ManageSchedule)?;
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    cmd.require(Action::ManageSchedule)?;
     let id = body.id.unwrap_or_else(Uuid::now_v7);
-    let details = body.details(&state, &member).await?;
+    let details = body.details(&cmd)?;
     let command = ClassTypeCommand::Define {
         id: ClassTypeId(id),
         studio_id: StudioId(path.studio_id),
         details,
     };
-    let version = execute(&state, &ctx, path.studio_id, id, command).await?;
-    Ok(accepted(
-        StatusCode::CREATED,
-        Accepted {
-            id,
-            version,
-            location_id: None,
-        },
-    ))
+    let version = cmd
+        .run(&state.class_types, id, command)
+        .await?
+        .outcome
+        .version;
+    done(cmd, StatusCode::CREATED, id, version).await
 }
 
 /// Replace a class type's details. Classes already scheduled keep the rules they were
@@ -172,37 +168,31 @@ pub async fn define_class_type(
         (status = 422, description = "`validation_failed`, `class_type_archived`", body = Problem, content_type = "application/problem+json")))]
 pub async fn update_class_type(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<ClassTypePath>,
     AppJson(body): AppJson<ClassTypeBody>,
 ) -> Result<Response, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
-    member.require(Action::ManageSchedule)?;
     if body.id.is_some_and(|id| id != path.class_type_id) {
         return Err(ApiError::invalid_field(
             "id",
             "must match the path, or be left out",
         ));
     }
-    require_in_studio(&state, &member, path.class_type_id).await?;
-    let details = body.details(&state, &member).await?;
-    let version = execute(
-        &state,
-        &ctx,
-        path.studio_id,
-        path.class_type_id,
-        ClassTypeCommand::Update { details },
-    )
-    .await?;
-    Ok(accepted(
-        StatusCode::OK,
-        Accepted {
-            id: path.class_type_id,
-            version,
-            location_id: None,
-        },
-    ))
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    cmd.require(Action::ManageSchedule)?;
+    require_in_studio(&state, &mut cmd, path.class_type_id).await?;
+    let details = body.details(&cmd)?;
+    let version = cmd
+        .run(
+            &state.class_types,
+            path.class_type_id,
+            ClassTypeCommand::Update { details },
+        )
+        .await?
+        .outcome
+        .version;
+    done(cmd, StatusCode::OK, path.class_type_id, version).await
 }
 
 /// Archive a class type: no new classes from it; existing classes are untouched.
@@ -214,59 +204,50 @@ pub async fn update_class_type(
         (status = 404, description = "`class_type_not_found`", body = Problem, content_type = "application/problem+json")))]
 pub async fn archive_class_type(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<ClassTypePath>,
 ) -> Result<Response, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
-    member.require(Action::ManageSchedule)?;
-    require_in_studio(&state, &member, path.class_type_id).await?;
-    let version = execute(
-        &state,
-        &ctx,
-        path.studio_id,
-        path.class_type_id,
-        ClassTypeCommand::Archive,
-    )
-    .await?;
-    Ok(accepted(
-        StatusCode::OK,
-        Accepted {
-            id: path.class_type_id,
-            version,
-            location_id: None,
-        },
-    ))
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    cmd.require(Action::ManageSchedule)?;
+    require_in_studio(&state, &mut cmd, path.class_type_id).await?;
+    let version = cmd
+        .run(
+            &state.class_types,
+            path.class_type_id,
+            ClassTypeCommand::Archive,
+        )
+        .await?
+        .outcome
+        .version;
+    done(cmd, StatusCode::OK, path.class_type_id, version).await
 }
 
 /// A class type's current details, from the event store (never lags): what a class
 /// scheduled from it gets. 404 for another studio's type; 422 when archived.
 pub(crate) async fn current(
     state: &AppState,
-    member: &Membership,
+    cmd: &mut CommandTx,
     id: Uuid,
 ) -> Result<ClassTypeDetails, ApiError> {
-    let class_type = require_in_studio(state, member, id).await?;
+    let class_type = require_in_studio(state, cmd, id).await?;
     if class_type.is_archived() {
-        return Err(rule(ClassTypeError::Archived));
+        return Err(ClassTypeError::Archived.into());
     }
     class_type
-        .details_in(StudioId(member.studio_id))
+        .details_in(StudioId(cmd.studio_id))
         .cloned()
         .ok_or_else(not_found)
 }
 
+/// The class type from its stream (committed state), `404` unless it is this studio's.
 async fn require_in_studio(
     state: &AppState,
-    member: &Membership,
+    cmd: &mut CommandTx,
     id: Uuid,
 ) -> Result<ClassType, ApiError> {
-    let (class_type, _) = state
-        .class_types
-        .load(member.studio_id, &id.to_string())
-        .await
-        .map_err(|e| from_command(e, rule))?;
-    if class_type.details_in(StudioId(member.studio_id)).is_none() {
+    let (class_type, _) = cmd.load(&state.class_types, id).await?;
+    if class_type.details_in(StudioId(cmd.studio_id)).is_none() {
         return Err(not_found());
     }
     Ok(class_type)
@@ -295,7 +276,7 @@ pub struct ClassTypes {
         (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_class_types(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     AppPath(path): AppPath<StudioPath>,
     AppQuery(params): AppQuery<ListParams>,
 ) -> Result<AppJson<ClassTypes>, ApiError> {
@@ -334,7 +315,7 @@ async fn load_view(
         (status = 503, description = "`view_not_caught_up`", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_class_type(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     AppPath(path): AppPath<ClassTypePath>,
     AppQuery(params): AppQuery<ReadParams>,
 ) -> Result<AppJson<ClassTypeView>, ApiError> {

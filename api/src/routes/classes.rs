@@ -13,17 +13,15 @@ use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc, Weekday};
-use common::inline::booking_blocked_until;
 use domain::account::AccountId;
 use domain::client::ClientId;
-use domain::policy::{self, Action, Relation};
-use domain::scheduling::appointments::TrainerCalendar;
+use domain::policy::{Action, Relation};
 use domain::scheduling::recurrence::{occurrences, SeriesEnd, WeeklyRule};
 use domain::scheduling::view::{ClassView, RosterEntry};
 use domain::scheduling::{
-    BookingId, BookingPolicy, BookingStatus, ClassCommand, ClassError, ClassEvent, ClassId,
+    BookingId, BookingPolicy, BookingStatus, ClassCommand, ClassEvent, ClassId,
 };
 use domain::studio::view::StudioView;
 use domain::studio::{LocationId, StudioId};
@@ -35,10 +33,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
+use crate::auth::Caller;
+use crate::command::{CommandTx, Reply};
 use crate::context::RequestContext;
+use crate::directory;
 use crate::error::{from_command, ApiError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
+use crate::routes::class_types::policy_from;
 use crate::routes::studios::{accepted, Accepted, ReadParams, StudioPath};
 use crate::state::AppState;
 use crate::tenancy::Membership;
@@ -60,21 +61,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(client_bookings))
 }
 
-fn class_rule(err: ClassError) -> ApiError {
-    match err {
-        ClassError::NotFound => not_found(),
-        ClassError::BookingNotFound => ApiError::NotFound {
-            code: "booking_not_found",
-            what: "booking",
-        },
-        ClassError::Invalid { field, message } => ApiError::invalid_field(field, message),
-        other => ApiError::Rule {
-            code: other.code(),
-            message: other.to_string(),
-        },
-    }
-}
-
 fn not_found() -> ApiError {
     ApiError::NotFound {
         code: "class_not_found",
@@ -86,125 +72,42 @@ fn bad(field: &str, message: &str) -> ApiError {
     ApiError::invalid_field(field, message)
 }
 
-async fn class_bus_execute(
-    state: &AppState,
-    ctx: &RequestContext,
-    studio: Uuid,
-    class: Uuid,
-    command: ClassCommand,
-) -> Result<(u64, Vec<ClassEvent>), ApiError> {
-    state
-        .classes
-        .execute_returning_events(&class.to_string(), command, None, ctx.metadata(studio))
-        .await
-        .map(|(o, events)| (o.version, events))
-        .map_err(|e| from_command(e, class_rule))
+/// Answers a class command's [`Accepted`] and commits.
+async fn done(
+    cmd: CommandTx,
+    status: StatusCode,
+    id: Uuid,
+    version: u64,
+) -> Result<Response, ApiError> {
+    let reply = accepted(
+        status,
+        Accepted {
+            id,
+            version,
+            location_id: None,
+        },
+    )?;
+    cmd.commit(reply).await
 }
 
-pub(crate) async fn studio_view(
-    state: &AppState,
-    member: &Membership,
-) -> Result<StudioView, ApiError> {
-    let doc: Option<StudioView> = member
-        .view_doc(&state.pool, "studio_view", member.studio_id)
-        .await?;
-    doc.ok_or(ApiError::NotCaughtUp {
-        current: 0,
-        wanted: 1,
-    })
-}
-
-/// The booking policy a new class gets from the studio's settings, with overrides.
-pub(crate) fn policy_from(studio: &StudioView, overrides: Option<BookingPolicy>) -> BookingPolicy {
-    overrides.unwrap_or(BookingPolicy {
-        opens_hours_before: studio.settings.booking_window_days * 24,
-        free_cancel_hours_before: studio.settings.cancellation_cutoff_hours,
-        ..BookingPolicy::default()
-    })
-}
-
-/// The instructor may teach here and is free at `times`: no other class they teach
-/// (other than the `except` classes, e.g. a series' own occurrences on a retry) and no
-/// 1:1 appointment overlaps. Classes come from `class_view`; appointments from the
-/// trainer's calendar stream.
-async fn check_instructor(
-    state: &AppState,
-    member: &Membership,
-    instructor: Option<Uuid>,
-    times: &[(DateTime<Utc>, DateTime<Utc>)],
-    except: &[Uuid],
-) -> Result<(), ApiError> {
-    let Some(instructor) = instructor else {
-        return Ok(());
+/// `422` unless `location` is one of this studio's; its zone (or the studio's).
+async fn location_zone(cmd: &mut CommandTx, location: Option<Uuid>) -> Result<String, ApiError> {
+    let studio_zone = cmd.profile()?.timezone.clone();
+    let Some(location) = location else {
+        return Ok(studio_zone);
     };
-    match member.role_of(&state.pool, instructor).await? {
-        Some(role) if policy::may_teach(role) => {}
-        _ => {
-            return Err(ApiError::Rule {
-                code: "not_an_instructor",
-                message: "instructor_id must be a trainer, admin or owner of this studio"
-                    .to_owned(),
-            })
-        }
-    }
-    let (Some(first), Some(last)) = (
-        times.iter().map(|t| t.0).min(),
-        times.iter().map(|t| t.1).max(),
-    ) else {
-        return Ok(());
-    };
-    let mut tx = member.tx(&state.pool).await?;
-    let mut taken: Vec<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT starts_at, ends_at FROM class_view WHERE tenant_id = $1 AND instructor_id = $2 \
-         AND status <> 'cancelled' AND starts_at < $4 AND ends_at > $3 AND id <> ALL($5)",
-    )
-    .bind(member.studio_id)
-    .bind(instructor)
-    .bind(first)
-    .bind(last)
-    .bind(except)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    let calendar = TrainerCalendar::id(StudioId(member.studio_id), AccountId(instructor));
-    let (calendar, _) = state
-        .trainer_calendars
-        .load(member.studio_id, &calendar.to_string())
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("loading the trainer calendar: {e}")))?;
-    taken.extend(
-        calendar
-            .appointments()
-            .iter()
-            .map(|a| (a.starts_at, a.ends_at)),
-    );
-    if let Some((s, _)) = times
-        .iter()
-        .find(|(s, e)| taken.iter().any(|(ts, te)| s < te && e > ts))
-    {
-        return Err(ApiError::Rule {
-            code: "instructor_busy",
-            message: format!(
-                "the instructor teaches another class or has an appointment at {}",
-                s.to_rfc3339()
-            ),
-        });
-    }
-    Ok(())
-}
-
-fn check_location(studio: &StudioView, location: Option<Uuid>) -> Result<(), ApiError> {
-    match location {
-        Some(l) if !studio.locations.iter().any(|x| x.id.0 == l) => {
-            Err(bad("location_id", "no such location in this studio"))
-        }
-        _ => Ok(()),
+    match directory::location(cmd, location).await? {
+        Some(zone) => Ok(zone.unwrap_or(studio_zone)),
+        None => Err(bad("location_id", "no such location in this studio")),
     }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateClass {
+    /// Client-chosen class id (a retry with the same id schedules nothing twice); minted
+    /// when absent.
+    pub id: Option<Uuid>,
     /// The class type whose title, duration, capacity and policy the class takes (each
     /// can still be set here).
     pub class_type_id: Option<Uuid>,
@@ -237,8 +140,7 @@ struct ClassShape {
 #[allow(clippy::too_many_arguments)]
 async fn class_shape(
     state: &AppState,
-    member: &Membership,
-    studio: &StudioView,
+    cmd: &mut CommandTx,
     class_type_id: Option<Uuid>,
     title: Option<String>,
     duration_minutes: Option<u32>,
@@ -246,7 +148,7 @@ async fn class_shape(
     policy: Option<BookingPolicy>,
 ) -> Result<ClassShape, ApiError> {
     let class_type = match class_type_id {
-        Some(id) => Some(crate::routes::class_types::current(state, member, id).await?),
+        Some(id) => Some(crate::routes::class_types::current(state, cmd, id).await?),
         None => None,
     };
     let title = match (title, &class_type) {
@@ -259,16 +161,17 @@ async fn class_shape(
     let duration_minutes = duration_minutes
         .or(class_type.as_ref().map(|ct| ct.duration_minutes))
         .ok_or_else(|| bad("duration_minutes", "required without class_type_id"))?;
+    let settings = &cmd.profile()?.settings;
     Ok(ClassShape {
         title: title.to_string(),
         class_type_id,
         duration_minutes,
         capacity: capacity
             .or(class_type.as_ref().map(|ct| ct.default_capacity))
-            .unwrap_or(studio.settings.default_class_capacity),
+            .unwrap_or(settings.default_class_capacity),
         policy: policy
             .or(class_type.as_ref().map(|ct| ct.policy))
-            .unwrap_or_else(|| policy_from(studio, None)),
+            .unwrap_or_else(|| policy_from(settings)),
     })
 }
 
@@ -283,18 +186,16 @@ async fn class_shape(
         (status = 422, description = "`validation_failed`, `not_an_instructor`, `instructor_busy`", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_class(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<StudioPath>,
     AppJson(body): AppJson<CreateClass>,
 ) -> Result<Response, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
-    member.require(Action::ManageSchedule)?;
-    let studio = studio_view(&state, &member).await?;
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    cmd.require(Action::ManageSchedule)?;
     let shape = class_shape(
         &state,
-        &member,
-        &studio,
+        &mut cmd,
         body.class_type_id,
         body.title,
         body.duration_minutes,
@@ -302,17 +203,16 @@ pub async fn create_class(
         body.policy,
     )
     .await?;
-    check_location(&studio, body.location_id)?;
+    location_zone(&mut cmd, body.location_id).await?;
     let ends_at = body.starts_at + chrono::Duration::minutes(i64::from(shape.duration_minutes));
-    check_instructor(
-        &state,
-        &member,
+    let id = body.id.unwrap_or_else(Uuid::now_v7);
+    directory::check_instructor(
+        &mut cmd,
         body.instructor_id,
         &[(body.starts_at, ends_at)],
-        &[],
+        &[id],
     )
     .await?;
-    let id = Uuid::now_v7();
     let command = ClassCommand::Schedule {
         class_id: ClassId(id),
         studio_id: StudioId(path.studio_id),
@@ -326,15 +226,8 @@ pub async fn create_class(
         schedule_id: None,
         policy: shape.policy,
     };
-    let (version, _) = class_bus_execute(&state, &ctx, path.studio_id, id, command).await?;
-    Ok(accepted(
-        StatusCode::CREATED,
-        Accepted {
-            id,
-            version,
-            location_id: None,
-        },
-    ))
+    let version = cmd.run(&state.classes, id, command).await?.outcome.version;
+    done(cmd, StatusCode::CREATED, id, version).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -409,18 +302,16 @@ fn weekday(s: &str) -> Option<Weekday> {
         (status = 422, description = "`validation_failed`, `not_an_instructor`, `instructor_busy`", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_series(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<StudioPath>,
     AppJson(body): AppJson<CreateSeries>,
 ) -> Result<Response, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
-    member.require(Action::ManageSchedule)?;
-    let studio = studio_view(&state, &member).await?;
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    cmd.require(Action::ManageSchedule)?;
     let shape = class_shape(
         &state,
-        &member,
-        &studio,
+        &mut cmd,
         body.class_type_id,
         body.title,
         body.duration_minutes,
@@ -452,12 +343,7 @@ pub async fn create_series(
             ))
         }
     };
-    check_location(&studio, body.location_id)?;
-    let zone = body
-        .location_id
-        .and_then(|l| studio.locations.iter().find(|x| x.id.0 == l))
-        .and_then(|l| l.timezone.clone())
-        .unwrap_or_else(|| studio.timezone.clone());
+    let zone = location_zone(&mut cmd, body.location_id).await?;
     let tz: chrono_tz::Tz = zone
         .parse()
         .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored zone {zone}")))?;
@@ -477,7 +363,8 @@ pub async fn create_series(
     let length = chrono::Duration::minutes(i64::from(shape.duration_minutes));
     let times: Vec<_> = planned.iter().map(|(_, s)| (*s, *s + length)).collect();
     let own: Vec<Uuid> = planned.iter().map(|(id, _)| *id).collect();
-    check_instructor(&state, &member, body.instructor_id, &times, &own).await?;
+    directory::check_instructor(&mut cmd, body.instructor_id, &times, &own).await?;
+    // The whole series is one transaction: all of its classes or none.
     let mut classes = Vec::new();
     for (id, starts_at) in planned {
         let command = ClassCommand::Schedule {
@@ -493,17 +380,17 @@ pub async fn create_series(
             schedule_id: Some(schedule_id),
             policy: shape.policy,
         };
-        class_bus_execute(&state, &ctx, path.studio_id, id, command).await?;
+        cmd.run_also(&state.classes, id, command).await?;
         classes.push(SeriesClass { id, starts_at });
     }
-    Ok((
+    let reply = Reply::json(
         StatusCode::CREATED,
-        AppJson(SeriesCreated {
+        &SeriesCreated {
             schedule_id,
             classes,
-        }),
-    )
-        .into_response())
+        },
+    )?;
+    cmd.commit(reply).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -545,7 +432,7 @@ fn without_roster(mut v: ClassView) -> ClassView {
         (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_classes(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     AppPath(path): AppPath<StudioPath>,
     AppQuery(params): AppQuery<CalendarParams>,
 ) -> Result<AppJson<Calendar>, ApiError> {
@@ -660,7 +547,7 @@ async fn load_class_at(
         (status = 503, description = "`view_not_caught_up`", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_class(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     AppPath(path): AppPath<ClassPath>,
     AppQuery(params): AppQuery<ReadParams>,
 ) -> Result<AppJson<ClassView>, ApiError> {
@@ -697,7 +584,7 @@ pub struct Roster {
         (status = 404, description = "`class_not_found`", body = Problem, content_type = "application/problem+json")))]
 pub async fn roster(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     AppPath(path): AppPath<ClassPath>,
     AppQuery(params): AppQuery<ReadParams>,
 ) -> Result<AppJson<Roster>, ApiError> {
@@ -751,65 +638,6 @@ pub struct BookingResult {
     pub version: u64,
 }
 
-/// Who the caller may act for: staff for any client record of the studio, a client for
-/// their own.
-pub(crate) async fn client_for(
-    state: &AppState,
-    member: &Membership,
-    requested: Option<Uuid>,
-) -> Result<Uuid, ApiError> {
-    let (client, own) = resolve_client(state, member, requested).await?;
-    member.require_with(
-        Action::Book,
-        Relation {
-            own_record: own,
-            assigned_trainer: false,
-        },
-    )?;
-    Ok(client)
-}
-
-/// The client record a request is about (`requested`, else the caller's own) and
-/// whether it is the caller's own. 422 when there is none or it is not in this studio.
-pub(crate) async fn resolve_client(
-    state: &AppState,
-    member: &Membership,
-    requested: Option<Uuid>,
-) -> Result<(Uuid, bool), ApiError> {
-    let mut tx = member.tx(&state.pool).await?;
-    let own: Option<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM client_view WHERE tenant_id = $1 AND account_id = $2 ORDER BY id LIMIT 1",
-    )
-    .bind(member.studio_id)
-    .bind(member.account_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let client = match requested.or(own) {
-        Some(c) => c,
-        None => {
-            return Err(ApiError::Rule {
-                code: "client_required",
-                message: "give `client_id` (your account has no client record here)".to_owned(),
-            })
-        }
-    };
-    let exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM client_view WHERE tenant_id = $1 AND id = $2)",
-    )
-    .bind(member.studio_id)
-    .bind(client)
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    if !exists {
-        return Err(ApiError::Rule {
-            code: "client_not_found",
-            message: "no such client record in this studio".to_owned(),
-        });
-    }
-    Ok((client, own == Some(client)))
-}
-
 /// Book a spot (or join the waitlist when the class is full).
 #[utoipa::path(post, path = "/studios/{studio_id}/classes/{class_id}/bookings", tag = "classes", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"), ("class_id" = Uuid, Path, description = "Class id")),
@@ -821,28 +649,31 @@ pub(crate) async fn resolve_client(
         (status = 422, description = "`booking_not_open`, `booking_closed`, `already_booked`, `booking_blocked`, `class_cancelled`, `class_over`, `client_required`, `client_not_found`", body = Problem, content_type = "application/problem+json")))]
 pub async fn book(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<ClassPath>,
     AppJson(body): AppJson<BookRequest>,
 ) -> Result<Response, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
-    let client = client_for(&state, &member, body.client_id).await?;
-    let studio = studio_view(&state, &member).await?;
-    let mut tx = member.tx(&state.pool).await?;
-    let blocked_until =
-        booking_blocked_until(&mut tx, path.studio_id, client, &studio.settings).await?;
-    tx.commit().await?;
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    let member = cmd.member()?;
+    let client = directory::resolve_client(&mut cmd, body.client_id).await?;
+    member.require_with(
+        Action::Book,
+        Relation {
+            own_record: client.own,
+            assigned_trainer: false,
+        },
+    )?;
     let booking_id = Uuid::now_v7();
     let command = ClassCommand::Book {
         booking_id: BookingId(booking_id),
-        client_id: ClientId(client),
+        client_id: ClientId(client.id),
         now: Utc::now(),
-        blocked_until,
+        blocked_until: client.blocked_until,
     };
-    let (version, events) =
-        class_bus_execute(&state, &ctx, path.studio_id, path.class_id, command).await?;
-    let (status, waitlist_position) = match events.first() {
+    let executed = cmd.run(&state.classes, path.class_id, command).await?;
+    let version = executed.outcome.version;
+    let (status, waitlist_position) = match executed.events.first() {
         Some(ClassEvent::SpotBooked { .. }) => (BookingStatus::Booked, None),
         Some(ClassEvent::Waitlisted { position, .. }) => {
             (BookingStatus::Waitlisted, Some(*position))
@@ -853,16 +684,17 @@ pub async fn book(
             )))
         }
     };
-    Ok((
+    let reply = Reply::json(
         StatusCode::CREATED,
-        AppJson(BookingResult {
+        &BookingResult {
             booking_id,
             status,
             waitlist_position,
             version,
-        }),
-    )
-        .into_response())
+        },
+    )?
+    .with_etag(version);
+    cmd.commit(reply).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -895,21 +727,22 @@ pub struct CancelResult {
         (status = 422, description = "`booking_not_active`, `class_cancelled`", body = Problem, content_type = "application/problem+json")))]
 pub async fn cancel_booking(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<BookingPath>,
-) -> Result<AppJson<CancelResult>, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+) -> Result<Response, ApiError> {
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    let member = cmd.member()?;
     if !member.may(Action::Book, Relation::default()) {
         // A client cancels only their own booking.
-        require_own_booking(&state, &member, path.class_id, path.booking_id).await?;
+        require_own_booking(&state, &mut cmd, &member, path.class_id, path.booking_id).await?;
     }
     let command = ClassCommand::CancelBooking {
         booking_id: BookingId(path.booking_id),
         now: Utc::now(),
     };
-    let (version, events) =
-        class_bus_execute(&state, &ctx, path.studio_id, path.class_id, command).await?;
+    let executed = cmd.run(&state.classes, path.class_id, command).await?;
+    let (version, events) = (executed.outcome.version, executed.events);
     let mut result = CancelResult {
         status: BookingStatus::Cancelled,
         strike: false,
@@ -931,7 +764,8 @@ pub async fn cancel_booking(
             _ => {}
         }
     }
-    Ok(AppJson(result))
+    cmd.commit(Reply::json(StatusCode::OK, &result)?.with_etag(version))
+        .await
 }
 
 /// 403 unless `booking` of `class` is a booking of the caller's own client record. The
@@ -939,29 +773,16 @@ pub async fn cancel_booking(
 /// in a booking made a moment ago.
 async fn require_own_booking(
     state: &AppState,
+    cmd: &mut CommandTx,
     member: &Membership,
     class: Uuid,
     booking: Uuid,
 ) -> Result<(), ApiError> {
-    let (session, _) = state
-        .classes
-        .load(member.studio_id, &class.to_string())
-        .await
-        .map_err(|e| from_command(e, class_rule))?;
+    let (session, _) = cmd.load(&state.classes, class).await?;
     let own = match session.booking_client(BookingId(booking)) {
-        Some(client) => {
-            let mut tx = member.tx(&state.pool).await?;
-            let own: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM client_view WHERE id = $1 AND tenant_id = $2 AND account_id = $3)",
-            )
-            .bind(client.0)
-            .bind(member.studio_id)
-            .bind(member.account_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            own
-        }
+        Some(client) => directory::client_record(cmd, client.0)
+            .await?
+            .is_some_and(|(owner, _)| owner == Some(member.account_id)),
         None => false,
     };
     member.require_with(
@@ -994,17 +815,18 @@ pub struct CheckInRequest {
         (status = 422, description = "`invalid_check_in_code` (a client: missing, wrong or expired), `check_in_not_open`, `booking_not_active`, `class_cancelled`, `class_over`", body = Problem, content_type = "application/problem+json")))]
 pub async fn check_in(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<BookingPath>,
     body: Option<AppJson<CheckInRequest>>,
 ) -> Result<Response, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    let member = cmd.member()?;
     let now = Utc::now();
     if !member.may(Action::ManageAttendance, Relation::default()) {
         // A client checks in only their own booking, and only with the current code:
         // it shows they are at the studio.
-        require_own_booking(&state, &member, path.class_id, path.booking_id).await?;
+        require_own_booking(&state, &mut cmd, &member, path.class_id, path.booking_id).await?;
         let code = body.and_then(|AppJson(b)| b.code).unwrap_or_default();
         if !state
             .check_in_codes
@@ -1022,16 +844,12 @@ pub async fn check_in(
         booking_id: BookingId(path.booking_id),
         now,
     };
-    let (version, _) =
-        class_bus_execute(&state, &ctx, path.studio_id, path.class_id, command).await?;
-    Ok(accepted(
-        StatusCode::OK,
-        Accepted {
-            id: path.class_id,
-            version,
-            location_id: None,
-        },
-    ))
+    let version = cmd
+        .run(&state.classes, path.class_id, command)
+        .await?
+        .outcome
+        .version;
+    done(cmd, StatusCode::OK, path.class_id, version).await
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -1057,7 +875,7 @@ pub struct CheckInCode {
         (status = 422, description = "`check_in_not_open`, `class_cancelled`, `class_over`", body = Problem, content_type = "application/problem+json")))]
 pub async fn check_in_code(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     AppPath(path): AppPath<ClassPath>,
 ) -> Result<AppJson<CheckInCode>, ApiError> {
     Membership::load(&state.pool, &user, path.studio_id)
@@ -1069,8 +887,8 @@ pub async fn check_in_code(
         .classes
         .load(path.studio_id, &path.class_id.to_string())
         .await
-        .map_err(|e| from_command(e, class_rule))?;
-    class.check_in_open(now).map_err(class_rule)?;
+        .map_err(from_command)?;
+    class.check_in_open(now)?;
     let issued = state
         .check_in_codes
         .issue(path.studio_id, path.class_id, now);
@@ -1099,31 +917,26 @@ pub struct CancelClass {
         (status = 422, description = "`class_over`", body = Problem, content_type = "application/problem+json")))]
 pub async fn cancel_class(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<ClassPath>,
     AppJson(body): AppJson<CancelClass>,
 ) -> Result<Response, ApiError> {
-    Membership::load(&state.pool, &user, path.studio_id)
-        .await?
-        .require(Action::ManageSchedule)?;
     let reason = body.reason.trim();
     if reason.is_empty() || reason.chars().count() > 200 {
         return Err(bad("reason", "1..=200 characters"));
     }
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    cmd.require(Action::ManageSchedule)?;
     let command = ClassCommand::CancelClass {
         reason: reason.to_owned(),
     };
-    let (version, _) =
-        class_bus_execute(&state, &ctx, path.studio_id, path.class_id, command).await?;
-    Ok(accepted(
-        StatusCode::OK,
-        Accepted {
-            id: path.class_id,
-            version,
-            location_id: None,
-        },
-    ))
+    let version = cmd
+        .run(&state.classes, path.class_id, command)
+        .await?
+        .outcome
+        .version;
+    done(cmd, StatusCode::OK, path.class_id, version).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -1162,45 +975,31 @@ pub struct SeriesCancelled {
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json")))]
 pub async fn cancel_series(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<SeriesPath>,
     AppJson(body): AppJson<CancelSeries>,
 ) -> Result<Response, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
-    member.require(Action::ManageSchedule)?;
     let reason = body.reason.trim();
     if reason.is_empty() || reason.chars().count() > 200 {
         return Err(bad("reason", "1..=200 characters"));
     }
     let from = body.from.unwrap_or_else(Utc::now);
-    let mut tx = member.tx(&state.pool).await?;
-    // A series has at most 366 occurrences.
-    let due: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM class_view WHERE tenant_id = $1 AND doc->>'schedule_id' = $2 \
-         AND status = 'scheduled' AND starts_at >= $3 ORDER BY starts_at LIMIT 400",
-    )
-    .bind(path.studio_id)
-    .bind(path.schedule_id.to_string())
-    .bind(from)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    cmd.require(Action::ManageSchedule)?;
+    let due = directory::series_classes(&mut cmd, path.schedule_id, from).await?;
     let mut cancelled = Vec::new();
     for class in due {
         let command = ClassCommand::CancelClass {
             reason: reason.to_owned(),
         };
-        match class_bus_execute(&state, &ctx, path.studio_id, class, command).await {
-            // Cancelled or closed since the view was read: nothing to do.
-            Err(ApiError::Rule { .. }) => {}
-            other => {
-                other?;
-                cancelled.push(class);
-            }
-        }
+        // The class is still scheduled (read in this transaction): cancelling succeeds
+        // or the whole request fails.
+        cmd.run_also(&state.classes, class, command).await?;
+        cancelled.push(class);
     }
-    Ok((StatusCode::OK, AppJson(SeriesCancelled { cancelled })).into_response())
+    cmd.commit(Reply::json(StatusCode::OK, &SeriesCancelled { cancelled })?)
+        .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -1220,28 +1019,23 @@ pub struct ChangeCapacity {
         (status = 422, description = "`validation_failed`, `class_cancelled`", body = Problem, content_type = "application/problem+json")))]
 pub async fn change_capacity(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<ClassPath>,
     AppJson(body): AppJson<ChangeCapacity>,
 ) -> Result<Response, ApiError> {
-    Membership::load(&state.pool, &user, path.studio_id)
-        .await?
-        .require(Action::ManageSchedule)?;
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    cmd.require(Action::ManageSchedule)?;
     let command = ClassCommand::ChangeCapacity {
         capacity: body.capacity,
         now: Utc::now(),
     };
-    let (version, _) =
-        class_bus_execute(&state, &ctx, path.studio_id, path.class_id, command).await?;
-    Ok(accepted(
-        StatusCode::OK,
-        Accepted {
-            id: path.class_id,
-            version,
-            location_id: None,
-        },
-    ))
+    let version = cmd
+        .run(&state.classes, path.class_id, command)
+        .await?
+        .outcome
+        .version;
+    done(cmd, StatusCode::OK, path.class_id, version).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -1262,40 +1056,25 @@ pub struct SubstituteInstructor {
         (status = 422, description = "`not_an_instructor`, `instructor_busy`, `class_cancelled`", body = Problem, content_type = "application/problem+json")))]
 pub async fn substitute_instructor(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<ClassPath>,
     AppJson(body): AppJson<SubstituteInstructor>,
 ) -> Result<Response, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
-    member.require(Action::ManageSchedule)?;
-    let (session, _) = state
-        .classes
-        .load(path.studio_id, &path.class_id.to_string())
-        .await
-        .map_err(|e| from_command(e, class_rule))?;
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    cmd.require(Action::ManageSchedule)?;
+    let (session, _) = cmd.load(&state.classes, path.class_id).await?;
     let times: Vec<_> = session.times().into_iter().collect();
-    check_instructor(
-        &state,
-        &member,
-        body.instructor_id,
-        &times,
-        &[path.class_id],
-    )
-    .await?;
+    directory::check_instructor(&mut cmd, body.instructor_id, &times, &[path.class_id]).await?;
     let command = ClassCommand::SubstituteInstructor {
         instructor_id: body.instructor_id.map(AccountId),
     };
-    let (version, _) =
-        class_bus_execute(&state, &ctx, path.studio_id, path.class_id, command).await?;
-    Ok(accepted(
-        StatusCode::OK,
-        Accepted {
-            id: path.class_id,
-            version,
-            location_id: None,
-        },
-    ))
+    let version = cmd
+        .run(&state.classes, path.class_id, command)
+        .await?
+        .outcome
+        .version;
+    done(cmd, StatusCode::OK, path.class_id, version).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -1338,7 +1117,7 @@ pub struct ClientBookings {
         (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json")))]
 pub async fn client_bookings(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     AppPath(path): AppPath<ClientBookingsPath>,
     AppQuery(params): AppQuery<ClientBookingsParams>,
 ) -> Result<AppJson<ClientBookings>, ApiError> {

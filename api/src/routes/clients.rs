@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use domain::account::AccountId;
 use domain::client::view::ClientView;
-use domain::client::{ClientCommand, ClientError, ClientId, HealthIntake};
+use domain::client::{ClientCommand, ClientId, HealthIntake};
 use domain::policy::{Action, Relation, Role};
 use domain::studio::StudioId;
 use domain::values::{DisplayName, Email};
@@ -18,9 +18,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
+use crate::auth::Caller;
+use crate::command::CommandTx;
 use crate::context::RequestContext;
-use crate::error::{from_command, ApiError, FieldError, Problem};
+use crate::directory;
+use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::routes::studios::{accepted, Accepted, ReadParams, StudioPath};
 use crate::state::AppState;
@@ -35,21 +37,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(unassign_trainer))
 }
 
-fn client_rule(err: ClientError) -> ApiError {
-    match err {
-        ClientError::NotFound => not_found(),
-        ClientError::InvalidIntake { field, message } => ApiError::Validation(vec![FieldError {
-            field: format!("intake.{field}"),
-            code: "invalid_health_intake".to_owned(),
-            message,
-        }]),
-        other => ApiError::Rule {
-            code: other.code(),
-            message: other.to_string(),
-        },
-    }
-}
-
 fn not_found() -> ApiError {
     ApiError::NotFound {
         code: "client_not_found",
@@ -57,25 +44,22 @@ fn not_found() -> ApiError {
     }
 }
 
-async fn exec(
-    state: &AppState,
-    ctx: &RequestContext,
-    studio: Uuid,
-    client: Uuid,
-    command: ClientCommand,
-    expected_version: Option<u64>,
-) -> Result<u64, ApiError> {
-    state
-        .clients
-        .execute(
-            &client.to_string(),
-            command,
-            ctx.expected_version(expected_version)?,
-            ctx.metadata(studio),
-        )
-        .await
-        .map(|o| o.version)
-        .map_err(|e| from_command(e, client_rule))
+/// Answers a client command's [`Accepted`] and commits.
+async fn done(
+    cmd: CommandTx,
+    status: StatusCode,
+    id: Uuid,
+    version: u64,
+) -> Result<Response, ApiError> {
+    let reply = accepted(
+        status,
+        Accepted {
+            id,
+            version,
+            location_id: None,
+        },
+    )?;
+    cmd.commit(reply).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -99,13 +83,11 @@ pub struct CreateClient {
         (status = 422, description = "`validation_failed`, `not_a_member`, `client_already_exists`", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_client(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<StudioPath>,
     AppJson(body): AppJson<CreateClient>,
 ) -> Result<Response, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
-    member.require(Action::ManageClients)?;
     let mut errors = Vec::new();
     let full_name = DisplayName::parse(&body.full_name)
         .map_err(|e| errors.push(ApiError::validation("full_name", &e)))
@@ -120,8 +102,10 @@ pub async fn create_client(
     let (Some(full_name), Some(email)) = (full_name, email) else {
         return Err(ApiError::Validation(errors));
     };
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    cmd.require(Action::ManageClients)?;
     if let Some(account) = body.account_id {
-        if member.role_of(&state.pool, account).await?.is_none() {
+        if cmd.role_of(account).await?.is_none() {
             return Err(ApiError::Rule {
                 code: "not_a_member",
                 message: "account_id must belong to a member of this studio".to_owned(),
@@ -136,15 +120,8 @@ pub async fn create_client(
         email,
         account_id: body.account_id.map(AccountId),
     };
-    let version = exec(&state, &ctx, path.studio_id, id, command, None).await?;
-    Ok(accepted(
-        StatusCode::CREATED,
-        Accepted {
-            id,
-            version,
-            location_id: None,
-        },
-    ))
+    let version = cmd.run(&state.clients, id, command).await?.outcome.version;
+    done(cmd, StatusCode::CREATED, id, version).await
 }
 
 fn relation(member: &Membership, view: &ClientView) -> Relation {
@@ -205,7 +182,7 @@ pub struct ClientPage {
         (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_clients(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     AppPath(path): AppPath<StudioPath>,
     AppQuery(params): AppQuery<ClientListParams>,
 ) -> Result<AppJson<ClientPage>, ApiError> {
@@ -261,7 +238,7 @@ pub struct ClientPath {
         (status = 503, description = "`view_not_caught_up`", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_client(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     AppPath(path): AppPath<ClientPath>,
     AppQuery(params): AppQuery<ReadParams>,
 ) -> Result<AppJson<ClientView>, ApiError> {
@@ -302,18 +279,22 @@ pub struct RecordHealth {
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json")))]
 pub async fn record_health(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<ClientPath>,
     AppJson(body): AppJson<RecordHealth>,
 ) -> Result<Response, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    let member = cmd.member()?;
     // Owners/admins need no relation; the others need the record to know theirs.
     if !member.may(Action::RecordHealth, Relation::default()) {
-        let view = load_client(&state, &member, path.client_id)
+        let (owner, trainers) = directory::client_record(&mut cmd, path.client_id)
             .await?
             .ok_or_else(not_found)?;
-        let rel = relation(&member, &view);
+        let rel = Relation {
+            own_record: owner == Some(member.account_id),
+            assigned_trainer: trainers.contains(&member.account_id),
+        };
         if !member.may(Action::ViewClient, rel) {
             return Err(not_found());
         }
@@ -322,23 +303,17 @@ pub async fn record_health(
     let command = ClientCommand::RecordHealthIntake {
         intake: body.intake,
     };
-    let version = exec(
-        &state,
-        &ctx,
-        path.studio_id,
-        path.client_id,
-        command,
-        body.expected_version,
-    )
-    .await?;
-    Ok(accepted(
-        StatusCode::OK,
-        Accepted {
-            id: path.client_id,
-            version,
-            location_id: None,
-        },
-    ))
+    let version = cmd
+        .run_expecting(
+            &state.clients,
+            path.client_id,
+            command,
+            body.expected_version,
+        )
+        .await?
+        .outcome
+        .version;
+    done(cmd, StatusCode::OK, path.client_id, version).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -358,14 +333,14 @@ pub struct AssignTrainer {
         (status = 422, description = "`not_a_trainer`, `too_many_trainers`", body = Problem, content_type = "application/problem+json")))]
 pub async fn assign_trainer(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<ClientPath>,
     AppJson(body): AppJson<AssignTrainer>,
 ) -> Result<Response, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
-    member.require(Action::ManageClients)?;
-    if member.role_of(&state.pool, body.trainer_id).await? != Some(Role::Trainer) {
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    cmd.require(Action::ManageClients)?;
+    if cmd.role_of(body.trainer_id).await? != Some(Role::Trainer) {
         return Err(ApiError::Rule {
             code: "not_a_trainer",
             message: "trainer_id must be a member of this studio with the trainer role".to_owned(),
@@ -374,15 +349,12 @@ pub async fn assign_trainer(
     let command = ClientCommand::AssignTrainer {
         trainer_id: AccountId(body.trainer_id),
     };
-    let version = exec(&state, &ctx, path.studio_id, path.client_id, command, None).await?;
-    Ok(accepted(
-        StatusCode::OK,
-        Accepted {
-            id: path.client_id,
-            version,
-            location_id: None,
-        },
-    ))
+    let version = cmd
+        .run(&state.clients, path.client_id, command)
+        .await?
+        .outcome
+        .version;
+    done(cmd, StatusCode::OK, path.client_id, version).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -402,23 +374,19 @@ pub struct TrainerPath {
         (status = 404, description = "`studio_not_found`, `client_not_found`", body = Problem, content_type = "application/problem+json")))]
 pub async fn unassign_trainer(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<TrainerPath>,
 ) -> Result<Response, ApiError> {
-    Membership::load(&state.pool, &user, path.studio_id)
-        .await?
-        .require(Action::ManageClients)?;
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    cmd.require(Action::ManageClients)?;
     let command = ClientCommand::UnassignTrainer {
         trainer_id: AccountId(path.trainer_id),
     };
-    let version = exec(&state, &ctx, path.studio_id, path.client_id, command, None).await?;
-    Ok(accepted(
-        StatusCode::OK,
-        Accepted {
-            id: path.client_id,
-            version,
-            location_id: None,
-        },
-    ))
+    let version = cmd
+        .run(&state.clients, path.client_id, command)
+        .await?
+        .outcome
+        .version;
+    done(cmd, StatusCode::OK, path.client_id, version).await
 }

@@ -4,11 +4,11 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use domain::account::AccountId;
 use domain::policy::{Action, Role};
-use domain::studio::StudioCommand;
+use domain::studio::{StudioCommand, StudioEvent};
 use domain::values::Email;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -17,13 +17,15 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::{new_opaque_token, sha256_hex, AuthUser};
+use crate::auth::{new_opaque_token, session_revoked, sha256_hex, Caller};
+use crate::command::{CommandTx, Reply};
 use crate::context::RequestContext;
+use crate::directory;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, AppPath};
-use crate::routes::studios::{accepted, run, Accepted, StudioPath};
+use crate::routes::studios::{accepted, Accepted, StudioPath};
 use crate::state::AppState;
-use crate::tenancy::{tenant_tx, Membership};
+use crate::tenancy::Membership;
 
 /// How long an invitation stays valid.
 const INVITATION_TTL_DAYS: i64 = 7;
@@ -69,7 +71,7 @@ pub struct MemberList {
         (status = 404, description = "`studio_not_found` (also for non-members)", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_members(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     AppPath(path): AppPath<StudioPath>,
 ) -> Result<AppJson<MemberList>, ApiError> {
     let member = Membership::load(&state.pool, &user, path.studio_id).await?;
@@ -153,21 +155,20 @@ pub struct CreatedInvitation {
         (status = 422, description = "`validation_failed`, `already_member`, `already_invited`", body = Problem, content_type = "application/problem+json")))]
 pub async fn add_member(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<StudioPath>,
     AppJson(body): AppJson<AddMember>,
 ) -> Result<Response, ApiError> {
     let studio = path.studio_id;
-    Membership::load(&state.pool, &user, studio)
-        .await?
-        .require(Action::ManageMembers)?;
     let email = Email::parse(&body.email)
         .map_err(|e| ApiError::Validation(vec![ApiError::validation("email", &e)]))?;
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, studio).await?;
+    cmd.require(Action::ManageMembers)?;
     let existing: Option<Uuid> =
         sqlx::query_scalar("SELECT id FROM account WHERE lower(email) = $1")
             .bind(email.as_str())
-            .fetch_optional(&state.pool)
+            .fetch_optional(cmd.conn())
             .await?;
     let actor = AccountId(user.account_id);
     let result = match existing {
@@ -177,7 +178,14 @@ pub async fn add_member(
                 account_id: AccountId(account_id),
                 role: body.role,
             };
-            let version = run(&state, &ctx, studio, command, None).await?;
+            let version = cmd
+                .run(&state.studios, studio, command)
+                .await?
+                .outcome
+                .version;
+            if body.role == Role::Client {
+                directory::link_client_record(&state, &mut cmd, account_id).await?;
+            }
             AddMemberResult {
                 outcome: "added".to_owned(),
                 studio_version: version,
@@ -197,7 +205,11 @@ pub async fn add_member(
                 token_hash,
                 expires_at,
             };
-            let version = run(&state, &ctx, studio, command, None).await?;
+            let version = cmd
+                .run(&state.studios, studio, command)
+                .await?
+                .outcome
+                .version;
             AddMemberResult {
                 outcome: "invited".to_owned(),
                 studio_version: version,
@@ -210,7 +222,9 @@ pub async fn add_member(
             }
         }
     };
-    Ok((StatusCode::CREATED, AppJson(result)).into_response())
+    let version = result.studio_version;
+    cmd.commit(Reply::json(StatusCode::CREATED, &result)?.with_etag(version))
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -237,28 +251,35 @@ pub struct ChangeRole {
         (status = 422, description = "`last_owner`", body = Problem, content_type = "application/problem+json")))]
 pub async fn change_role(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<MemberPath>,
     AppJson(body): AppJson<ChangeRole>,
 ) -> Result<Response, ApiError> {
-    Membership::load(&state.pool, &user, path.studio_id)
-        .await?
-        .require(Action::ManageMembers)?;
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    cmd.require(Action::ManageMembers)?;
     let command = StudioCommand::ChangeMemberRole {
         actor: AccountId(user.account_id),
         account_id: AccountId(path.account_id),
         role: body.role,
     };
-    let version = run(&state, &ctx, path.studio_id, command, None).await?;
-    Ok(accepted(
+    let version = cmd
+        .run(&state.studios, path.studio_id, command)
+        .await?
+        .outcome
+        .version;
+    if body.role == Role::Client {
+        directory::link_client_record(&state, &mut cmd, path.account_id).await?;
+    }
+    let reply = accepted(
         StatusCode::OK,
         Accepted {
             id: path.studio_id,
             version,
             location_id: None,
         },
-    ))
+    )?;
+    cmd.commit(reply).await
 }
 
 /// Remove a member (or leave, when it is yourself).
@@ -271,27 +292,34 @@ pub async fn change_role(
         (status = 422, description = "`last_owner`", body = Problem, content_type = "application/problem+json")))]
 pub async fn remove_member(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<MemberPath>,
 ) -> Result<Response, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
-    if path.account_id != user.account_id {
-        member.require(Action::ManageMembers)?;
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    if path.account_id == user.account_id {
+        cmd.member()?;
+    } else {
+        cmd.require(Action::ManageMembers)?;
     }
     let command = StudioCommand::RemoveMember {
         actor: AccountId(user.account_id),
         account_id: AccountId(path.account_id),
     };
-    let version = run(&state, &ctx, path.studio_id, command, None).await?;
-    Ok(accepted(
+    let version = cmd
+        .run(&state.studios, path.studio_id, command)
+        .await?
+        .outcome
+        .version;
+    let reply = accepted(
         StatusCode::OK,
         Accepted {
             id: path.studio_id,
             version,
             location_id: None,
         },
-    ))
+    )?;
+    cmd.commit(reply).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -310,26 +338,30 @@ pub struct InvitationPath {
         (status = 404, description = "`studio_not_found`, `invitation_not_found`", body = Problem, content_type = "application/problem+json")))]
 pub async fn revoke_invitation(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<InvitationPath>,
 ) -> Result<Response, ApiError> {
-    Membership::load(&state.pool, &user, path.studio_id)
-        .await?
-        .require(Action::ManageMembers)?;
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    cmd.require(Action::ManageMembers)?;
     let command = StudioCommand::RevokeInvitation {
         actor: AccountId(user.account_id),
         invitation_id: path.invitation_id,
     };
-    let version = run(&state, &ctx, path.studio_id, command, None).await?;
-    Ok(accepted(
+    let version = cmd
+        .run(&state.studios, path.studio_id, command)
+        .await?
+        .outcome
+        .version;
+    let reply = accepted(
         StatusCode::OK,
         Accepted {
             id: path.studio_id,
             version,
             location_id: None,
         },
-    ))
+    )?;
+    cmd.commit(reply).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -347,39 +379,52 @@ pub struct AcceptInvitation {
         (status = 422, description = "`invitation_expired`, `invitation_used`, `invitation_email_mismatch`, `already_member`", body = Problem, content_type = "application/problem+json")))]
 pub async fn accept_invitation(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppJson(body): AppJson<AcceptInvitation>,
 ) -> Result<Response, ApiError> {
     let hash = sha256_hex(body.token.trim());
-    let mut tx = tenant_tx(&state.pool, None, Some(user.account_id)).await?;
-    let studio: Option<Uuid> = sqlx::query_scalar("SELECT repstream_invitation_tenant($1)")
-        .bind(&hash)
-        .fetch_one(&mut *tx)
-        .await?;
-    let email: String = sqlx::query_scalar("SELECT email FROM account WHERE id = $1")
-        .bind(user.account_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    let (studio, email): (Option<Uuid>, Option<String>) = sqlx::query_as(
+        "SELECT repstream_invitation_tenant($1), (SELECT email FROM account WHERE id = $2)",
+    )
+    .bind(&hash)
+    .bind(user.account_id)
+    .fetch_one(&state.pool)
+    .await?;
     let studio = studio.ok_or(ApiError::NotFound {
         code: "invitation_not_found",
         what: "invitation",
     })?;
+    let email = email.ok_or_else(session_revoked)?;
     let email = Email::parse(&email).map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
+    // The invitee is not a member yet: the studio aggregate checks the invitation.
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, studio).await?;
     let command = StudioCommand::AcceptInvitation {
         token_hash: hash,
         account_id: AccountId(user.account_id),
         email,
         now: Utc::now(),
     };
-    let version = run(&state, &ctx, studio, command, None).await?;
-    Ok(accepted(
+    let executed = cmd.run(&state.studios, studio, command).await?;
+    let joined_as_client = executed.events.iter().any(|e| {
+        matches!(
+            e,
+            StudioEvent::InvitationAccepted {
+                role: Role::Client,
+                ..
+            }
+        )
+    });
+    if joined_as_client {
+        directory::link_client_record(&state, &mut cmd, user.account_id).await?;
+    }
+    let reply = accepted(
         StatusCode::OK,
         Accepted {
             id: studio,
-            version,
+            version: executed.outcome.version,
             location_id: None,
         },
-    ))
+    )?;
+    cmd.commit(reply).await
 }

@@ -4,10 +4,10 @@
 //! and accept `min_version` to read their own writes.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::studio::view::StudioView;
-use domain::studio::{LocationId, StudioCommand, StudioError, StudioId, StudioSettings};
+use domain::studio::{LocationId, StudioCommand, StudioId, StudioSettings};
 use domain::values::{Currency, DisplayName, TimeZone};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
@@ -16,9 +16,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, Caller};
+use crate::command::{CommandTx, Reply};
 use crate::context::RequestContext;
-use crate::error::{from_command, ApiError, FieldError, Problem};
+use crate::error::{ApiError, FieldError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::state::AppState;
 use crate::tenancy::{tenant_tx, Membership};
@@ -137,37 +138,6 @@ pub struct LocationPath {
     pub location_id: Uuid,
 }
 
-pub(crate) fn studio_rule(err: StudioError) -> ApiError {
-    match err {
-        StudioError::Forbidden => ApiError::Forbidden,
-        StudioError::MemberNotFound => ApiError::NotFound {
-            code: "member_not_found",
-            what: "member",
-        },
-        StudioError::InvitationNotFound => ApiError::NotFound {
-            code: "invitation_not_found",
-            what: "invitation",
-        },
-        StudioError::NotFound => ApiError::NotFound {
-            code: "studio_not_found",
-            what: "studio",
-        },
-        StudioError::LocationNotFound => ApiError::NotFound {
-            code: "location_not_found",
-            what: "location",
-        },
-        StudioError::InvalidSettings { field, message } => ApiError::Validation(vec![FieldError {
-            field: format!("settings.{field}"),
-            code: "invalid_settings".to_owned(),
-            message,
-        }]),
-        other => ApiError::Rule {
-            code: other.code(),
-            message: other.to_string(),
-        },
-    }
-}
-
 /// Collects field errors so a client learns about every bad field at once.
 #[derive(Default)]
 struct Validator(Vec<FieldError>);
@@ -198,37 +168,47 @@ fn parse_address(raw: Option<String>) -> Result<Option<String>, domain::values::
     Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
 }
 
-pub(crate) fn accepted(status: StatusCode, body: Accepted) -> Response {
-    let mut headers = HeaderMap::new();
-    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", body.version)) {
-        headers.insert(header::ETAG, etag);
-    }
-    if status == StatusCode::CREATED {
-        if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/studios/{}", body.id)) {
-            headers.insert(header::LOCATION, location);
-        }
-    }
-    (status, headers, AppJson(body)).into_response()
+/// The reply to a command that answers [`Accepted`]: its version is the `ETag`; a
+/// created studio gets a `Location`.
+pub(crate) fn accepted(status: StatusCode, body: Accepted) -> Result<Reply, ApiError> {
+    let location = (status == StatusCode::CREATED && body.location_id.is_none())
+        .then(|| format!("/api/v1/studios/{}", body.id));
+    let version = body.version;
+    let reply = Reply::json(status, &body)?.with_etag(version);
+    Ok(match location {
+        Some(l) => reply.with_location(l),
+        None => reply,
+    })
 }
 
-pub(crate) async fn run(
+/// Runs one studio command in its own command transaction and answers [`Accepted`].
+#[allow(clippy::too_many_arguments)]
+async fn studio_command(
     state: &AppState,
+    user: &Caller,
     ctx: &RequestContext,
     studio_id: Uuid,
+    action: Option<Action>,
     command: StudioCommand,
     expected_version: Option<u64>,
-) -> Result<u64, ApiError> {
-    let outcome = state
-        .studios
-        .execute(
-            &studio_id.to_string(),
-            command,
-            ctx.expected_version(expected_version)?,
-            ctx.metadata(studio_id),
-        )
-        .await
-        .map_err(|e| from_command(e, studio_rule))?;
-    Ok(outcome.version)
+    (status, location_id): (StatusCode, Option<Uuid>),
+) -> Result<Response, ApiError> {
+    let mut cmd = CommandTx::begin(state, user, ctx, studio_id).await?;
+    if let Some(action) = action {
+        cmd.require(action)?;
+    }
+    let executed = cmd
+        .run_expecting(&state.studios, studio_id, command, expected_version)
+        .await?;
+    let reply = accepted(
+        status,
+        Accepted {
+            id: studio_id,
+            version: executed.outcome.version,
+            location_id,
+        },
+    )?;
+    cmd.commit(reply).await
 }
 
 /// Create a studio (a new tenant).
@@ -239,7 +219,7 @@ pub(crate) async fn run(
         (status = 422, description = "Invalid values or a broken rule (`validation_failed`, `studio_already_exists`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_studio(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppJson(body): AppJson<CreateStudio>,
 ) -> Result<Response, ApiError> {
@@ -261,15 +241,17 @@ pub async fn create_studio(
         currency,
         owner: AccountId(user.account_id),
     };
-    let version = run(&state, &ctx, id, command, None).await?;
-    Ok(accepted(
-        StatusCode::CREATED,
-        Accepted {
-            id,
-            version,
-            location_id: None,
-        },
-    ))
+    studio_command(
+        &state,
+        &user,
+        &ctx,
+        id,
+        None,
+        command,
+        None,
+        (StatusCode::CREATED, None),
+    )
+    .await
 }
 
 /// List the studios you are a member of, ordered by id.
@@ -329,7 +311,7 @@ async fn load_studio(
         (status = 503, description = "`view_not_caught_up`: `min_version` not reached in time", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_studio(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     AppPath(path): AppPath<StudioPath>,
     AppQuery(params): AppQuery<ReadParams>,
 ) -> Result<Response, ApiError> {
@@ -369,7 +351,7 @@ pub async fn get_studio(
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json")))]
 pub async fn rename_studio(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<StudioPath>,
     AppJson(body): AppJson<RenameStudio>,
@@ -382,26 +364,17 @@ pub async fn rename_studio(
             "validator let an error through"
         )));
     };
-    let id = path.studio_id;
-    Membership::load(&state.pool, &user, id)
-        .await?
-        .require(Action::ManageStudio)?;
-    let version = run(
+    studio_command(
         &state,
+        &user,
         &ctx,
-        id,
+        path.studio_id,
+        Some(Action::ManageStudio),
         StudioCommand::RenameStudio { name },
         body.expected_version,
+        (StatusCode::OK, None),
     )
-    .await?;
-    Ok(accepted(
-        StatusCode::OK,
-        Accepted {
-            id,
-            version,
-            location_id: None,
-        },
-    ))
+    .await
 }
 
 /// Replace a studio's settings.
@@ -416,15 +389,11 @@ pub async fn rename_studio(
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json")))]
 pub async fn update_settings(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<StudioPath>,
     AppJson(body): AppJson<UpdateSettings>,
 ) -> Result<Response, ApiError> {
-    let id = path.studio_id;
-    Membership::load(&state.pool, &user, id)
-        .await?
-        .require(Action::ManageStudio)?;
     let mut settings = body.settings;
     settings.contact_email = settings
         .contact_email
@@ -434,22 +403,17 @@ pub async fn update_settings(
         .contact_phone
         .map(|p| p.trim().to_owned())
         .filter(|p| !p.is_empty());
-    let version = run(
+    studio_command(
         &state,
+        &user,
         &ctx,
-        id,
+        path.studio_id,
+        Some(Action::ManageStudio),
         StudioCommand::UpdateSettings { settings },
         body.expected_version,
+        (StatusCode::OK, None),
     )
-    .await?;
-    Ok(accepted(
-        StatusCode::OK,
-        Accepted {
-            id,
-            version,
-            location_id: None,
-        },
-    ))
+    .await
 }
 
 /// Add a location to a studio.
@@ -464,7 +428,7 @@ pub async fn update_settings(
         (status = 422, description = "`validation_failed`, `location_name_taken`, `too_many_locations`", body = Problem, content_type = "application/problem+json")))]
 pub async fn add_location(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<StudioPath>,
     AppJson(body): AppJson<AddLocation>,
@@ -482,10 +446,6 @@ pub async fn add_location(
             "validator let an error through"
         )));
     };
-    let id = path.studio_id;
-    Membership::load(&state.pool, &user, id)
-        .await?
-        .require(Action::ManageStudio)?;
     let location_id = body.id.unwrap_or_else(Uuid::now_v7);
     let command = StudioCommand::AddLocation {
         location_id: LocationId(location_id),
@@ -493,15 +453,17 @@ pub async fn add_location(
         address,
         timezone,
     };
-    let version = run(&state, &ctx, id, command, body.expected_version).await?;
-    Ok(accepted(
-        StatusCode::CREATED,
-        Accepted {
-            id,
-            version,
-            location_id: Some(location_id),
-        },
-    ))
+    studio_command(
+        &state,
+        &user,
+        &ctx,
+        path.studio_id,
+        Some(Action::ManageStudio),
+        command,
+        body.expected_version,
+        (StatusCode::CREATED, Some(location_id)),
+    )
+    .await
 }
 
 /// Rename a location.
@@ -517,7 +479,7 @@ pub async fn add_location(
         (status = 422, description = "`validation_failed`, `location_name_taken`", body = Problem, content_type = "application/problem+json")))]
 pub async fn rename_location(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<LocationPath>,
     AppJson(body): AppJson<RenameLocation>,
@@ -530,21 +492,19 @@ pub async fn rename_location(
             "validator let an error through"
         )));
     };
-    let id = path.studio_id;
-    Membership::load(&state.pool, &user, id)
-        .await?
-        .require(Action::ManageStudio)?;
     let command = StudioCommand::RenameLocation {
         location_id: LocationId(path.location_id),
         name,
     };
-    let version = run(&state, &ctx, id, command, body.expected_version).await?;
-    Ok(accepted(
-        StatusCode::OK,
-        Accepted {
-            id,
-            version,
-            location_id: Some(path.location_id),
-        },
-    ))
+    studio_command(
+        &state,
+        &user,
+        &ctx,
+        path.studio_id,
+        Some(Action::ManageStudio),
+        command,
+        body.expected_version,
+        (StatusCode::OK, Some(path.location_id)),
+    )
+    .await
 }

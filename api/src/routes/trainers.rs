@@ -5,14 +5,14 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use domain::account::AccountId;
 use domain::client::ClientId;
 use domain::policy::{self, Action, Relation};
 use domain::scheduling::appointments::{
     slots, Appointment, Busy, Rules, TimeOff, TrainerCalendar, TrainerCalendarView, TrainerCommand,
-    TrainerError, Window,
+    Window,
 };
 use domain::scheduling::view::ClassView;
 use domain::studio::StudioId;
@@ -23,11 +23,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
+use crate::auth::Caller;
+use crate::command::{CommandTx, Reply};
 use crate::context::RequestContext;
-use crate::error::{from_command, ApiError, Problem};
+use crate::directory;
+use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
-use crate::routes::classes::{resolve_client, studio_view};
 use crate::routes::studios::{accepted, Accepted};
 use crate::state::AppState;
 use crate::tenancy::Membership;
@@ -41,20 +42,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reschedule))
         .routes(routes!(cancel_appointment))
         .routes(routes!(trainer_schedule))
-}
-
-fn rule(err: TrainerError) -> ApiError {
-    match err {
-        TrainerError::AppointmentNotFound => ApiError::NotFound {
-            code: "appointment_not_found",
-            what: "appointment",
-        },
-        TrainerError::Invalid { field, message } => ApiError::invalid_field(field, message),
-        other => ApiError::Rule {
-            code: other.code(),
-            message: other.to_string(),
-        },
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,7 +59,14 @@ pub struct AppointmentPath {
     pub appointment_id: Uuid,
 }
 
-/// The trainer must be a member who can teach.
+fn trainer_not_found() -> ApiError {
+    ApiError::NotFound {
+        code: "trainer_not_found",
+        what: "trainer",
+    }
+}
+
+/// The trainer must be a member who can teach (read side).
 async fn require_trainer(
     state: &AppState,
     member: &Membership,
@@ -80,42 +74,38 @@ async fn require_trainer(
 ) -> Result<(), ApiError> {
     match member.role_of(&state.pool, trainer).await? {
         Some(role) if policy::may_teach(role) => Ok(()),
-        _ => Err(ApiError::NotFound {
-            code: "trainer_not_found",
-            what: "trainer",
-        }),
+        _ => Err(trainer_not_found()),
     }
 }
 
-async fn execute(
-    state: &AppState,
-    ctx: &RequestContext,
-    studio: Uuid,
-    trainer: Uuid,
-    command: TrainerCommand,
-) -> Result<u64, ApiError> {
-    let id = TrainerCalendar::id(StudioId(studio), AccountId(trainer));
-    state
-        .trainer_calendars
-        .execute(&id.to_string(), command, None, ctx.metadata(studio))
-        .await
-        .map(|o| o.version)
-        .map_err(|e| from_command(e, rule))
+/// The trainer must be a member who can teach (in a command).
+async fn require_trainer_in(cmd: &mut CommandTx, trainer: Uuid) -> Result<(), ApiError> {
+    match cmd.role_of(trainer).await? {
+        Some(role) if policy::may_teach(role) => Ok(()),
+        _ => Err(trainer_not_found()),
+    }
 }
 
-/// The trainer's calendar from the event store (never lags).
-async fn load_calendar(
-    state: &AppState,
-    studio: Uuid,
-    trainer: Uuid,
-) -> Result<TrainerCalendar, ApiError> {
-    let id = TrainerCalendar::id(StudioId(studio), AccountId(trainer));
-    state
-        .trainer_calendars
-        .load(studio, &id.to_string())
-        .await
-        .map(|(calendar, _)| calendar)
-        .map_err(|e| from_command(e, rule))
+fn calendar_id(studio: Uuid, trainer: Uuid) -> Uuid {
+    TrainerCalendar::id(StudioId(studio), AccountId(trainer))
+}
+
+/// Answers an appointment command's [`Accepted`] and commits.
+async fn done(
+    cmd: CommandTx,
+    status: StatusCode,
+    id: Uuid,
+    version: u64,
+) -> Result<Response, ApiError> {
+    let reply = accepted(
+        status,
+        Accepted {
+            id,
+            version,
+            location_id: None,
+        },
+    )?;
+    cmd.commit(reply).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -150,23 +140,23 @@ pub struct SetAvailability {
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json")))]
 pub async fn set_availability(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<TrainerPath>,
     AppJson(body): AppJson<SetAvailability>,
 ) -> Result<Response, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
-    member.require_with(
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    cmd.require_with(
         Action::ManageAvailability,
         Relation {
             own_record: path.trainer_id == user.account_id,
             assigned_trainer: false,
         },
     )?;
-    require_trainer(&state, &member, path.trainer_id).await?;
+    require_trainer_in(&mut cmd, path.trainer_id).await?;
     let timezone = match body.timezone {
         Some(t) => t,
-        None => studio_view(&state, &member).await?.timezone,
+        None => cmd.profile()?.timezone.clone(),
     };
     let rules = Rules {
         timezone,
@@ -180,15 +170,13 @@ pub async fn set_availability(
         trainer_id: AccountId(path.trainer_id),
         rules,
     };
-    let version = execute(&state, &ctx, path.studio_id, path.trainer_id, command).await?;
-    Ok(accepted(
-        StatusCode::OK,
-        Accepted {
-            id: path.trainer_id,
-            version,
-            location_id: None,
-        },
-    ))
+    let calendar = calendar_id(path.studio_id, path.trainer_id);
+    let version = cmd
+        .run(&state.trainer_calendars, calendar, command)
+        .await?
+        .outcome
+        .version;
+    done(cmd, StatusCode::OK, path.trainer_id, version).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -209,41 +197,36 @@ pub struct AddTimeOff {
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json")))]
 pub async fn add_time_off(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<TrainerPath>,
     AppJson(body): AppJson<AddTimeOff>,
 ) -> Result<Response, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
-    member.require_with(
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    cmd.require_with(
         Action::ManageAvailability,
         Relation {
             own_record: path.trainer_id == user.account_id,
             assigned_trainer: false,
         },
     )?;
-    require_trainer(&state, &member, path.trainer_id).await?;
+    require_trainer_in(&mut cmd, path.trainer_id).await?;
     let time_off = TimeOff {
         id: Uuid::now_v7(),
         from: body.from,
         to: body.to,
     };
-    let version = execute(
-        &state,
-        &ctx,
-        path.studio_id,
-        path.trainer_id,
-        TrainerCommand::AddTimeOff { time_off },
-    )
-    .await?;
-    Ok(accepted(
-        StatusCode::CREATED,
-        Accepted {
-            id: time_off.id,
-            version,
-            location_id: None,
-        },
-    ))
+    let calendar = calendar_id(path.studio_id, path.trainer_id);
+    let version = cmd
+        .run(
+            &state.trainer_calendars,
+            calendar,
+            TrainerCommand::AddTimeOff { time_off },
+        )
+        .await?
+        .outcome
+        .version;
+    done(cmd, StatusCode::CREATED, time_off.id, version).await
 }
 
 async fn calendar(
@@ -325,7 +308,7 @@ fn check_range(p: &RangeParams) -> Result<(), ApiError> {
         (status = 404, description = "`studio_not_found`, `trainer_not_found`", body = Problem, content_type = "application/problem+json")))]
 pub async fn free_slots(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     AppPath(path): AppPath<TrainerPath>,
     AppQuery(params): AppQuery<RangeParams>,
 ) -> Result<AppJson<Slots>, ApiError> {
@@ -384,63 +367,55 @@ pub struct AppointmentBooked {
         (status = 422, description = "`slot_unavailable`, `no_availability`, `client_required`, `client_not_found`", body = Problem, content_type = "application/problem+json")))]
 pub async fn book_appointment(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<TrainerPath>,
     AppJson(body): AppJson<BookAppointment>,
 ) -> Result<Response, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
-    require_trainer(&state, &member, path.trainer_id).await?;
-    let (client, own) = resolve_client(&state, &member, body.client_id).await?;
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    let member = cmd.member()?;
+    require_trainer_in(&mut cmd, path.trainer_id).await?;
+    let client = directory::resolve_client(&mut cmd, body.client_id).await?;
     member.require_with(
         Action::BookAppointment,
         Relation {
-            own_record: own || path.trainer_id == member.account_id,
+            own_record: client.own || path.trainer_id == member.account_id,
             assigned_trainer: false,
         },
     )?;
     let id = body.id.unwrap_or_else(Uuid::now_v7);
-    let busy = teaching_around(&state, &member, path.trainer_id, body.starts_at).await?;
+    let busy = directory::teaching_around(&mut cmd, path.trainer_id, body.starts_at).await?;
     let command = TrainerCommand::Book {
         appointment_id: id,
-        client_id: ClientId(client),
+        client_id: ClientId(client.id),
         starts_at: body.starts_at,
         busy,
         now: Utc::now(),
     };
-    let version = execute(&state, &ctx, path.studio_id, path.trainer_id, command).await?;
+    let calendar = calendar_id(path.studio_id, path.trainer_id);
+    let executed = cmd.run(&state.trainer_calendars, calendar, command).await?;
     // On a retry (same id) nothing new was written: answer the appointment as booked.
-    let calendar = load_calendar(&state, path.studio_id, path.trainer_id).await?;
-    let appointment = *calendar.appointment(id).ok_or_else(|| {
+    let appointment = *executed.aggregate.appointment(id).ok_or_else(|| {
         ApiError::Internal(anyhow::anyhow!(
             "booked appointment {id} is not in its calendar"
         ))
     })?;
-    Ok((
+    let version = executed.outcome.version;
+    let reply = Reply::json(
         StatusCode::CREATED,
-        AppJson(AppointmentBooked {
+        &AppointmentBooked {
             appointment,
             version,
-        }),
-    )
-        .into_response())
-}
-
-/// Classes the trainer teaches around a requested start (a day either side covers any
-/// appointment length).
-async fn teaching_around(
-    state: &AppState,
-    member: &Membership,
-    trainer: Uuid,
-    starts_at: DateTime<Utc>,
-) -> Result<Vec<Busy>, ApiError> {
-    let day = chrono::Duration::days(1);
-    teaching(state, member, trainer, starts_at - day, starts_at + day).await
+        },
+    )?
+    .with_etag(version);
+    cmd.commit(reply).await
 }
 
 /// Staff, the trainer whose calendar it is, or the client the appointment is for.
 async fn require_party(
     state: &AppState,
+    cmd: &mut CommandTx,
     member: &Membership,
     path: &AppointmentPath,
 ) -> Result<(), ApiError> {
@@ -454,14 +429,21 @@ async fn require_party(
     ) {
         return Ok(());
     }
-    let calendar = load_calendar(state, path.studio_id, path.trainer_id).await?;
+    let (calendar, _) = cmd
+        .load(
+            &state.trainer_calendars,
+            calendar_id(path.studio_id, path.trainer_id),
+        )
+        .await?;
     let Some(appointment) = calendar.appointment(path.appointment_id) else {
         return Err(ApiError::NotFound {
             code: "appointment_not_found",
             what: "appointment",
         });
     };
-    let (_, own) = resolve_client(state, member, Some(appointment.client_id.0)).await?;
+    let own = directory::client_record(cmd, appointment.client_id.0)
+        .await?
+        .is_some_and(|(owner, _)| owner == Some(member.account_id));
     member.require_with(
         Action::BookAppointment,
         Relation {
@@ -488,30 +470,29 @@ pub struct Reschedule {
         (status = 422, description = "`slot_unavailable`", body = Problem, content_type = "application/problem+json")))]
 pub async fn reschedule(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<AppointmentPath>,
     AppJson(body): AppJson<Reschedule>,
 ) -> Result<Response, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
-    require_trainer(&state, &member, path.trainer_id).await?;
-    require_party(&state, &member, &path).await?;
-    let busy = teaching_around(&state, &member, path.trainer_id, body.starts_at).await?;
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    let member = cmd.member()?;
+    require_trainer_in(&mut cmd, path.trainer_id).await?;
+    require_party(&state, &mut cmd, &member, &path).await?;
+    let busy = directory::teaching_around(&mut cmd, path.trainer_id, body.starts_at).await?;
     let command = TrainerCommand::Reschedule {
         appointment_id: path.appointment_id,
         starts_at: body.starts_at,
         busy,
         now: Utc::now(),
     };
-    let version = execute(&state, &ctx, path.studio_id, path.trainer_id, command).await?;
-    Ok(accepted(
-        StatusCode::OK,
-        Accepted {
-            id: path.appointment_id,
-            version,
-            location_id: None,
-        },
-    ))
+    let calendar = calendar_id(path.studio_id, path.trainer_id);
+    let version = cmd
+        .run(&state.trainer_calendars, calendar, command)
+        .await?
+        .outcome
+        .version;
+    done(cmd, StatusCode::OK, path.appointment_id, version).await
 }
 
 /// Cancel an appointment.
@@ -523,25 +504,24 @@ pub async fn reschedule(
         (status = 404, description = "`appointment_not_found`", body = Problem, content_type = "application/problem+json")))]
 pub async fn cancel_appointment(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     ctx: RequestContext,
     AppPath(path): AppPath<AppointmentPath>,
 ) -> Result<Response, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
-    require_trainer(&state, &member, path.trainer_id).await?;
-    require_party(&state, &member, &path).await?;
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    let member = cmd.member()?;
+    require_trainer_in(&mut cmd, path.trainer_id).await?;
+    require_party(&state, &mut cmd, &member, &path).await?;
     let command = TrainerCommand::Cancel {
         appointment_id: path.appointment_id,
     };
-    let version = execute(&state, &ctx, path.studio_id, path.trainer_id, command).await?;
-    Ok(accepted(
-        StatusCode::OK,
-        Accepted {
-            id: path.appointment_id,
-            version,
-            location_id: None,
-        },
-    ))
+    let calendar = calendar_id(path.studio_id, path.trainer_id);
+    let version = cmd
+        .run(&state.trainer_calendars, calendar, command)
+        .await?
+        .outcome
+        .version;
+    done(cmd, StatusCode::OK, path.appointment_id, version).await
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -560,7 +540,7 @@ pub struct TrainerSchedule {
         (status = 404, description = "`trainer_not_found`", body = Problem, content_type = "application/problem+json")))]
 pub async fn trainer_schedule(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     AppPath(path): AppPath<TrainerPath>,
     AppQuery(params): AppQuery<RangeParams>,
 ) -> Result<AppJson<TrainerSchedule>, ApiError> {

@@ -77,6 +77,12 @@ pub enum ClientCommand {
     UnassignTrainer {
         trainer_id: AccountId,
     },
+    /// Ties the record to the person's account (they joined the studio as a client and
+    /// an unlinked record with their email existed). Linking the same account again is
+    /// a no-op; a record linked to another account is refused.
+    LinkAccount {
+        account_id: AccountId,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,6 +104,9 @@ pub enum ClientEvent {
     TrainerUnassigned {
         trainer_id: AccountId,
     },
+    AccountLinked {
+        account_id: AccountId,
+    },
 }
 
 impl DomainEvent for ClientEvent {
@@ -107,6 +116,7 @@ impl DomainEvent for ClientEvent {
             Self::HealthIntakeRecorded { .. } => "HealthIntakeRecorded",
             Self::TrainerAssigned { .. } => "TrainerAssigned",
             Self::TrainerUnassigned { .. } => "TrainerUnassigned",
+            Self::AccountLinked { .. } => "AccountLinked",
         }
         .to_owned()
     }
@@ -123,6 +133,8 @@ pub enum ClientError {
     NotFound,
     #[error("a client may have at most {max} assigned trainers")]
     TooManyTrainers { max: usize },
+    #[error("this client record belongs to another account")]
+    LinkedElsewhere,
     #[error("{field}: {message}")]
     InvalidIntake {
         field: &'static str,
@@ -136,6 +148,7 @@ impl ClientError {
             Self::AlreadyExists => "client_already_exists",
             Self::NotFound => "client_not_found",
             Self::TooManyTrainers { .. } => "too_many_trainers",
+            Self::LinkedElsewhere => "client_linked_elsewhere",
             Self::InvalidIntake { .. } => "invalid_health_intake",
         }
     }
@@ -144,6 +157,8 @@ impl ClientError {
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Client {
     id: Option<ClientId>,
+    #[serde(default)]
+    account: Option<AccountId>,
     trainers: Vec<AccountId>,
     intake: Option<HealthIntake>,
 }
@@ -209,13 +224,29 @@ impl Aggregate for Client {
                         .await;
                 }
             }
+            ClientCommand::LinkAccount { account_id } => match self.account {
+                Some(a) if a == account_id => {}
+                Some(_) => return Err(ClientError::LinkedElsewhere),
+                None => {
+                    sink.write(ClientEvent::AccountLinked { account_id }, self)
+                        .await
+                }
+            },
         }
         Ok(())
     }
 
     fn apply(&mut self, event: Self::Event) {
         match event {
-            ClientEvent::ClientRegistered { client_id, .. } => self.id = Some(client_id),
+            ClientEvent::ClientRegistered {
+                client_id,
+                account_id,
+                ..
+            } => {
+                self.id = Some(client_id);
+                self.account = account_id;
+            }
+            ClientEvent::AccountLinked { account_id } => self.account = Some(account_id),
             ClientEvent::HealthIntakeRecorded { intake } => self.intake = Some(intake),
             ClientEvent::TrainerAssigned { trainer_id } => self.trainers.push(trainer_id),
             ClientEvent::TrainerUnassigned { trainer_id } => {

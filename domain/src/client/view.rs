@@ -77,6 +77,7 @@ pub fn apply(
                 ClientEvent::TrainerUnassigned { trainer_id } => {
                     view.assigned_trainers.retain(|t| t != trainer_id);
                 }
+                ClientEvent::AccountLinked { account_id } => view.account_id = Some(*account_id),
             }
             view
         }

@@ -247,7 +247,7 @@ async fn business_rules_answer_422_with_their_code() -> anyhow::Result<()> {
         .await?;
     assert_eq!(
         (s, body["code"].as_str()),
-        (422, Some("studio_already_exists"))
+        (409, Some("studio_already_exists"))
     );
     let r = app
         .req(

@@ -20,7 +20,7 @@ async fn counts(env: &TestEnv, id: Uuid) -> anyhow::Result<(i64, i64)> {
 #[tokio::test]
 async fn an_event_and_its_outbox_row_commit_together_or_not_at_all() -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
-    let bus = CommandBus::<Studio>::new(env.pool.clone(), ());
+    let bus = CommandBus::<Studio>::new(env.pool.clone(), ()).without_hooks();
     let id = Uuid::now_v7();
     // Make the outbox insert fail inside the command's transaction, after the event
     // row was written.
@@ -81,8 +81,8 @@ async fn concurrent_commands_on_the_same_version_one_wins_the_others_get_409() -
         let r = r?;
         let status = r.status().as_u16();
         let body: serde_json::Value = r.json().await?;
-        if status == 409 {
-            assert_eq!(body["code"], "version_conflict");
+        if status == 412 {
+            assert_eq!(body["code"], "precondition_failed");
         }
         statuses.push(status);
     }
@@ -92,8 +92,9 @@ async fn concurrent_commands_on_the_same_version_one_wins_the_others_get_409() -
         1,
         "{statuses:?}"
     );
+    // If-Match is a precondition: the losers get 412 (strong comparison, RFC 9110).
     assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
+        statuses.iter().filter(|s| **s == 412).count(),
         9,
         "{statuses:?}"
     );
@@ -105,7 +106,7 @@ async fn concurrent_commands_on_the_same_version_one_wins_the_others_get_409() -
 async fn the_loser_of_a_race_in_the_store_writes_nothing() -> anyhow::Result<()> {
     // Both commands load version 1 before either commits: the primary key decides.
     let env = TestEnv::new().await?;
-    let bus = CommandBus::<Studio>::new(env.pool.clone(), ());
+    let bus = CommandBus::<Studio>::new(env.pool.clone(), ()).without_hooks();
     let id = Uuid::now_v7();
     let key = id.to_string();
     bus.execute(&key, create(id, "Store race"), None, meta(id))
@@ -138,7 +139,7 @@ async fn the_loser_of_a_race_in_the_store_writes_nothing() -> anyhow::Result<()>
 async fn commands_without_an_expected_version_are_retried_after_losing_a_race() -> anyhow::Result<()>
 {
     let env = TestEnv::new().await?;
-    let bus = CommandBus::<Studio>::new(env.pool.clone(), ());
+    let bus = CommandBus::<Studio>::new(env.pool.clone(), ()).without_hooks();
     let id = Uuid::now_v7();
     let key = id.to_string();
     bus.execute(&key, create(id, "Retry"), None, meta(id))

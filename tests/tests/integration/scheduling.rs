@@ -1,9 +1,7 @@
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{Duration as Span, Utc};
 use common::event_store::{CommandBus, CommandMetadata};
-use common::inline::ClassStrikes;
 use domain::scheduling::{ClassCommand, ClassSession};
 use futures::future::join_all;
 use repstream_tests::{eventually, TestApp, TestEnv, TestUser};
@@ -514,8 +512,7 @@ async fn clients_book_and_cancel_for_themselves_only() -> anyhow::Result<()> {
 #[tokio::test]
 async fn settling_is_idempotent_and_catches_up_after_downtime() -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
-    let bus =
-        CommandBus::<ClassSession>::new(env.pool.clone(), ()).with_hook(Arc::new(ClassStrikes));
+    let bus = CommandBus::<ClassSession>::new(env.pool.clone(), ());
     let tenant = Uuid::new_v4();
     let id = Uuid::now_v7();
     let meta = || CommandMetadata::system(tenant, "test", None);
@@ -1148,8 +1145,7 @@ async fn classes_that_ended_while_nothing_settled_attendance_are_settled_once_by
     env.spawn_projector();
     let s = studio(&app, None).await?;
     let c = clients(&app, &env, &s, 3).await?;
-    let bus =
-        CommandBus::<ClassSession>::new(env.api_pool.clone(), ()).with_hook(Arc::new(ClassStrikes));
+    let bus = CommandBus::<ClassSession>::new(env.api_pool.clone(), ());
     let now = Utc::now();
     // Two classes ended during the downtime; one is still running.
     let (early, _) = class_at(
@@ -1271,8 +1267,7 @@ async fn a_clients_history_shows_past_bookings_with_their_final_status_and_upcom
     let app = env.spawn_all().await?;
     let s = studio(&app, None).await?;
     let (me, client) = own_client(&app, &env, &s, "History Client").await?;
-    let bus =
-        CommandBus::<ClassSession>::new(env.api_pool.clone(), ()).with_hook(Arc::new(ClassStrikes));
+    let bus = CommandBus::<ClassSession>::new(env.api_pool.clone(), ());
     let now = Utc::now();
     let (attended, _) = class_at(&bus, s.id, now - Span::days(2), &[(client, true)]).await?;
     let (missed, _) = class_at(&bus, s.id, now - Span::days(1), &[(client, false)]).await?;
