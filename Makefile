@@ -7,7 +7,7 @@ ARGS ?=
 run: ## whole system locally (dev Postgres + LocalStack, data kept), Ctrl-C to stop
 	scripts/run.sh
 
-test: ## fmt check + all tests against throwaway Postgres + LocalStack
+test: ## fmt + clippy checks + all tests against throwaway Postgres + LocalStack
 	scripts/test.sh $(ARGS)
 
 bench: ## repstream-bench (release) against durable throwaway Postgres + LocalStack

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test` (and CI): fmt check, throwaway Postgres + LocalStack, then ONE cargo invocation
+# `make test` (and CI): fmt and clippy checks, throwaway Postgres + LocalStack, then ONE cargo invocation
 # that builds and runs every test. Extra args go to cargo nextest/test: scripts/test.sh -E 'test(x)'
 # Infra is torn down and wiped on any exit.
 set -euo pipefail
@@ -8,9 +8,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO"
 T0=$SECONDS
 
-# cheap check first: no point starting infra for a formatting failure
+# cheap checks first: no point starting infra for a formatting or lint failure
 log "cargo fmt --all --check"
 cargo fmt --all --check
+log "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
 
 NAME="test-$$"
 TMP="$(mktemp -d)"

@@ -30,6 +30,7 @@ use uuid::Uuid;
 use crate::auth::{session_revoked, Caller};
 use crate::context::{Expected, RequestContext};
 use crate::error::{from_command, ApiError};
+use crate::routes::studios::{accepted, Accepted};
 use crate::state::AppState;
 use crate::tenancy::{enter, Membership, StudioProfile};
 
@@ -199,8 +200,7 @@ impl CommandTx {
         A::Error: Send,
         ApiError: From<A::Error>,
     {
-        let expected = self.ctx.expected_version(None)?;
-        self.execute(bus, &id.to_string(), command, expected).await
+        self.run_expecting(bus, id, command, None).await
     }
 
     /// Like [`Self::run`], also honouring the body's `expected_version`.
@@ -258,22 +258,19 @@ impl CommandTx {
                 "the nil and max UUIDs are reserved",
             ));
         }
+        if expected == Expected::Weak {
+            // A weak tag never matches strongly: refuse without running the command.
+            let (_, actual) = self.load(bus, id).await?;
+            return Err(ApiError::PreconditionFailed {
+                expected: "a weak tag".to_owned(),
+                actual,
+            });
+        }
         let metadata = self.metadata();
         let result = bus
-            .execute_in(
-                &mut self.tx,
-                id,
-                command,
-                expected.version(),
-                &metadata,
-                &[],
-            )
+            .execute_in(&mut self.tx, id, command, expected.version(), &metadata)
             .await;
         match (result, expected) {
-            (Ok(executed), Expected::Weak) => Err(ApiError::PreconditionFailed {
-                expected: "a weak tag".to_owned(),
-                actual: executed.outcome.version,
-            }),
             (Ok(executed), _) => Ok(executed),
             (
                 Err(common::event_store::CommandError::VersionMismatch { expected, actual }),
@@ -314,6 +311,24 @@ impl CommandTx {
         .fetch_optional(&mut *self.tx)
         .await?;
         Ok(role.as_deref().and_then(Role::parse))
+    }
+
+    /// Commits a command that answers [`Accepted`] (its version is the `ETag`).
+    pub async fn commit_accepted(
+        self,
+        status: StatusCode,
+        id: Uuid,
+        version: u64,
+    ) -> Result<Response, ApiError> {
+        let reply = accepted(
+            status,
+            Accepted {
+                id,
+                version,
+                location_id: None,
+            },
+        )?;
+        self.commit(reply).await
     }
 
     /// Stores the reply under the request's `Idempotency-Key` (if any), commits, and

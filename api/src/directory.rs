@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use domain::account::AccountId;
 use domain::client::{ClientCommand, ClientId};
-use domain::policy::{self, Role};
+use domain::policy;
 use domain::scheduling::appointments::Busy;
 use domain::studio::{StudioId, StudioSettings};
 use domain::values::{DisplayName, Email};
@@ -170,8 +170,7 @@ pub async fn location(
 
 /// The instructor may teach here (trainer, admin or owner) and is free at `times`: no
 /// other class they teach (other than the `except` classes, e.g. a series' own
-/// occurrences on a retry) and no 1:1 appointment overlaps. Both come from the
-/// directory, in the statement that also reads the instructor's role.
+/// occurrences on a retry) and no 1:1 appointment overlaps, from the directory.
 pub async fn check_instructor(
     cmd: &mut CommandTx,
     instructor: Option<Uuid>,
@@ -181,26 +180,7 @@ pub async fn check_instructor(
     let Some(instructor) = instructor else {
         return Ok(());
     };
-    let first = times.iter().map(|t| t.0).min();
-    let last = times.iter().map(|t| t.1).max();
-    let studio = cmd.studio_id;
-    let (role, taken): (Option<String>, Vec<Interval>) = {
-        let role: Option<String> = sqlx::query_scalar(
-            "SELECT role FROM studio_membership WHERE tenant_id = $1 AND account_id = $2",
-        )
-        .bind(studio)
-        .bind(instructor)
-        .fetch_optional(cmd.conn())
-        .await?;
-        let taken = match (first, last) {
-            (Some(first), Some(last)) if role.is_some() => {
-                busy(cmd, instructor, first, last, except).await?
-            }
-            _ => Vec::new(),
-        };
-        (role, taken)
-    };
-    match role.as_deref().and_then(Role::parse) {
+    match cmd.role_of(instructor).await? {
         Some(role) if policy::may_teach(role) => {}
         _ => {
             return Err(ApiError::Rule {
@@ -210,6 +190,13 @@ pub async fn check_instructor(
             })
         }
     }
+    let (Some(first), Some(last)) = (
+        times.iter().map(|t| t.0).min(),
+        times.iter().map(|t| t.1).max(),
+    ) else {
+        return Ok(());
+    };
+    let taken = busy(cmd, instructor, first, last, except).await?;
     if let Some((s, _)) = times
         .iter()
         .find(|(s, e)| taken.iter().any(|(ts, te)| s < te && e > ts))

@@ -264,11 +264,6 @@ where
         self
     }
 
-    /// The pool this bus opens its own transactions on.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
     async fn read(
         &self,
         conn: &mut PgConnection,
@@ -343,8 +338,8 @@ where
 
     /// Runs `command` against stream `aggregate_id` of `metadata.tenant_id` inside the
     /// caller's transaction (already bound to that tenant): load with the stream's writer
-    /// lock, check `expected_version`, decide, append (one statement), run the hooks
-    /// (`extra_hooks` too). Nothing is committed here; an error leaves the transaction
+    /// lock, check `expected_version`, decide, append (one statement), run the hooks.
+    /// Nothing is committed here; an error leaves the transaction
     /// to be rolled back by the caller.
     pub async fn execute_in(
         &self,
@@ -353,7 +348,6 @@ where
         command: A::Command,
         expected_version: Option<u64>,
         metadata: &CommandMetadata,
-        extra_hooks: &[Arc<dyn TxHook>],
     ) -> Result<Executed<A>, CommandError<A::Error>> {
         let tenant = metadata.tenant_id;
         let Loaded {
@@ -384,7 +378,7 @@ where
         let serialized = self
             .append(conn, aggregate_id, version, &events, &aggregate, metadata)
             .await?;
-        for hook in self.hooks.iter().chain(extra_hooks) {
+        for hook in &self.hooks {
             hook.run(conn, tenant, &serialized)
                 .await
                 .map_err(map_sqlx)?;
@@ -545,14 +539,7 @@ where
                 .await
                 .map_err(map_sqlx)?;
             let executed = bus
-                .execute_in(
-                    &mut tx,
-                    &aggregate_id,
-                    command,
-                    expected_version,
-                    &metadata,
-                    &[],
-                )
+                .execute_in(&mut tx, &aggregate_id, command, expected_version, &metadata)
                 .await?;
             tx.commit().await.map_err(map_sqlx)?;
             Ok((executed.outcome, executed.events))

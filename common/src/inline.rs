@@ -245,33 +245,24 @@ impl TxHook for AppointmentSlots {
         tenant: Uuid,
         events: &[SerializedEvent],
     ) -> Result<(), sqlx::Error> {
-        // The calendar stream's first event names its trainer; later events do not, so
-        // the trainer comes from the slot rows the stream already has (or this commit).
-        let mut trainer: Option<Uuid> = None;
         for event in events
             .iter()
             .filter(|e| e.aggregate_type == "trainer_calendar")
         {
             let query = match decode::<TrainerEvent>(event)? {
-                TrainerEvent::AvailabilitySet { trainer_id, .. } => {
-                    trainer = Some(trainer_id.0);
-                    continue;
-                }
-                TrainerEvent::AppointmentBooked { appointment } => {
-                    let trainer = match trainer {
-                        Some(t) => t,
-                        None => trainer_of(conn, tenant, &event.aggregate_id).await?,
-                    };
-                    sqlx::query(
-                        "INSERT INTO appointment_slot (tenant_id, appointment_id, trainer_id, starts_at, ends_at) \
-                         VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(tenant)
-                    .bind(appointment.id)
-                    .bind(trainer)
-                    .bind(appointment.starts_at)
-                    .bind(appointment.ends_at)
-                }
+                // The calendar's first event (availability, committed before any booking)
+                // names its trainer; the insert reads it in the same statement.
+                TrainerEvent::AppointmentBooked { appointment } => sqlx::query(
+                    "INSERT INTO appointment_slot (tenant_id, appointment_id, trainer_id, starts_at, ends_at) \
+                     SELECT $1, $2, (e.payload->>'trainer_id')::uuid, $4, $5 FROM events e \
+                     WHERE e.tenant_id = $1 AND e.aggregate_type = 'trainer_calendar' \
+                       AND e.aggregate_id = $3 AND e.sequence = 1",
+                )
+                .bind(tenant)
+                .bind(appointment.id)
+                .bind(&event.aggregate_id)
+                .bind(appointment.starts_at)
+                .bind(appointment.ends_at),
                 TrainerEvent::AppointmentRescheduled {
                     appointment_id,
                     starts_at,
@@ -288,30 +279,12 @@ impl TxHook for AppointmentSlots {
                 )
                 .bind(tenant)
                 .bind(appointment_id),
-                TrainerEvent::TimeOffAdded { .. } => continue,
+                TrainerEvent::AvailabilitySet { .. } | TrainerEvent::TimeOffAdded { .. } => continue,
             };
             query.execute(&mut *conn).await?;
         }
         Ok(())
     }
-}
-
-/// The trainer of a calendar stream, from its first event (committed with it).
-async fn trainer_of(
-    conn: &mut PgConnection,
-    tenant: Uuid,
-    calendar: &str,
-) -> Result<Uuid, sqlx::Error> {
-    let id: Option<String> = sqlx::query_scalar(
-        "SELECT payload->>'trainer_id' FROM events WHERE tenant_id = $1 \
-         AND aggregate_type = 'trainer_calendar' AND aggregate_id = $2 AND sequence = 1",
-    )
-    .bind(tenant)
-    .bind(calendar)
-    .fetch_one(&mut *conn)
-    .await?;
-    id.and_then(|s| s.parse().ok())
-        .ok_or_else(|| sqlx::Error::Decode("trainer calendar without a trainer".into()))
 }
 
 fn decode<E: serde::de::DeserializeOwned>(event: &SerializedEvent) -> Result<E, sqlx::Error> {
@@ -536,28 +509,4 @@ impl TxHook for ClassStrikes {
         }
         Ok(())
     }
-}
-
-/// Blocks booking until this instant, if `client` reached the studio's strike limit.
-pub async fn booking_blocked_until(
-    conn: &mut PgConnection,
-    tenant: Uuid,
-    client: Uuid,
-    settings: &domain::studio::StudioSettings,
-) -> Result<Option<chrono::DateTime<chrono::Utc>>, sqlx::Error> {
-    let (count, last): (i64, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
-        "SELECT count(*), max(at) FROM client_strike WHERE tenant_id = $1 AND client_id = $2 \
-         AND at > now() - make_interval(days => $3)",
-    )
-    .bind(tenant)
-    .bind(client)
-    .bind(i32::try_from(settings.strike_window_days).unwrap_or(30))
-    .fetch_one(conn)
-    .await?;
-    Ok(match last {
-        Some(last) if count >= i64::from(settings.strike_limit) => {
-            Some(last + chrono::Duration::days(i64::from(settings.strike_block_days)))
-        }
-        _ => None,
-    })
 }

@@ -24,7 +24,7 @@ use crate::command::CommandTx;
 use crate::context::RequestContext;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
-use crate::routes::studios::{accepted, Accepted, ReadParams, StudioPath};
+use crate::routes::studios::{Accepted, ReadParams, StudioPath};
 use crate::state::AppState;
 use crate::tenancy::Membership;
 
@@ -91,36 +91,11 @@ impl ClassTypeBody {
             default_capacity: self
                 .default_capacity
                 .unwrap_or(settings.default_class_capacity),
-            policy: self.policy.unwrap_or_else(|| policy_from(settings)),
+            policy: self
+                .policy
+                .unwrap_or_else(|| BookingPolicy::from_settings(settings)),
         })
     }
-}
-
-/// The booking policy a new class or class type gets from the studio's settings.
-pub(crate) fn policy_from(settings: &domain::studio::StudioSettings) -> BookingPolicy {
-    BookingPolicy {
-        opens_hours_before: settings.booking_window_days * 24,
-        free_cancel_hours_before: settings.cancellation_cutoff_hours,
-        ..BookingPolicy::default()
-    }
-}
-
-/// Answers a class type command's [`Accepted`] and commits.
-async fn done(
-    cmd: CommandTx,
-    status: StatusCode,
-    id: Uuid,
-    version: u64,
-) -> Result<Response, ApiError> {
-    let reply = accepted(
-        status,
-        Accepted {
-            id,
-            version,
-            location_id: None,
-        },
-    )?;
-    cmd.commit(reply).await
 }
 
 /// Define a class type.
@@ -153,7 +128,7 @@ pub async fn define_class_type(
         .await?
         .outcome
         .version;
-    done(cmd, StatusCode::CREATED, id, version).await
+    cmd.commit_accepted(StatusCode::CREATED, id, version).await
 }
 
 /// Replace a class type's details. Classes already scheduled keep the rules they were
@@ -192,7 +167,8 @@ pub async fn update_class_type(
         .await?
         .outcome
         .version;
-    done(cmd, StatusCode::OK, path.class_type_id, version).await
+    cmd.commit_accepted(StatusCode::OK, path.class_type_id, version)
+        .await
 }
 
 /// Archive a class type: no new classes from it; existing classes are untouched.
@@ -220,7 +196,8 @@ pub async fn archive_class_type(
         .await?
         .outcome
         .version;
-    done(cmd, StatusCode::OK, path.class_type_id, version).await
+    cmd.commit_accepted(StatusCode::OK, path.class_type_id, version)
+        .await
 }
 
 /// A class type's current details, from the event store (never lags): what a class

@@ -39,8 +39,7 @@ use crate::context::RequestContext;
 use crate::directory;
 use crate::error::{from_command, ApiError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
-use crate::routes::class_types::policy_from;
-use crate::routes::studios::{accepted, Accepted, ReadParams, StudioPath};
+use crate::routes::studios::{Accepted, ReadParams, StudioPath};
 use crate::state::AppState;
 use crate::tenancy::Membership;
 
@@ -70,24 +69,6 @@ fn not_found() -> ApiError {
 
 fn bad(field: &str, message: &str) -> ApiError {
     ApiError::invalid_field(field, message)
-}
-
-/// Answers a class command's [`Accepted`] and commits.
-async fn done(
-    cmd: CommandTx,
-    status: StatusCode,
-    id: Uuid,
-    version: u64,
-) -> Result<Response, ApiError> {
-    let reply = accepted(
-        status,
-        Accepted {
-            id,
-            version,
-            location_id: None,
-        },
-    )?;
-    cmd.commit(reply).await
 }
 
 /// `422` unless `location` is one of this studio's; its zone (or the studio's).
@@ -171,7 +152,7 @@ async fn class_shape(
             .unwrap_or(settings.default_class_capacity),
         policy: policy
             .or(class_type.as_ref().map(|ct| ct.policy))
-            .unwrap_or_else(|| policy_from(settings)),
+            .unwrap_or_else(|| BookingPolicy::from_settings(settings)),
     })
 }
 
@@ -227,7 +208,7 @@ pub async fn create_class(
         policy: shape.policy,
     };
     let version = cmd.run(&state.classes, id, command).await?.outcome.version;
-    done(cmd, StatusCode::CREATED, id, version).await
+    cmd.commit_accepted(StatusCode::CREATED, id, version).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -849,7 +830,8 @@ pub async fn check_in(
         .await?
         .outcome
         .version;
-    done(cmd, StatusCode::OK, path.class_id, version).await
+    cmd.commit_accepted(StatusCode::OK, path.class_id, version)
+        .await
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -936,7 +918,8 @@ pub async fn cancel_class(
         .await?
         .outcome
         .version;
-    done(cmd, StatusCode::OK, path.class_id, version).await
+    cmd.commit_accepted(StatusCode::OK, path.class_id, version)
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -1035,7 +1018,8 @@ pub async fn change_capacity(
         .await?
         .outcome
         .version;
-    done(cmd, StatusCode::OK, path.class_id, version).await
+    cmd.commit_accepted(StatusCode::OK, path.class_id, version)
+        .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -1074,7 +1058,8 @@ pub async fn substitute_instructor(
         .await?
         .outcome
         .version;
-    done(cmd, StatusCode::OK, path.class_id, version).await
+    cmd.commit_accepted(StatusCode::OK, path.class_id, version)
+        .await
 }
 
 #[derive(Debug, Deserialize)]

@@ -24,7 +24,7 @@ use crate::context::RequestContext;
 use crate::directory;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
-use crate::routes::studios::{accepted, Accepted, ReadParams, StudioPath};
+use crate::routes::studios::{Accepted, ReadParams, StudioPath};
 use crate::state::AppState;
 use crate::tenancy::Membership;
 
@@ -42,24 +42,6 @@ fn not_found() -> ApiError {
         code: "client_not_found",
         what: "client",
     }
-}
-
-/// Answers a client command's [`Accepted`] and commits.
-async fn done(
-    cmd: CommandTx,
-    status: StatusCode,
-    id: Uuid,
-    version: u64,
-) -> Result<Response, ApiError> {
-    let reply = accepted(
-        status,
-        Accepted {
-            id,
-            version,
-            location_id: None,
-        },
-    )?;
-    cmd.commit(reply).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -121,7 +103,7 @@ pub async fn create_client(
         account_id: body.account_id.map(AccountId),
     };
     let version = cmd.run(&state.clients, id, command).await?.outcome.version;
-    done(cmd, StatusCode::CREATED, id, version).await
+    cmd.commit_accepted(StatusCode::CREATED, id, version).await
 }
 
 fn relation(member: &Membership, view: &ClientView) -> Relation {
@@ -313,7 +295,8 @@ pub async fn record_health(
         .await?
         .outcome
         .version;
-    done(cmd, StatusCode::OK, path.client_id, version).await
+    cmd.commit_accepted(StatusCode::OK, path.client_id, version)
+        .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -354,7 +337,8 @@ pub async fn assign_trainer(
         .await?
         .outcome
         .version;
-    done(cmd, StatusCode::OK, path.client_id, version).await
+    cmd.commit_accepted(StatusCode::OK, path.client_id, version)
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -388,5 +372,6 @@ pub async fn unassign_trainer(
         .await?
         .outcome
         .version;
-    done(cmd, StatusCode::OK, path.client_id, version).await
+    cmd.commit_accepted(StatusCode::OK, path.client_id, version)
+        .await
 }

@@ -29,7 +29,7 @@ use crate::context::RequestContext;
 use crate::directory;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
-use crate::routes::studios::{accepted, Accepted};
+use crate::routes::studios::Accepted;
 use crate::state::AppState;
 use crate::tenancy::Membership;
 
@@ -88,24 +88,6 @@ async fn require_trainer_in(cmd: &mut CommandTx, trainer: Uuid) -> Result<(), Ap
 
 fn calendar_id(studio: Uuid, trainer: Uuid) -> Uuid {
     TrainerCalendar::id(StudioId(studio), AccountId(trainer))
-}
-
-/// Answers an appointment command's [`Accepted`] and commits.
-async fn done(
-    cmd: CommandTx,
-    status: StatusCode,
-    id: Uuid,
-    version: u64,
-) -> Result<Response, ApiError> {
-    let reply = accepted(
-        status,
-        Accepted {
-            id,
-            version,
-            location_id: None,
-        },
-    )?;
-    cmd.commit(reply).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -176,7 +158,8 @@ pub async fn set_availability(
         .await?
         .outcome
         .version;
-    done(cmd, StatusCode::OK, path.trainer_id, version).await
+    cmd.commit_accepted(StatusCode::OK, path.trainer_id, version)
+        .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -226,7 +209,8 @@ pub async fn add_time_off(
         .await?
         .outcome
         .version;
-    done(cmd, StatusCode::CREATED, time_off.id, version).await
+    cmd.commit_accepted(StatusCode::CREATED, time_off.id, version)
+        .await
 }
 
 async fn calendar(
@@ -492,7 +476,8 @@ pub async fn reschedule(
         .await?
         .outcome
         .version;
-    done(cmd, StatusCode::OK, path.appointment_id, version).await
+    cmd.commit_accepted(StatusCode::OK, path.appointment_id, version)
+        .await
 }
 
 /// Cancel an appointment.
@@ -521,7 +506,8 @@ pub async fn cancel_appointment(
         .await?
         .outcome
         .version;
-    done(cmd, StatusCode::OK, path.appointment_id, version).await
+    cmd.commit_accepted(StatusCode::OK, path.appointment_id, version)
+        .await
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -47,6 +47,16 @@ impl Default for BookingPolicy {
 }
 
 impl BookingPolicy {
+    /// The policy a class or class type gets when it sets none: the studio's booking
+    /// window and cancellation cutoff, the rest defaulted.
+    pub fn from_settings(settings: &crate::studio::StudioSettings) -> Self {
+        Self {
+            opens_hours_before: settings.booking_window_days * 24,
+            free_cancel_hours_before: settings.cancellation_cutoff_hours,
+            ..Self::default()
+        }
+    }
+
     /// Bounds that keep every derived instant meaningful; `Err((field, why))`.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
         if !(1..=365 * 24).contains(&self.opens_hours_before) {
