@@ -190,12 +190,31 @@ async fn a_new_contact_email_is_confirmed_once_through_the_notification_worker(
         .await?;
     let body: serde_json::Value = r.json().await?;
     assert_eq!(body["version"], 2);
-    let processed: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM processed_message WHERE consumer = 'notifications'",
+    // The worker writes the message before its processed mark commits, so
+    // the mark is waited for rather than read once.
+    let pool = env.pool.clone();
+    eventually(
+        Duration::from_secs(30),
+        "the message marked processed",
+        || {
+            let pool = pool.clone();
+            async move {
+                let processed: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM processed_message WHERE consumer = 'notifications'",
+                )
+                .fetch_one(&pool)
+                .await?;
+                Ok((processed >= 1).then_some(processed))
+            }
+        },
     )
-    .fetch_one(&env.pool)
-    .await?;
-    assert_eq!(processed, 1);
+    .await
+    .map(|processed| assert_eq!(processed, 1))?;
+    let count = std::fs::read_dir(&env.mailbox)?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .count();
+    assert_eq!(count, 1, "the unchanged settings sent no second message");
     let _ = std::fs::remove_dir_all(&env.mailbox);
     Ok(())
 }
