@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make bench`: repstream-bench (release) against a fresh Postgres with DEFAULT durability
+# `make bench`: repstream-bench (release; the API, relay and projector as release binaries
+# in processes of their own) against a fresh Postgres with DEFAULT durability
 # (fsync on: numbers must be comparable to a durable baseline) and a fresh LocalStack.
 # Extra args go to the bench binary: scripts/bench.sh --help. Infra is wiped on exit.
 set -euo pipefail
@@ -41,4 +42,7 @@ source "$REPO/scripts/env.sh"
 log "postgres settings: $(psql -X -qtA "$DATABASE_URL" -c "SELECT string_agg(name || '=' || setting, ' ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'max_connections', 'shared_buffers')" 2>/dev/null || echo unknown)"
 log "emulator: $(cat "$(state_dir)/aws-$NAME/kind") at $AWS_ENDPOINT_URL"
 
-cargo run --release -p repstream-bench -- "$@"
+# One release build of the services the bench starts as processes, and of the bench.
+log "cargo build --release (api, outbox-relay, projector, bench)"
+cargo build --release -p repstream-api -p repstream-outbox-relay -p repstream-projector -p repstream-bench
+"${CARGO_TARGET_DIR:-$REPO/target}/release/repstream-bench" "$@"

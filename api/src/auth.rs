@@ -11,16 +11,16 @@ use std::time::Duration;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Token settings.
 #[derive(Clone)]
@@ -204,7 +204,7 @@ pub struct AuthUser {
 
 /// The verified claims of the request's access token (signature, algorithm, expiry,
 /// issuer, audience). Says nothing yet about the session.
-fn token_claims(parts: &Parts, state: &AppState) -> Result<Claims, ApiError> {
+fn token_claims(parts: &Parts, tokens: &TokenService) -> Result<Claims, ApiError> {
     let header = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
@@ -217,7 +217,7 @@ fn token_claims(parts: &Parts, state: &AppState) -> Result<Claims, ApiError> {
         code: "invalid_token",
         message: "expected a Bearer token".to_owned(),
     })?;
-    state.tokens.verify(token)
+    tokens.verify(token)
 }
 
 /// `401 session_revoked`.
@@ -228,24 +228,26 @@ pub fn session_revoked() -> ApiError {
     }
 }
 
-impl FromRequestParts<AppState> for AuthUser {
+impl<S> FromRequestParts<S> for AuthUser
+where
+    S: Send + Sync,
+    TokenService: FromRef<S>,
+    PgPool: FromRef<S>,
+{
     type Rejection = ApiError;
 
     /// Verifies the token and checks that its session is open (one query).
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         if let Some(user) = parts.extensions.get::<AuthUser>() {
             return Ok(*user);
         }
-        let claims = token_claims(parts, state)?;
+        let claims = token_claims(parts, &TokenService::from_ref(state))?;
         let open: Option<bool> = sqlx::query_scalar(
             "SELECT revoked_at IS NULL FROM auth_session WHERE id = $1 AND account_id = $2",
         )
         .bind(claims.sid)
         .bind(claims.sub)
-        .fetch_optional(&state.pool)
+        .fetch_optional(&PgPool::from_ref(state))
         .await?;
         if open != Some(true) {
             return Err(session_revoked());
@@ -280,17 +282,18 @@ impl From<AuthUser> for Caller {
     }
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl<S> FromRequestParts<S> for Caller
+where
+    S: Send + Sync,
+    TokenService: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         if let Some(caller) = parts.extensions.get::<Caller>() {
             return Ok(*caller);
         }
-        let claims = token_claims(parts, state)?;
+        let claims = token_claims(parts, &TokenService::from_ref(state))?;
         let caller = Caller {
             account_id: claims.sub,
             session_id: claims.sid,

@@ -8,6 +8,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
@@ -15,9 +16,8 @@ use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
-use crate::auth::bearer_token;
+use crate::auth::{bearer_token, TokenService};
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Budgets: requests per minute, and the burst allowed above the steady rate.
 #[derive(Debug, Clone, Copy)]
@@ -110,8 +110,12 @@ pub fn client_ip(request: &Request, trust_forwarded_for: bool) -> Option<IpAddr>
 pub struct ClientIp(pub IpAddr);
 
 /// Middleware applying the budgets.
-pub async fn limit(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let limiters = &state.limiters;
+pub async fn limit(
+    State(limiters): State<Arc<Limiters>>,
+    State(tokens): State<TokenService>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let ip = client_ip(&request, limiters.trust_forwarded_for);
     if let Some(ip) = ip {
         request.extensions_mut().insert(ClientIp(ip));
@@ -136,7 +140,7 @@ pub async fn limit(State(state): State<AppState>, mut request: Request, next: Ne
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(bearer_token)
-        .and_then(|token| state.tokens.verify(token).ok())
+        .and_then(|token| tokens.verify(token).ok())
         .map(|claims| claims.sub);
     if let Some(account) = account {
         if let Err(e) = check(&limiters.account, &account) {

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::FromRef;
 use common::event_store::CommandBus;
 use common::sqs::SqsClient;
 use domain::account::Account;
@@ -44,8 +45,10 @@ impl ApiConfig {
     }
 }
 
-/// Shared by every handler. Cheap to clone.
-#[derive(Clone)]
+/// The composition root: everything the handlers share, built once. Extractors and
+/// middleware take the part they need (`FromRef`), so only handlers depend on it.
+/// Cheap to clone.
+#[derive(Clone, FromRef)]
 pub struct AppState {
     pub pool: PgPool,
     pub sqs: SqsClient,
