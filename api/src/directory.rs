@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use domain::account::AccountId;
 use domain::client::{ClientCommand, ClientId};
 use domain::policy;
-use domain::scheduling::appointments::Busy;
 use domain::studio::{StudioId, StudioSettings};
+use domain::trainer_calendar::Busy;
 use domain::values::{DisplayName, Email};
 use uuid::Uuid;
 

@@ -355,9 +355,9 @@ impl From<domain::client::ClientError> for ApiError {
     }
 }
 
-impl From<domain::scheduling::ClassError> for ApiError {
-    fn from(err: domain::scheduling::ClassError) -> Self {
-        use domain::scheduling::ClassError;
+impl From<domain::class::ClassError> for ApiError {
+    fn from(err: domain::class::ClassError) -> Self {
+        use domain::class::ClassError;
         match err {
             ClassError::NotFound => ApiError::NotFound {
                 code: "class_not_found",
@@ -373,9 +373,9 @@ impl From<domain::scheduling::ClassError> for ApiError {
     }
 }
 
-impl From<domain::scheduling::class_type::ClassTypeError> for ApiError {
-    fn from(err: domain::scheduling::class_type::ClassTypeError) -> Self {
-        use domain::scheduling::class_type::ClassTypeError;
+impl From<domain::class_type::ClassTypeError> for ApiError {
+    fn from(err: domain::class_type::ClassTypeError) -> Self {
+        use domain::class_type::ClassTypeError;
         match err {
             ClassTypeError::NotFound => ApiError::NotFound {
                 code: "class_type_not_found",
@@ -387,9 +387,9 @@ impl From<domain::scheduling::class_type::ClassTypeError> for ApiError {
     }
 }
 
-impl From<domain::scheduling::appointments::TrainerError> for ApiError {
-    fn from(err: domain::scheduling::appointments::TrainerError) -> Self {
-        use domain::scheduling::appointments::TrainerError;
+impl From<domain::trainer_calendar::TrainerError> for ApiError {
+    fn from(err: domain::trainer_calendar::TrainerError) -> Self {
+        use domain::trainer_calendar::TrainerError;
         match err {
             TrainerError::AppointmentNotFound => ApiError::NotFound {
                 code: "appointment_not_found",

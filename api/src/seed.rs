@@ -8,12 +8,11 @@ use std::sync::Arc;
 use common::event_store::{CommandError, CommandMetadata};
 use common::inline::AccountState;
 use domain::account::{AccountCommand, AccountId, PLATFORM_TENANT};
+use domain::class::{BookingId, ClassCommand, ClassError, ClassId};
+use domain::class_type::{ClassTypeCommand, ClassTypeDetails, ClassTypeError, ClassTypeId};
 use domain::client::{ClientCommand, ClientError, ClientId, HealthIntake};
 use domain::policy::Role;
-use domain::scheduling::class_type::{
-    ClassTypeCommand, ClassTypeDetails, ClassTypeError, ClassTypeId,
-};
-use domain::scheduling::{BookingId, BookingPolicy, ClassCommand, ClassError, ClassId};
+use domain::scheduling::BookingPolicy;
 use domain::studio::{LocationId, StudioCommand, StudioError, StudioId, StudioSettings};
 use domain::values::{Currency, DisplayName, Email, TimeZone};
 use uuid::Uuid;

@@ -5,11 +5,11 @@ use axum::extract::FromRef;
 use common::event_store::CommandBus;
 use common::sqs::SqsClient;
 use domain::account::Account;
+use domain::class::ClassSession;
+use domain::class_type::ClassType;
 use domain::client::Client;
-use domain::scheduling::appointments::TrainerCalendar;
-use domain::scheduling::class_type::ClassType;
-use domain::scheduling::ClassSession;
 use domain::studio::Studio;
+use domain::trainer_calendar::TrainerCalendar;
 use sqlx::PgPool;
 
 use crate::auth::{AuthConfig, TokenService};

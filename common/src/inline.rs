@@ -21,10 +21,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use cqrs_es::persist::SerializedEvent;
 use domain::account::AccountEvent;
+use domain::class::ClassEvent;
 use domain::client::ClientEvent;
-use domain::scheduling::appointments::TrainerEvent;
-use domain::scheduling::ClassEvent;
 use domain::studio::StudioEvent;
+use domain::trainer_calendar::TrainerEvent;
 use sqlx::PgConnection;
 use uuid::Uuid;
 

@@ -17,10 +17,13 @@
 #![deny(clippy::wildcard_enum_match_arm)]
 
 pub mod account;
+pub mod class;
+pub mod class_type;
 pub mod client;
 pub mod policy;
 pub mod scheduling;
 pub mod studio;
+pub mod trainer_calendar;
 pub mod values;
 
 /// Metadata keys carried on every event (cqrs-es copies one metadata map onto every

@@ -2,9 +2,9 @@ use anyhow::Context;
 use async_trait::async_trait;
 use common::envelope::EventEnvelope;
 use common::jobs::{Channel, NotificationJob};
+use domain::class::view::{self, ClassView};
+use domain::class::{BookingId, ClassEvent, ClassStatus};
 use domain::client::ClientId;
-use domain::scheduling::view::{self, ClassView};
-use domain::scheduling::{BookingId, ClassEvent, ClassStatus};
 use sqlx::PgConnection;
 use uuid::Uuid;
 

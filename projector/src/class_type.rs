@@ -2,7 +2,8 @@ use anyhow::Context;
 use async_trait::async_trait;
 use common::envelope::EventEnvelope;
 use common::jobs::NotificationJob;
-use domain::scheduling::class_type::{apply_view, ClassTypeEvent, ClassTypeView};
+use domain::class_type::view::{self, ClassTypeView};
+use domain::class_type::ClassTypeEvent;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -41,7 +42,7 @@ impl Projection for ClassTypeProjection {
                 .fetch_optional(&mut *conn)
                 .await
                 .context("loading class type view")?;
-        let next = apply_view(current.map(|j| j.0), &event, envelope.sequence)
+        let next = view::apply(current.map(|j| j.0), &event, envelope.sequence)
             .with_context(|| format!("stream {id} does not start with ClassTypeDefined"))?;
         sqlx::query(&format!(
             "INSERT INTO {table} (id, tenant_id, name, archived, version, doc, updated_at) \

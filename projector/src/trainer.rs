@@ -2,7 +2,8 @@ use anyhow::Context;
 use async_trait::async_trait;
 use common::envelope::EventEnvelope;
 use common::jobs::NotificationJob;
-use domain::scheduling::appointments::{apply_view, TrainerCalendarView, TrainerEvent};
+use domain::trainer_calendar::view::{self, TrainerCalendarView};
+use domain::trainer_calendar::TrainerEvent;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -47,7 +48,7 @@ impl Projection for TrainerCalendarProjection {
             (_, Some((_, t))) => *t,
             (_, None) => anyhow::bail!("calendar {id} does not start with AvailabilitySet"),
         };
-        let next = apply_view(
+        let next = view::apply(
             row.map(|r| r.0 .0).unwrap_or_default(),
             &event,
             envelope.sequence,

@@ -12,7 +12,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use common::event_store::{CommandBus, CommandMetadata};
 use common::shutdown::CancellationToken;
-use domain::scheduling::{ClassCommand, ClassSession};
+use domain::class::{ClassCommand, ClassSession};
 use sqlx::PgPool;
 use tracing::{info, warn};
 use uuid::Uuid;

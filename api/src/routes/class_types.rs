@@ -6,10 +6,11 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use domain::policy::Action;
-use domain::scheduling::class_type::{
-    ClassType, ClassTypeCommand, ClassTypeDetails, ClassTypeError, ClassTypeId, ClassTypeView,
+use domain::class_type::view::ClassTypeView;
+use domain::class_type::{
+    ClassType, ClassTypeCommand, ClassTypeDetails, ClassTypeError, ClassTypeId,
 };
+use domain::policy::Action;
 use domain::scheduling::BookingPolicy;
 use domain::studio::StudioId;
 use serde::{Deserialize, Serialize};

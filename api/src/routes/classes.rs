@@ -16,13 +16,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc, Weekday};
 use domain::account::AccountId;
+use domain::class::view::{ClassView, RosterEntry};
+use domain::class::{BookingId, BookingStatus, ClassCommand, ClassEvent, ClassId};
 use domain::client::ClientId;
 use domain::policy::{Action, Relation};
 use domain::scheduling::recurrence::{occurrences, SeriesEnd, WeeklyRule};
-use domain::scheduling::view::{ClassView, RosterEntry};
-use domain::scheduling::{
-    BookingId, BookingPolicy, BookingStatus, ClassCommand, ClassEvent, ClassId,
-};
+use domain::scheduling::BookingPolicy;
 use domain::studio::view::StudioView;
 use domain::studio::{LocationId, StudioId};
 use serde::{Deserialize, Serialize};

@@ -8,14 +8,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use domain::account::AccountId;
+use domain::class::view::ClassView;
 use domain::client::ClientId;
 use domain::policy::{self, Action, Relation};
-use domain::scheduling::appointments::{
-    slots, Appointment, Busy, Rules, TimeOff, TrainerCalendar, TrainerCalendarView, TrainerCommand,
-    Window,
-};
-use domain::scheduling::view::ClassView;
 use domain::studio::StudioId;
+use domain::trainer_calendar::view::TrainerCalendarView;
+use domain::trainer_calendar::{
+    slots, Appointment, Busy, Rules, TimeOff, TrainerCalendar, TrainerCommand, Window,
+};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use utoipa::{IntoParams, ToSchema};

@@ -132,7 +132,8 @@ async fn rebuilding_class_view_keeps_the_sweepers_rights_and_never_rewinds_booki
     use common::envelope::{EventEnvelope, StoredEvent, STORED_EVENT_COLUMNS};
     use common::event_store::{CommandBus, CommandMetadata};
     use common::inline::ClassStrikes;
-    use domain::scheduling::{BookingId, BookingPolicy, ClassCommand, ClassId, ClassSession};
+    use domain::class::{BookingId, ClassCommand, ClassId, ClassSession};
+    use domain::scheduling::BookingPolicy;
 
     let env = TestEnv::new().await?;
     let projector = env.projector();

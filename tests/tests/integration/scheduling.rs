@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use chrono::{Duration as Span, Utc};
 use common::event_store::{CommandBus, CommandMetadata};
-use domain::scheduling::{ClassCommand, ClassSession};
+use domain::class::{ClassCommand, ClassSession};
 use futures::future::join_all;
 use repstream_tests::{eventually, TestApp, TestEnv, TestUser};
 use reqwest::Method;
@@ -526,7 +526,7 @@ async fn settling_is_idempotent_and_catches_up_after_downtime() -> anyhow::Resul
     .await
     .err();
     let schedule = ClassCommand::Schedule {
-        class_id: domain::scheduling::ClassId(id),
+        class_id: domain::class::ClassId(id),
         studio_id: domain::studio::StudioId(tenant),
         title: "t".into(),
         class_type_id: None,
@@ -1083,7 +1083,7 @@ async fn class_at(
     let id = Uuid::now_v7();
     let meta = || CommandMetadata::system(studio, "test", None);
     let schedule = ClassCommand::Schedule {
-        class_id: domain::scheduling::ClassId(id),
+        class_id: domain::class::ClassId(id),
         studio_id: domain::studio::StudioId(studio),
         title: format!("Class at {}", start.format("%H:%M")),
         class_type_id: None,
@@ -1100,7 +1100,7 @@ async fn class_at(
     for (client, _) in clients {
         let booking = Uuid::now_v7();
         let book = ClassCommand::Book {
-            booking_id: domain::scheduling::BookingId(booking),
+            booking_id: domain::class::BookingId(booking),
             client_id: domain::client::ClientId(*client),
             now: start - Span::hours(1),
             blocked_until: None,
@@ -1110,7 +1110,7 @@ async fn class_at(
     }
     for (booking, _) in bookings.iter().zip(clients).filter(|(_, c)| c.1) {
         let check_in = ClassCommand::CheckIn {
-            booking_id: domain::scheduling::BookingId(*booking),
+            booking_id: domain::class::BookingId(*booking),
             now: start - Span::minutes(5),
         };
         bus.execute(&id.to_string(), check_in, None, meta()).await?;

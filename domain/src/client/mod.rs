@@ -3,9 +3,17 @@
 //! studio's owners/admins may see (see `policy`).
 
 mod aggregate;
+mod commands;
+mod error;
+mod events;
+#[cfg(test)]
+mod tests;
 pub mod view;
 
-pub use aggregate::{Client, ClientCommand, ClientError, ClientEvent, HealthIntake, MAX_TRAINERS};
+pub use aggregate::{Client, MAX_TRAINERS};
+pub use commands::ClientCommand;
+pub use error::ClientError;
+pub use events::{ClientEvent, HealthIntake};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

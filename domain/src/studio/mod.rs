@@ -6,6 +6,8 @@ mod aggregate;
 mod commands;
 mod error;
 mod events;
+#[cfg(test)]
+mod tests;
 pub mod view;
 
 pub use aggregate::Studio;

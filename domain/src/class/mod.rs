@@ -1,20 +1,26 @@
-//! Scheduling: classes (one aggregate per occurrence), their booking rules, and
-//! recurrence expansion in the studio's time zone.
+//! Classes: one aggregate per class occurrence, with its bookings, waitlist and
+//! attendance. The booking rules a class is scheduled with live in
+//! [`crate::scheduling`].
 //!
 //! A class is the consistency boundary for its spots: capacity, the waitlist order,
 //! promotions and the cancellation policy are decided inside one stream, so they hold
 //! under any concurrency (the event store's optimistic lock orders writers).
 
-pub mod appointments;
-mod class;
-pub mod class_type;
-pub mod recurrence;
+mod aggregate;
+mod commands;
+mod error;
+mod events;
+#[cfg(test)]
+mod tests;
 pub mod view;
 
-pub use class::{
-    BookingPolicy, BookingStatus, ClassCommand, ClassError, ClassEvent, ClassSession, ClassStatus,
-    CHECK_IN_OPENS_MINUTES, MAX_CAPACITY, MAX_DURATION_MINUTES,
+pub use aggregate::{
+    BookingStatus, ClassSession, ClassStatus, CHECK_IN_OPENS_MINUTES, MAX_CAPACITY,
+    MAX_DURATION_MINUTES,
 };
+pub use commands::ClassCommand;
+pub use error::ClassError;
+pub use events::ClassEvent;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -4,8 +4,16 @@
 //! the account's events, so it never reaches SQS, a read model or a log line.
 
 mod aggregate;
+mod commands;
+mod error;
+mod events;
+#[cfg(test)]
+mod tests;
 
-pub use aggregate::{Account, AccountCommand, AccountError, AccountEvent};
+pub use aggregate::Account;
+pub use commands::AccountCommand;
+pub use error::AccountError;
+pub use events::AccountEvent;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -1,0 +1,96 @@
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+
+use super::ClientId;
+use crate::account::AccountId;
+use crate::studio::StudioId;
+use crate::values::{DisplayName, Email};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum ClientEvent {
+    ClientRegistered {
+        client_id: ClientId,
+        studio_id: StudioId,
+        full_name: DisplayName,
+        email: Option<Email>,
+        account_id: Option<AccountId>,
+    },
+    HealthIntakeRecorded {
+        intake: HealthIntake,
+    },
+    TrainerAssigned {
+        trainer_id: AccountId,
+    },
+    TrainerUnassigned {
+        trainer_id: AccountId,
+    },
+    AccountLinked {
+        account_id: AccountId,
+    },
+}
+
+impl DomainEvent for ClientEvent {
+    fn event_type(&self) -> String {
+        match self {
+            Self::ClientRegistered { .. } => "ClientRegistered",
+            Self::HealthIntakeRecorded { .. } => "HealthIntakeRecorded",
+            Self::TrainerAssigned { .. } => "TrainerAssigned",
+            Self::TrainerUnassigned { .. } => "TrainerUnassigned",
+            Self::AccountLinked { .. } => "AccountLinked",
+        }
+        .to_owned()
+    }
+    fn event_version(&self) -> String {
+        "1.0".to_owned()
+    }
+}
+
+/// Health and medical information from the intake form. Visible only per policy.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthIntake {
+    #[serde(default)]
+    pub medical_conditions: Vec<String>,
+    #[serde(default)]
+    pub injuries: Vec<String>,
+    #[serde(default)]
+    pub medications: Vec<String>,
+    #[serde(default)]
+    pub allergies: Vec<String>,
+    /// Free text for the trainer (up to 4000 characters).
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+impl HealthIntake {
+    /// Checks sizes; returns the offending field.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        for (field, items) in [
+            ("medical_conditions", &self.medical_conditions),
+            ("injuries", &self.injuries),
+            ("medications", &self.medications),
+            ("allergies", &self.allergies),
+        ] {
+            if items.len() > 50 {
+                return Err((field, "at most 50 entries".into()));
+            }
+            if items.iter().any(|i| {
+                i.trim().is_empty() || i.chars().count() > 200 || i.chars().any(char::is_control)
+            }) {
+                return Err((
+                    field,
+                    "entries must be 1..=200 characters without control characters".into(),
+                ));
+            }
+        }
+        if self
+            .notes
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > 4000)
+        {
+            return Err(("notes", "at most 4000 characters".into()));
+        }
+        Ok(())
+    }
+}

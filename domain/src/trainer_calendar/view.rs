@@ -1,0 +1,45 @@
+//! The trainer calendar read model as a pure function of the calendar's events.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Appointment, Rules, TimeOff, TrainerEvent};
+
+/// The trainer calendar read model: rules, time off and active appointments.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TrainerCalendarView {
+    pub rules: Option<Rules>,
+    pub time_off: Vec<TimeOff>,
+    pub appointments: Vec<Appointment>,
+    pub version: u64,
+}
+
+pub fn apply(
+    mut view: TrainerCalendarView,
+    event: &TrainerEvent,
+    sequence: u64,
+) -> TrainerCalendarView {
+    match event {
+        TrainerEvent::AvailabilitySet { rules, .. } => view.rules = Some(rules.clone()),
+        TrainerEvent::TimeOffAdded { time_off } => view.time_off.push(*time_off),
+        TrainerEvent::AppointmentBooked { appointment } => view.appointments.push(*appointment),
+        TrainerEvent::AppointmentRescheduled {
+            appointment_id,
+            starts_at,
+            ends_at,
+        } => {
+            if let Some(a) = view
+                .appointments
+                .iter_mut()
+                .find(|a| a.id == *appointment_id)
+            {
+                a.starts_at = *starts_at;
+                a.ends_at = *ends_at;
+            }
+        }
+        TrainerEvent::AppointmentCancelled { appointment_id } => {
+            view.appointments.retain(|a| a.id != *appointment_id)
+        }
+    }
+    view.version = sequence;
+    view
+}
