@@ -22,6 +22,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use common::event_store::{CommandBus, CommandMetadata, Executed};
 use cqrs_es::Aggregate;
+use domain::error::DomainError;
 use domain::policy::{Action, Relation, Role};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Postgres, Transaction};
@@ -197,8 +198,7 @@ impl CommandTx {
     where
         A: Aggregate + 'static,
         A::Command: Send,
-        A::Error: Send,
-        ApiError: From<A::Error>,
+        A::Error: DomainError,
     {
         self.run_expecting(bus, id, command, None).await
     }
@@ -214,8 +214,7 @@ impl CommandTx {
     where
         A: Aggregate + 'static,
         A::Command: Send,
-        A::Error: Send,
-        ApiError: From<A::Error>,
+        A::Error: DomainError,
     {
         let expected = self.ctx.expected_version(body_expected)?;
         self.execute(bus, &id.to_string(), command, expected).await
@@ -232,8 +231,7 @@ impl CommandTx {
     where
         A: Aggregate + 'static,
         A::Command: Send,
-        A::Error: Send,
-        ApiError: From<A::Error>,
+        A::Error: DomainError,
     {
         self.execute(bus, &id.to_string(), command, Expected::Any)
             .await
@@ -249,8 +247,7 @@ impl CommandTx {
     where
         A: Aggregate + 'static,
         A::Command: Send,
-        A::Error: Send,
-        ApiError: From<A::Error>,
+        A::Error: DomainError,
     {
         if reserved(id) {
             return Err(ApiError::invalid_field(
@@ -292,8 +289,7 @@ impl CommandTx {
     where
         A: Aggregate + 'static,
         A::Command: Send,
-        A::Error: Send,
-        ApiError: From<A::Error>,
+        A::Error: DomainError,
     {
         let studio = self.studio_id;
         bus.load_in(&mut self.tx, studio, &id.to_string())

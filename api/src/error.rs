@@ -4,6 +4,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use domain::error::{DomainError, Refusal};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -270,14 +271,10 @@ impl ApiError {
 }
 
 /// Maps a command failure to the API error.
-pub fn from_command<E>(err: common::event_store::CommandError<E>) -> ApiError
-where
-    E: std::error::Error,
-    ApiError: From<E>,
-{
+pub fn from_command<E: DomainError>(err: common::event_store::CommandError<E>) -> ApiError {
     use common::event_store::CommandError;
     match err {
-        CommandError::Rejected(e) => ApiError::from(e),
+        CommandError::Rejected(e) => ApiError::refused(&e),
         e @ (CommandError::VersionMismatch { .. } | CommandError::Conflict) => {
             ApiError::VersionConflict(e.to_string())
         }
@@ -292,127 +289,53 @@ where
     }
 }
 
-/// A business rule's refusal: `422` with the rule's stable code.
-fn rule(code: &'static str, message: String) -> ApiError {
-    ApiError::Rule { code, message }
-}
-
-impl From<domain::studio::StudioError> for ApiError {
-    fn from(err: domain::studio::StudioError) -> Self {
-        use domain::studio::StudioError;
-        match err {
-            StudioError::Forbidden => ApiError::Forbidden,
-            StudioError::MemberNotFound => ApiError::NotFound {
-                code: "member_not_found",
-                what: "member",
+impl ApiError {
+    /// Any aggregate's refusal, answered by its kind and code.
+    pub fn refused<E: DomainError>(err: &E) -> Self {
+        match err.refusal() {
+            Refusal::NotFound { what } => ApiError::NotFound {
+                code: err.code(),
+                what,
             },
-            StudioError::InvitationNotFound => ApiError::NotFound {
-                code: "invitation_not_found",
-                what: "invitation",
-            },
-            StudioError::NotFound => ApiError::NotFound {
-                code: "studio_not_found",
-                what: "studio",
-            },
-            StudioError::LocationNotFound => ApiError::NotFound {
-                code: "location_not_found",
-                what: "location",
-            },
-            // The id is taken (by this caller's retry or by anyone else's studio).
-            StudioError::AlreadyExists => ApiError::Conflict {
-                code: "studio_already_exists",
+            Refusal::Forbidden => ApiError::Forbidden,
+            Refusal::Conflict => ApiError::Conflict {
+                code: err.code(),
                 message: err.to_string(),
             },
-            StudioError::InvalidSettings { field, message } => {
-                ApiError::Validation(vec![FieldError {
-                    field: format!("settings.{field}"),
-                    code: "invalid_settings".to_owned(),
-                    message,
-                }])
-            }
-            other => rule(other.code(), other.to_string()),
-        }
-    }
-}
-
-impl From<domain::client::ClientError> for ApiError {
-    fn from(err: domain::client::ClientError) -> Self {
-        use domain::client::ClientError;
-        match err {
-            ClientError::NotFound => ApiError::NotFound {
-                code: "client_not_found",
-                what: "client",
-            },
-            ClientError::InvalidIntake { field, message } => {
-                ApiError::Validation(vec![FieldError {
-                    field: format!("intake.{field}"),
-                    code: "invalid_health_intake".to_owned(),
-                    message,
-                }])
-            }
-            other => rule(other.code(), other.to_string()),
-        }
-    }
-}
-
-impl From<domain::class::ClassError> for ApiError {
-    fn from(err: domain::class::ClassError) -> Self {
-        use domain::class::ClassError;
-        match err {
-            ClassError::NotFound => ApiError::NotFound {
-                code: "class_not_found",
-                what: "class",
-            },
-            ClassError::BookingNotFound => ApiError::NotFound {
-                code: "booking_not_found",
-                what: "booking",
-            },
-            ClassError::Invalid { field, message } => ApiError::invalid_field(field, message),
-            other => rule(other.code(), other.to_string()),
-        }
-    }
-}
-
-impl From<domain::class_type::ClassTypeError> for ApiError {
-    fn from(err: domain::class_type::ClassTypeError) -> Self {
-        use domain::class_type::ClassTypeError;
-        match err {
-            ClassTypeError::NotFound => ApiError::NotFound {
-                code: "class_type_not_found",
-                what: "class type",
-            },
-            ClassTypeError::Invalid { field, message } => ApiError::invalid_field(field, message),
-            other => rule(other.code(), other.to_string()),
-        }
-    }
-}
-
-impl From<domain::trainer_calendar::TrainerError> for ApiError {
-    fn from(err: domain::trainer_calendar::TrainerError) -> Self {
-        use domain::trainer_calendar::TrainerError;
-        match err {
-            TrainerError::AppointmentNotFound => ApiError::NotFound {
-                code: "appointment_not_found",
-                what: "appointment",
-            },
-            TrainerError::Invalid { field, message } => ApiError::invalid_field(field, message),
-            other => rule(other.code(), other.to_string()),
-        }
-    }
-}
-
-impl From<domain::account::AccountError> for ApiError {
-    fn from(err: domain::account::AccountError) -> Self {
-        use domain::account::AccountError;
-        match err {
-            AccountError::NotFound => ApiError::NotFound {
-                code: "account_not_found",
-                what: "account",
-            },
-            AccountError::AlreadyRegistered => ApiError::Conflict {
-                code: "email_taken",
+            Refusal::InvalidField {
+                field,
+                code,
+                message,
+            } => ApiError::Validation(vec![FieldError {
+                field,
+                code: code.to_owned(),
+                message,
+            }]),
+            Refusal::Rule => ApiError::Rule {
+                code: err.code(),
                 message: err.to_string(),
             },
         }
     }
 }
+
+/// `From` for every aggregate's error, through [`ApiError::refused`] (a blanket impl
+/// over `DomainError` would overlap the `From` impls above).
+macro_rules! from_domain_errors {
+    ($($error:ty),* $(,)?) => {
+        $(impl From<$error> for ApiError {
+            fn from(err: $error) -> Self {
+                ApiError::refused(&err)
+            }
+        })*
+    };
+}
+
+from_domain_errors!(
+    domain::account::AccountError,
+    domain::class::ClassError,
+    domain::class_type::ClassTypeError,
+    domain::client::ClientError,
+    domain::studio::StudioError,
+    domain::trainer_calendar::TrainerError,
+);

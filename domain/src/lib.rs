@@ -20,6 +20,7 @@ pub mod account;
 pub mod class;
 pub mod class_type;
 pub mod client;
+pub mod error;
 pub mod policy;
 pub mod scheduling;
 pub mod studio;

@@ -1,5 +1,7 @@
 use chrono::{DateTime, Utc};
 
+use crate::error::{invalid_field, DomainError, Refusal};
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClassError {
     #[error("a class with this id already exists")]
@@ -31,8 +33,8 @@ pub enum ClassError {
     },
 }
 
-impl ClassError {
-    pub fn code(&self) -> &'static str {
+impl DomainError for ClassError {
+    fn code(&self) -> &'static str {
         match self {
             Self::AlreadyExists => "class_already_exists",
             Self::NotFound => "class_not_found",
@@ -46,6 +48,23 @@ impl ClassError {
             Self::BookingNotActive => "booking_not_active",
             Self::CheckInNotOpen => "check_in_not_open",
             Self::Invalid { .. } => "validation_failed",
+        }
+    }
+
+    fn refusal(&self) -> Refusal {
+        match self {
+            Self::NotFound => Refusal::NotFound { what: "class" },
+            Self::BookingNotFound => Refusal::NotFound { what: "booking" },
+            Self::Invalid { field, message } => invalid_field(*field, message),
+            Self::AlreadyExists
+            | Self::ClassCancelled
+            | Self::ClassOver
+            | Self::BookingNotOpen(_)
+            | Self::BookingClosed
+            | Self::AlreadyBooked
+            | Self::BookingBlocked(_)
+            | Self::BookingNotActive
+            | Self::CheckInNotOpen => Refusal::Rule,
         }
     }
 }

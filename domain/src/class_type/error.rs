@@ -1,3 +1,5 @@
+use crate::error::{invalid_field, DomainError, Refusal};
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClassTypeError {
     #[error("a different class type with this id already exists")]
@@ -13,13 +15,21 @@ pub enum ClassTypeError {
     },
 }
 
-impl ClassTypeError {
-    pub fn code(&self) -> &'static str {
+impl DomainError for ClassTypeError {
+    fn code(&self) -> &'static str {
         match self {
             Self::AlreadyExists => "class_type_already_exists",
             Self::NotFound => "class_type_not_found",
             Self::Archived => "class_type_archived",
             Self::Invalid { .. } => "validation_failed",
+        }
+    }
+
+    fn refusal(&self) -> Refusal {
+        match self {
+            Self::NotFound => Refusal::NotFound { what: "class type" },
+            Self::Invalid { field, message } => invalid_field(*field, message),
+            Self::AlreadyExists | Self::Archived => Refusal::Rule,
         }
     }
 }

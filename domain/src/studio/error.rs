@@ -1,3 +1,5 @@
+use crate::error::{DomainError, Refusal};
+
 /// Business rules a studio command can break. Each variant maps to a stable API code
 /// (see `code()`), which clients may rely on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,9 +39,8 @@ pub enum StudioError {
     InvitationEmailMismatch,
 }
 
-impl StudioError {
-    /// The stable machine-readable code for this rule.
-    pub fn code(&self) -> &'static str {
+impl DomainError for StudioError {
+    fn code(&self) -> &'static str {
         match self {
             Self::AlreadyExists => "studio_already_exists",
             Self::NotFound => "studio_not_found",
@@ -56,6 +57,31 @@ impl StudioError {
             Self::InvitationExpired => "invitation_expired",
             Self::InvitationUsed => "invitation_used",
             Self::InvitationEmailMismatch => "invitation_email_mismatch",
+        }
+    }
+
+    fn refusal(&self) -> Refusal {
+        match self {
+            Self::Forbidden => Refusal::Forbidden,
+            Self::NotFound => Refusal::NotFound { what: "studio" },
+            Self::LocationNotFound => Refusal::NotFound { what: "location" },
+            Self::MemberNotFound => Refusal::NotFound { what: "member" },
+            Self::InvitationNotFound => Refusal::NotFound { what: "invitation" },
+            // The id is taken (by this caller's retry or by anyone else's studio).
+            Self::AlreadyExists => Refusal::Conflict,
+            Self::InvalidSettings { field, message } => Refusal::InvalidField {
+                field: format!("settings.{field}"),
+                code: "invalid_settings",
+                message: message.clone(),
+            },
+            Self::LocationNameTaken(_)
+            | Self::TooManyLocations { .. }
+            | Self::AlreadyMember
+            | Self::LastOwner
+            | Self::AlreadyInvited
+            | Self::InvitationExpired
+            | Self::InvitationUsed
+            | Self::InvitationEmailMismatch => Refusal::Rule,
         }
     }
 }

@@ -1,3 +1,5 @@
+use crate::error::{invalid_field, DomainError, Refusal};
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TrainerError {
     #[error("this trainer has not published availability")]
@@ -15,14 +17,26 @@ pub enum TrainerError {
     },
 }
 
-impl TrainerError {
-    pub fn code(&self) -> &'static str {
+impl DomainError for TrainerError {
+    fn code(&self) -> &'static str {
         match self {
             Self::NoAvailability => "no_availability",
             Self::SlotUnavailable => "slot_unavailable",
             Self::AppointmentNotFound => "appointment_not_found",
             Self::AppointmentIdTaken => "appointment_id_taken",
             Self::Invalid { .. } => "validation_failed",
+        }
+    }
+
+    fn refusal(&self) -> Refusal {
+        match self {
+            Self::AppointmentNotFound => Refusal::NotFound {
+                what: "appointment",
+            },
+            Self::Invalid { field, message } => invalid_field(*field, message),
+            Self::NoAvailability | Self::SlotUnavailable | Self::AppointmentIdTaken => {
+                Refusal::Rule
+            }
         }
     }
 }
