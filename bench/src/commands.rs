@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use crate::cpu::Meter;
 use crate::http::{transport_error, Http, Reply};
 use crate::stats::{ratio, Latencies, Summary, Throughput};
 use crate::trips::Counter;
@@ -102,6 +103,7 @@ fn report(label: &str, unit: &str, t: &Throughput) {
 pub(crate) async fn baseline_section(
     args: &Args,
     world: &World,
+    counter: &Counter,
     summary: &mut Summary,
 ) -> anyhow::Result<f64> {
     println!(
@@ -111,9 +113,12 @@ pub(crate) async fn baseline_section(
     let pool = world
         .role_pool(API_ROLE, "repstream-bench-baseline", args.clients as u32)
         .await?;
+    let before = counter.cpu.sample();
     let t = baseline(&pool, args.clients, Duration::from_secs(args.duration_secs)).await?;
+    let cpu = Meter::describe(before, counter.cpu.sample(), t.ok);
     pool.close().await;
     report("baseline", "tx/s", &t);
+    println!("    {cpu}");
     summary.row(
         "(baseline) raw Postgres event+outbox tx/s",
         format!("{:.1}", t.per_sec()),
@@ -155,13 +160,16 @@ pub(crate) async fn section(
             step(http.command(mine[slot], add, &format!("{c}-{k}")).await)
         })
     });
+    let before = counter.cpu.sample();
     let t = closed_loop(
         args.clients,
         Duration::from_secs(args.duration_secs),
         request,
     )
     .await?;
+    let cpu = Meter::describe(before, counter.cpu.sample(), t.ok);
     report("API", "commands/s", &t);
+    println!("    {cpu}");
     println!("    ratio API/baseline {}", ratio(t.per_sec(), baseline));
     summary.row(
         format!("(commands) API commands/s ({} clients)", args.clients),
@@ -223,13 +231,16 @@ pub(crate) async fn booking_section(
             step(http.book(*studio, class, *booker).await)
         })
     });
+    let before = counter.cpu.sample();
     let t = closed_loop(
         args.clients,
         Duration::from_secs(args.duration_secs),
         request,
     )
     .await?;
+    let cpu = Meter::describe(before, counter.cpu.sample(), t.ok);
     report("API", "bookings/s", &t);
+    println!("    {cpu}");
     println!("    ratio API/baseline {}", ratio(t.per_sec(), baseline));
     summary.row(
         format!("(booking) API bookings/s ({} clients)", args.clients),

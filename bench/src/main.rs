@@ -71,6 +71,7 @@
 //! a run with `fsync=off` or a debug build is not comparable with one without.
 
 mod commands;
+mod cpu;
 mod e2e;
 mod http;
 mod reads;
@@ -357,15 +358,14 @@ async fn run(
     };
 
     print_environment(&observer, admin, db_name, endpoint, &world.prefix).await?;
-    let counter = trips::Counter::new(&observer).await;
-
     let mut summary = Summary::default();
     let (api, base) = services::start_api(&bins, &world).await?;
+    let counter = trips::Counter::new(&observer, cpu::Meter::new(api.pid(), db_name)).await;
     let outcome = async {
         let mut http = Http::new(base, args.clients)?;
         http.sign_in().await?;
         let baseline = if args.runs(Section::Commands) || args.runs(Section::Booking) {
-            commands::baseline_section(args, &world, &mut summary).await?
+            commands::baseline_section(args, &world, &counter, &mut summary).await?
         } else {
             0.0
         };

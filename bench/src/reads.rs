@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::commands::{closed_loop, StepFn, COUNTED};
+use crate::cpu::Meter;
 use crate::e2e::{wait_for_views, CATCH_UP_LIMIT};
 use crate::http::{transport_error, Http};
 use crate::services::{self, Binaries};
@@ -61,12 +62,14 @@ pub(crate) async fn section(
             })
         })
     });
+    let before = counter.cpu.sample();
     let t = closed_loop(
         args.clients,
         Duration::from_secs(args.duration_secs),
         request,
     )
     .await?;
+    let cpu = Meter::describe(before, counter.cpu.sample(), t.ok);
     println!(
         "    API       {:>9.1} GETs/s       errors {}   {}   ({} in {:.2} s)",
         t.per_sec(),
@@ -75,6 +78,7 @@ pub(crate) async fn section(
         t.ok,
         t.elapsed.as_secs_f64()
     );
+    println!("    {cpu}");
     summary.row(
         format!("(reads) view GETs/s ({} clients)", args.clients),
         format!("{:.1}", t.per_sec()),

@@ -98,6 +98,10 @@ impl Service {
         Ok(Self { name, child })
     }
 
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Fails if the process has already exited.
     fn check_running(&mut self) -> anyhow::Result<()> {
         match self.child.try_wait() {

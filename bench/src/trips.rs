@@ -7,17 +7,20 @@ use std::future::Future;
 use anyhow::Context;
 use sqlx::PgPool;
 
+use crate::cpu::Meter;
 use crate::stats::Summary;
 use crate::API_ROLE;
 
 pub(crate) struct Counter {
+    /// CPU time per request, next to the round trips.
+    pub(crate) cpu: Meter,
     observer: PgPool,
     /// Why counting is unavailable (the library is not preloaded), if it is.
     unavailable: Option<String>,
 }
 
 impl Counter {
-    pub(crate) async fn new(observer: &PgPool) -> Self {
+    pub(crate) async fn new(observer: &PgPool, cpu: Meter) -> Self {
         let check = async {
             sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
                 .execute(observer)
@@ -34,6 +37,7 @@ impl Counter {
             println!("round trips: {why}");
         }
         Self {
+            cpu,
             observer: observer.clone(),
             unavailable,
         }
