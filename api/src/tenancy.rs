@@ -7,6 +7,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use domain::studio::StudioSettings;
+use domain::view::View;
 
 use crate::auth::{session_revoked, Caller};
 use crate::error::ApiError;
@@ -189,6 +190,11 @@ impl Membership {
             return Err(studio_not_found());
         }
         Ok(doc.map(|d| d.0))
+    }
+
+    /// One document of view `V` by id: [`Self::view_doc`] on `V::TABLE`.
+    pub async fn view<V: View>(&self, pool: &PgPool, id: Uuid) -> Result<Option<V>, ApiError> {
+        self.view_doc(pool, V::TABLE, id).await
     }
 
     /// The role `account` holds in this studio (`None`: not a member).

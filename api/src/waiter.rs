@@ -6,10 +6,12 @@ use std::future::Future;
 use std::time::Duration;
 
 use common::shutdown::CancellationToken;
+use domain::view::View;
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
+use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::tenancy::Membership;
@@ -114,6 +116,30 @@ impl ViewWaiter {
             return Err(ApiError::NotCaughtUp { current, wanted });
         }
         Ok(view)
+    }
+
+    /// Read-your-writes for view `V`'s document of stream `id` (the document's id is the
+    /// stream's): [`Self::read_at_least`] with the stream's aggregate type, the table and
+    /// the version all taken from the view.
+    pub async fn read_view<V: View>(
+        &self,
+        member: &Membership,
+        pool: &PgPool,
+        id: Uuid,
+        max: Duration,
+        min_version: Option<u64>,
+    ) -> Result<Option<V>, ApiError> {
+        let stream = id.to_string();
+        self.read_at_least(
+            member,
+            pool,
+            (V::AGGREGATE_TYPE, &stream),
+            max,
+            min_version,
+            V::version,
+            || member.view::<V>(pool, id),
+        )
+        .await
     }
 
     /// Re-runs `ready` whenever `aggregate_id`'s views change (or every 250 ms) until it

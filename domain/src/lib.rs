@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! api ──► Aggregate::handle (here) ──► events ──► event store + outbox (common)
-//! projector ──► view::apply (here) ──► *_view tables
+//! projector ──► View::apply (here, `view::View`) ──► *_view tables
 //! ```
 //!
 //! Nothing in this crate touches Postgres, SQS or HTTP, so its tests run in milliseconds
@@ -26,6 +26,7 @@ pub mod scheduling;
 pub mod studio;
 pub mod trainer_calendar;
 pub mod values;
+pub mod view;
 
 /// Metadata keys carried on every event (cqrs-es copies one metadata map onto every
 /// event of a commit). The event store and the wire envelope read them by these names.

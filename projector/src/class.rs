@@ -1,25 +1,17 @@
 use anyhow::Context;
 use async_trait::async_trait;
-use common::envelope::EventEnvelope;
 use common::jobs::{Channel, NotificationJob};
-use domain::class::view::{self, ClassView};
-use domain::class::{BookingId, ClassEvent, ClassStatus};
+use domain::class::view::ClassView;
+use domain::class::{BookingId, ClassEvent};
 use domain::client::ClientId;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::projection::Projection;
+use crate::document::{Hook, Step};
 
-/// `class_view` (calendar entry and roster) and `booking_view` (one row per booking).
-pub(crate) struct ClassProjection;
-
-fn status_str(s: ClassStatus) -> &'static str {
-    match s {
-        ClassStatus::Scheduled => "scheduled",
-        ClassStatus::Cancelled => "cancelled",
-        ClassStatus::Closed => "closed",
-    }
-}
+/// `class_view`'s extras: `booking_view` (one row per booking) follows the roster, and a
+/// promotion or a cancelled class notifies the clients concerned.
+pub(crate) struct Bookings;
 
 fn json_str<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v)
@@ -29,71 +21,28 @@ fn json_str<T: serde::Serialize>(v: &T) -> String {
 }
 
 #[async_trait]
-impl Projection for ClassProjection {
-    fn name(&self) -> &'static str {
-        "class_view"
-    }
-    fn aggregate_type(&self) -> &'static str {
-        "class"
-    }
-    fn table(&self) -> &'static str {
-        "class_view"
-    }
-
-    async fn apply(
+impl Hook<ClassView> for Bookings {
+    async fn after(
         &self,
         conn: &mut PgConnection,
-        table: &str,
-        envelope: &EventEnvelope,
+        step: &Step<'_, ClassView>,
     ) -> anyhow::Result<Vec<NotificationJob>> {
-        let event: ClassEvent = serde_json::from_value(envelope.payload.clone())
-            .with_context(|| format!("decoding {} payload", envelope.event_type))?;
-        let id: Uuid = envelope
-            .aggregate_id
-            .parse()
-            .context("class id is not a UUID")?;
-        let current: Option<sqlx::types::Json<ClassView>> =
-            sqlx::query_scalar(&format!("SELECT doc FROM {table} WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await
-                .context("loading class view")?;
-        let next = view::apply(
-            current.map(|j| j.0),
-            &event,
-            envelope.sequence,
-            envelope.occurred_at,
-        )
-        .with_context(|| format!("stream {id} does not start with ClassScheduled"))?;
-        sqlx::query(&format!(
-            "INSERT INTO {table} (id, tenant_id, starts_at, ends_at, status, location_id, instructor_id, \
-             class_type_id, version, doc, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-             ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, instructor_id = EXCLUDED.instructor_id, \
-             version = EXCLUDED.version, doc = EXCLUDED.doc, updated_at = EXCLUDED.updated_at"
-        ))
-        .bind(id)
-        .bind(envelope.tenant_id)
-        .bind(next.starts_at)
-        .bind(next.ends_at)
-        .bind(status_str(next.status))
-        .bind(next.location_id.map(|l| l.0))
-        .bind(next.instructor_id.map(|i| i.0))
-        .bind(next.class_type_id)
-        .bind(i64::try_from(next.version).unwrap_or(i64::MAX))
-        .bind(sqlx::types::Json(&next))
-        .bind(next.updated_at)
-        .execute(&mut *conn)
-        .await
-        .context("writing class view")?;
-
         // booking_view follows the roster, from live projection only. A rebuild of
         // class_view replays old events: writing them to the live booking_view would send
         // statuses back in time while it runs, and could leave an event the live projector
         // applied meanwhile overwritten for good.
-        if table != self.table() {
+        if !step.live() {
             return Ok(Vec::new());
         }
-        let touched: Option<BookingId> = match &event {
+        let Step {
+            envelope,
+            id,
+            event,
+            next,
+            ..
+        } = step;
+        let id = *id;
+        let touched: Option<BookingId> = match event {
             ClassEvent::SpotBooked { booking_id, .. }
             | ClassEvent::Waitlisted { booking_id, .. }
             | ClassEvent::BookingCancelled { booking_id, .. }
@@ -138,7 +87,7 @@ impl Projection for ClassProjection {
         }
 
         // Notifications: a promotion, and a cancelled class.
-        let (template, clients): (&str, Vec<ClientId>) = match &event {
+        let (template, clients): (&str, Vec<ClientId>) = match event {
             ClassEvent::WaitlistPromoted { client_id, .. } => {
                 ("waitlist_promoted", vec![*client_id])
             }

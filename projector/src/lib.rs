@@ -15,13 +15,16 @@
 //! failing is retried with backoff and, after the queue's `maxReceiveCount`, moved to the
 //! DLQ by SQS while the projector keeps going.
 //!
+//! Every read model is a [`DocumentProjection`] of a `domain::view::View` (one JSON
+//! document per stream, its other columns generated from it by Postgres); a view with side
+//! tables or jobs adds a [`Hook`]. The list is [`all_projections`].
+//!
 //! `repstream-projector rebuild <projection>` replays a read model from the events table
 //! into a fresh table and swaps it in without stopping live projection.
 
 mod class;
-mod class_type;
-mod client;
 mod consumer;
+mod document;
 mod projection;
 mod rebuild;
 mod studio;
@@ -29,5 +32,6 @@ mod trainer;
 
 pub use common::consumer::{run, ConsumerConfig};
 pub use consumer::{Outcome, Projector};
+pub use document::{DocumentProjection, Hook, Step};
 pub use projection::{all_projections, Projection};
 pub use rebuild::rebuild;

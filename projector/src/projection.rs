@@ -1,7 +1,17 @@
 use async_trait::async_trait;
 use common::envelope::EventEnvelope;
 use common::jobs::NotificationJob;
+use domain::class::view::ClassView;
+use domain::class_type::view::ClassTypeView;
+use domain::client::view::ClientView;
+use domain::studio::view::StudioView;
+use domain::trainer_calendar::view::TrainerCalendarView;
 use sqlx::PgConnection;
+
+use crate::class::Bookings;
+use crate::document::DocumentProjection;
+use crate::studio::ContactEmailConfirmation;
+use crate::trainer::TrainerColumn;
 
 /// A read model: how one aggregate type's events become rows of one table.
 #[async_trait]
@@ -22,13 +32,19 @@ pub trait Projection: Send + Sync {
     ) -> anyhow::Result<Vec<NotificationJob>>;
 }
 
-/// Every projection the projector maintains.
+/// Every projection the projector maintains: one line per view. A plain document view
+/// is `DocumentProjection::<V>::new()`; a view with side tables, jobs or a column its
+/// document does not hold brings a [`Hook`](crate::document::Hook).
 pub fn all_projections() -> Vec<Box<dyn Projection>> {
     vec![
-        Box::new(crate::studio::StudioProjection),
-        Box::new(crate::client::ClientProjection),
-        Box::new(crate::class_type::ClassTypeProjection),
-        Box::new(crate::class::ClassProjection),
-        Box::new(crate::trainer::TrainerCalendarProjection),
+        Box::new(DocumentProjection::<StudioView, _>::with_hook(
+            ContactEmailConfirmation,
+        )),
+        Box::new(DocumentProjection::<ClientView>::new()),
+        Box::new(DocumentProjection::<ClassTypeView>::new()),
+        Box::new(DocumentProjection::<ClassView, _>::with_hook(Bookings)),
+        Box::new(DocumentProjection::<TrainerCalendarView, _>::with_hook(
+            TrainerColumn,
+        )),
     ]
 }

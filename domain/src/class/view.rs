@@ -3,10 +3,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{BookingId, BookingStatus, ClassEvent, ClassId, ClassStatus};
+use super::{BookingId, BookingStatus, ClassEvent, ClassId, ClassSession, ClassStatus};
 use crate::account::AccountId;
 use crate::client::ClientId;
 use crate::studio::{LocationId, StudioId};
+use crate::view::View;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RosterEntry {
@@ -199,4 +200,23 @@ pub fn apply(
     view.version = sequence;
     view.updated_at = at;
     Some(view)
+}
+
+impl View for ClassView {
+    type Aggregate = ClassSession;
+    type Event = ClassEvent;
+    const TABLE: &'static str = "class_view";
+
+    fn apply(
+        current: Option<Self>,
+        event: &ClassEvent,
+        sequence: u64,
+        at: DateTime<Utc>,
+    ) -> Option<Self> {
+        apply(current, event, sequence, at)
+    }
+
+    fn version(&self) -> u64 {
+        self.version
+    }
 }

@@ -1,9 +1,11 @@
 //! The class type read model as a pure function of the class type's events.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ClassTypeDetails, ClassTypeEvent, ClassTypeId};
+use super::{ClassType, ClassTypeDetails, ClassTypeEvent, ClassTypeId};
 use crate::studio::StudioId;
+use crate::view::View;
 
 /// The `class_type_view` document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -52,4 +54,24 @@ pub fn apply(
     };
     view.version = sequence;
     Some(view)
+}
+
+impl View for ClassTypeView {
+    type Aggregate = ClassType;
+    type Event = ClassTypeEvent;
+    const TABLE: &'static str = "class_type_view";
+
+    /// The document has no timestamps: `at` is not used.
+    fn apply(
+        current: Option<Self>,
+        event: &ClassTypeEvent,
+        sequence: u64,
+        _at: DateTime<Utc>,
+    ) -> Option<Self> {
+        apply(current, event, sequence)
+    }
+
+    fn version(&self) -> u64 {
+        self.version
+    }
 }

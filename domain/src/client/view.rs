@@ -3,9 +3,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ClientEvent, ClientId, HealthIntake};
+use super::{Client, ClientEvent, ClientId, HealthIntake};
 use crate::account::AccountId;
 use crate::studio::StudioId;
+use crate::view::View;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClientView {
@@ -85,4 +86,23 @@ pub fn apply(
     view.version = sequence;
     view.updated_at = at;
     Some(view)
+}
+
+impl View for ClientView {
+    type Aggregate = Client;
+    type Event = ClientEvent;
+    const TABLE: &'static str = "client_view";
+
+    fn apply(
+        current: Option<Self>,
+        event: &ClientEvent,
+        sequence: u64,
+        at: DateTime<Utc>,
+    ) -> Option<Self> {
+        apply(current, event, sequence, at)
+    }
+
+    fn version(&self) -> u64 {
+        self.version
+    }
 }

@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{LocationId, StudioEvent, StudioId, StudioSettings};
+use super::{LocationId, Studio, StudioEvent, StudioId, StudioSettings};
+use crate::view::View;
 
 /// What `GET /api/v1/studios/{id}` returns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -103,4 +104,23 @@ pub fn apply(
     view.version = sequence;
     view.updated_at = at;
     Some(view)
+}
+
+impl View for StudioView {
+    type Aggregate = Studio;
+    type Event = StudioEvent;
+    const TABLE: &'static str = "studio_view";
+
+    fn apply(
+        current: Option<Self>,
+        event: &StudioEvent,
+        sequence: u64,
+        at: DateTime<Utc>,
+    ) -> Option<Self> {
+        apply(current, event, sequence, at)
+    }
+
+    fn version(&self) -> u64 {
+        self.version
+    }
 }

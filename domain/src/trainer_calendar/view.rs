@@ -1,8 +1,10 @@
 //! The trainer calendar read model as a pure function of the calendar's events.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Appointment, Rules, TimeOff, TrainerEvent};
+use super::{Appointment, Rules, TimeOff, TrainerCalendar, TrainerEvent};
+use crate::view::View;
 
 /// The trainer calendar read model: rules, time off and active appointments.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -42,4 +44,31 @@ pub fn apply(
     }
     view.version = sequence;
     view
+}
+
+impl View for TrainerCalendarView {
+    type Aggregate = TrainerCalendar;
+    type Event = TrainerEvent;
+    const TABLE: &'static str = "trainer_calendar_view";
+
+    /// A calendar starts with `AvailabilitySet`; the document has no timestamps (`at` is
+    /// not used).
+    fn apply(
+        current: Option<Self>,
+        event: &TrainerEvent,
+        sequence: u64,
+        _at: DateTime<Utc>,
+    ) -> Option<Self> {
+        match (current, event) {
+            (Some(view), event) => Some(apply(view, event, sequence)),
+            (None, TrainerEvent::AvailabilitySet { .. }) => {
+                Some(apply(TrainerCalendarView::default(), event, sequence))
+            }
+            (None, _) => None,
+        }
+    }
+
+    fn version(&self) -> u64 {
+        self.version
+    }
 }
