@@ -31,7 +31,7 @@ use uuid::Uuid;
 use crate::auth::{session_revoked, Caller};
 use crate::context::{Expected, RequestContext};
 use crate::error::{from_command, ApiError};
-use crate::routes::studios::{accepted, Accepted};
+use crate::routes::{accepted, Accepted};
 use crate::state::AppState;
 use crate::tenancy::{enter, Membership, StudioProfile};
 

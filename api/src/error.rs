@@ -188,21 +188,90 @@ impl ApiError {
         }
     }
 
-    /// `422 validation_failed` for one field whose value breaks a rule (code `invalid`).
-    pub fn invalid_field(field: &str, message: impl Into<String>) -> ApiError {
-        ApiError::Validation(vec![FieldError {
-            field: field.to_owned(),
-            code: "invalid".to_owned(),
-            message: message.into(),
-        }])
+    /// `422 validation_failed` for one invalid field: the single-field form of
+    /// [`Validator`]. `reason` is a message (code `invalid`: the value breaks a rule) or a
+    /// value type's refusal ([`domain::values::InvalidValue`], with its own code).
+    pub fn invalid_field(field: &str, reason: impl Into<Reason>) -> ApiError {
+        let mut v = Validator::new();
+        v.invalid(field, reason);
+        ApiError::Validation(v.0)
+    }
+}
+
+/// Why a field is invalid: a stable code and a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl From<&str> for Reason {
+    fn from(message: &str) -> Self {
+        Self::from(message.to_owned())
+    }
+}
+
+impl From<String> for Reason {
+    /// A rule the value breaks (code `invalid`).
+    fn from(message: String) -> Self {
+        Self {
+            code: "invalid",
+            message,
+        }
+    }
+}
+
+impl From<domain::values::InvalidValue> for Reason {
+    fn from(err: domain::values::InvalidValue) -> Self {
+        Self {
+            code: err.code,
+            message: err.message,
+        }
+    }
+}
+
+/// The one way handlers report invalid input values (`422 validation_failed`): collect
+/// every field's error, so a client learns about all of them at once, then
+/// [`finish`](Self::finish). One field alone: [`ApiError::invalid_field`].
+///
+/// ```ignore
+/// let mut v = Validator::new();
+/// let name = v.check("name", DisplayName::parse(&body.name));
+/// let zone = v.check("timezone", TimeZone::parse(&body.timezone));
+/// let (name, zone) = v.finish(|| Some((name?, zone?)))?;
+/// ```
+#[derive(Debug, Default)]
+#[must_use = "a validator reports nothing until `finish`"]
+pub struct Validator(Vec<FieldError>);
+
+impl Validator {
+    pub fn new() -> Self {
+        Self::default()
     }
 
-    pub fn validation(field: &str, err: &domain::values::InvalidValue) -> FieldError {
-        FieldError {
+    /// `result`'s value; `None` with its error recorded for `field`.
+    pub fn check<T, E: Into<Reason>>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        result.map_err(|e| self.invalid(field, e)).ok()
+    }
+
+    /// Records that `field` is invalid.
+    pub fn invalid(&mut self, field: &str, reason: impl Into<Reason>) {
+        let reason = reason.into();
+        self.0.push(FieldError {
             field: field.to_owned(),
-            code: err.code.to_owned(),
-            message: err.message.clone(),
+            code: reason.code.to_owned(),
+            message: reason.message,
+        });
+    }
+
+    /// `422` with every recorded error, else the checked values as `values` assembles
+    /// them (from the `Option`s [`check`](Self::check) returned).
+    pub fn finish<R>(self, values: impl FnOnce() -> Option<R>) -> Result<R, ApiError> {
+        if !self.0.is_empty() {
+            return Err(ApiError::Validation(self.0));
         }
+        values()
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("validator let an error through")))
     }
 }
 
@@ -306,11 +375,7 @@ impl ApiError {
                 field,
                 code,
                 message,
-            } => ApiError::Validation(vec![FieldError {
-                field,
-                code: code.to_owned(),
-                message,
-            }]),
+            } => ApiError::invalid_field(&field, Reason { code, message }),
             Refusal::Rule => ApiError::Rule {
                 code: err.code(),
                 message: err.to_string(),

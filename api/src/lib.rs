@@ -15,11 +15,11 @@
 //!
 //! Run: `repstream-api serve` (also `migrate`, `seed`).
 
+pub mod application;
 pub mod auth;
 pub mod check_in_code;
 pub mod command;
 pub mod context;
-pub mod directory;
 pub mod error;
 pub mod extract;
 pub mod ratelimit;
@@ -62,7 +62,10 @@ pub use crate::state::{ApiConfig, AppState};
         (name = "studios", description = "Studios (tenants) and their locations"),
         (name = "members", description = "Studio members, roles and invitations"),
         (name = "clients", description = "Client records and health intake"),
-        (name = "classes", description = "Classes, series, calendar, bookings, waitlists, attendance"),
+        (name = "classes", description = "Class types, classes, the calendar, rosters"),
+        (name = "schedules", description = "Weekly series of classes"),
+        (name = "bookings", description = "Bookings and waitlists, a client's bookings"),
+        (name = "attendance", description = "Check-in and check-in codes"),
         (name = "appointments", description = "Trainer availability, slots and 1:1 appointments"),
         (name = "audit", description = "Who did what"),
         (name = "operations", description = "Health and readiness")
@@ -103,7 +106,11 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(routes::audit::router())
         .merge(routes::class_types::router())
         .merge(routes::classes::router())
-        .merge(routes::trainers::router());
+        .merge(routes::schedules::router())
+        .merge(routes::bookings::router())
+        .merge(routes::attendance::router())
+        .merge(routes::trainers::router())
+        .merge(routes::appointments::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .merge(routes::health::router())

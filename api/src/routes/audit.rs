@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AppJson, AppPath, AppQuery};
-use crate::routes::studios::StudioPath;
+use crate::extract::{AppJson, AppPath};
+use crate::routes::{Page, PageParams, StudioPath};
 use crate::state::AppState;
 use crate::tenancy::Membership;
 
@@ -26,7 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct AuditParams {
+pub struct AuditFilter {
     /// Only this actor (e.g. `user:<account id>`).
     pub actor: Option<String>,
     /// Only this aggregate type (`studio`, `client`).
@@ -37,10 +37,6 @@ pub struct AuditParams {
     pub from: Option<DateTime<Utc>>,
     /// Only entries before this time (RFC 3339).
     pub to: Option<DateTime<Utc>>,
-    /// Page size, 1..=200 (default 50).
-    pub limit: Option<u32>,
-    /// Continue with entries older than this position (`next_before` of the previous page).
-    pub before: Option<i64>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -60,33 +56,25 @@ pub struct AuditEntry {
     pub request_id: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AuditPage {
-    pub items: Vec<AuditEntry>,
-    pub next_before: Option<i64>,
-}
-
 /// Who did what and when in this studio.
+///
+/// Newest first: `after` (an entry's `position`, as `next_after` gives it) continues
+/// with the entries older than that one.
 #[utoipa::path(get, path = "/studios/{studio_id}/audit", tag = "audit", security(("bearer" = [])),
-    params(("studio_id" = Uuid, Path, description = "Studio id"), AuditParams),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), PageParams<i64, AuditFilter>),
     responses(
-        (status = 200, description = "Newest first", body = AuditPage),
+        (status = 200, description = "Newest first", body = Page<AuditEntry, i64>),
         (status = 403, description = "`forbidden` (owners and admins only)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json")))]
 pub async fn audit_log(
     State(state): State<AppState>,
     user: Caller,
     AppPath(path): AppPath<StudioPath>,
-    AppQuery(params): AppQuery<AuditParams>,
-) -> Result<AppJson<AuditPage>, ApiError> {
+    page: PageParams<i64, AuditFilter>,
+) -> Result<AppJson<Page<AuditEntry, i64>>, ApiError> {
     let member = Membership::load(&state.pool, &user, path.studio_id).await?;
     member.require(Action::ViewAudit)?;
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::InvalidQuery(
-            "limit must be between 1 and 200".to_owned(),
-        ));
-    }
+    let params = &page.filter;
     let mut tx = member.tx(&state.pool).await?;
     let rows = sqlx::query(
         "SELECT position, event_id, occurred_at, aggregate_type, aggregate_id, sequence, event_type, \
@@ -107,12 +95,12 @@ pub async fn audit_log(
     .bind(&params.aggregate_id)
     .bind(params.from)
     .bind(params.to)
-    .bind(params.before)
-    .bind(i64::from(limit) + 1)
+    .bind(page.after)
+    .bind(page.fetch())
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    let mut items = rows
+    let items = rows
         .into_iter()
         .map(|r| {
             Ok(AuditEntry {
@@ -131,12 +119,5 @@ pub async fn audit_log(
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let next_before = if more {
-        items.last().map(|e| e.position)
-    } else {
-        None
-    };
-    Ok(AppJson(AuditPage { items, next_before }))
+    Ok(AppJson(Page::from_rows(items, page.limit, |e| e.position)))
 }

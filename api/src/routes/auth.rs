@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::auth::{hash_password, new_opaque_token, sha256_hex, verify_password, AuthUser};
 use crate::context::RequestContext;
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{ApiError, Problem, Validator};
 use crate::extract::AppJson;
 use crate::state::AppState;
 use crate::tenancy::tenant_tx;
@@ -60,19 +60,11 @@ pub async fn signup(
     ctx: RequestContext,
     AppJson(body): AppJson<Signup>,
 ) -> Result<Response, ApiError> {
-    let mut errors = Vec::new();
-    let email = Email::parse(&body.email)
-        .map_err(|e| errors.push(ApiError::validation("email", &e)))
-        .ok();
-    let password = Password::parse(&body.password, email.as_ref())
-        .map_err(|e| errors.push(ApiError::validation("password", &e)))
-        .ok();
-    let full_name = DisplayName::parse(&body.full_name)
-        .map_err(|e| errors.push(ApiError::validation("full_name", &e)))
-        .ok();
-    let (Some(email), Some(password), Some(full_name)) = (email, password, full_name) else {
-        return Err(ApiError::Validation(errors));
-    };
+    let mut v = Validator::new();
+    let email = v.check("email", Email::parse(&body.email));
+    let password = v.check("password", Password::parse(&body.password, email.as_ref()));
+    let full_name = v.check("full_name", DisplayName::parse(&body.full_name));
+    let (email, password, full_name) = v.finish(|| Some((email?, password?, full_name?)))?;
     let hash = hash_password(password.expose().to_owned()).await?;
     let account_id = Uuid::now_v7();
     let command = AccountCommand::Register {
@@ -430,13 +422,8 @@ pub async fn change_password(
         return Err(invalid_grant("the current password is wrong"));
     }
     let email = Email::parse(&email).ok();
-    let password = Password::parse(&body.new_password, email.as_ref()).map_err(|e| {
-        ApiError::Validation(vec![FieldError {
-            field: "new_password".to_owned(),
-            code: e.code.to_owned(),
-            message: e.message,
-        }])
-    })?;
+    let password = Password::parse(&body.new_password, email.as_ref())
+        .map_err(|e| ApiError::invalid_field("new_password", e))?;
     let hash = hash_password(password.expose().to_owned()).await?;
     let hook = Arc::new(AccountState {
         password_hash: Some(hash),

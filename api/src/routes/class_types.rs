@@ -7,25 +7,24 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::class_type::view::ClassTypeView;
-use domain::class_type::{
-    ClassType, ClassTypeCommand, ClassTypeDetails, ClassTypeError, ClassTypeId,
-};
+use domain::class_type::{ClassTypeCommand, ClassTypeDetails, ClassTypeId};
 use domain::policy::Action;
 use domain::scheduling::BookingPolicy;
 use domain::studio::StudioId;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::types::Json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::application::scheduling;
 use crate::auth::Caller;
 use crate::command::CommandTx;
 use crate::context::RequestContext;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
-use crate::routes::studios::{Accepted, ReadParams, StudioPath};
+use crate::routes::{Accepted, Page, PageParams, ReadParams, StudioPath};
 use crate::state::AppState;
 use crate::tenancy::Membership;
 
@@ -80,7 +79,7 @@ impl ClassTypeBody {
     /// The details, with defaults from the studio's settings (read with the membership).
     fn details(self, cmd: &CommandTx) -> Result<ClassTypeDetails, ApiError> {
         let name = domain::values::DisplayName::parse(&self.name)
-            .map_err(|e| ApiError::Validation(vec![ApiError::validation("name", &e)]))?;
+            .map_err(|e| ApiError::invalid_field("name", e))?;
         let settings = &cmd.profile()?.settings;
         Ok(ClassTypeDetails {
             name: name.to_string(),
@@ -157,7 +156,7 @@ pub async fn update_class_type(
     }
     let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
     cmd.require(Action::ManageSchedule)?;
-    require_in_studio(&state, &mut cmd, path.class_type_id).await?;
+    scheduling::class_type_in_studio(&state, &mut cmd, path.class_type_id).await?;
     let details = body.details(&cmd)?;
     let version = cmd
         .run(
@@ -187,7 +186,7 @@ pub async fn archive_class_type(
 ) -> Result<Response, ApiError> {
     let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
     cmd.require(Action::ManageSchedule)?;
-    require_in_studio(&state, &mut cmd, path.class_type_id).await?;
+    scheduling::class_type_in_studio(&state, &mut cmd, path.class_type_id).await?;
     let version = cmd
         .run(
             &state.class_types,
@@ -201,79 +200,46 @@ pub async fn archive_class_type(
         .await
 }
 
-/// A class type's current details, from the event store (never lags): what a class
-/// scheduled from it gets. 404 for another studio's type; 422 when archived.
-pub(crate) async fn current(
-    state: &AppState,
-    cmd: &mut CommandTx,
-    id: Uuid,
-) -> Result<ClassTypeDetails, ApiError> {
-    let class_type = require_in_studio(state, cmd, id).await?;
-    if class_type.is_archived() {
-        return Err(ClassTypeError::Archived.into());
-    }
-    class_type
-        .details_in(StudioId(cmd.studio_id))
-        .cloned()
-        .ok_or_else(not_found)
-}
-
-/// The class type from its stream (committed state), `404` unless it is this studio's.
-async fn require_in_studio(
-    state: &AppState,
-    cmd: &mut CommandTx,
-    id: Uuid,
-) -> Result<ClassType, ApiError> {
-    let (class_type, _) = cmd.load(&state.class_types, id).await?;
-    if class_type.details_in(StudioId(cmd.studio_id)).is_none() {
-        return Err(not_found());
-    }
-    Ok(class_type)
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct ListParams {
+pub struct ClassTypeFilter {
     /// Include archived types (default false).
     #[serde(default)]
     pub include_archived: bool,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ClassTypes {
-    /// By name.
-    pub class_types: Vec<ClassTypeView>,
-}
-
 /// The studio's class types.
 #[utoipa::path(get, path = "/studios/{studio_id}/class-types", tag = "classes", security(("bearer" = [])),
-    params(("studio_id" = Uuid, Path, description = "Studio id"), ListParams),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), PageParams<Uuid, ClassTypeFilter>),
     responses(
-        (status = 200, description = "Class types", body = ClassTypes),
+        (status = 200, description = "Class types", body = Page<ClassTypeView>),
         (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_class_types(
     State(state): State<AppState>,
     user: Caller,
     AppPath(path): AppPath<StudioPath>,
-    AppQuery(params): AppQuery<ListParams>,
-) -> Result<AppJson<ClassTypes>, ApiError> {
+    page: PageParams<Uuid, ClassTypeFilter>,
+) -> Result<AppJson<Page<ClassTypeView>>, ApiError> {
     let member = Membership::load(&state.pool, &user, path.studio_id).await?;
     member.require(Action::ViewSchedule)?;
     let mut tx = member.tx(&state.pool).await?;
-    // A catalogue, not a log: a studio has tens of types, so no pagination (capped).
     let docs: Vec<Json<ClassTypeView>> = sqlx::query_scalar(
         "SELECT doc FROM class_type_view WHERE tenant_id = $1 AND ($2 OR NOT archived) \
-         ORDER BY lower(name), id LIMIT 500",
+         AND ($3::uuid IS NULL OR (lower(name), id) > \
+           (SELECT lower(a.name), a.id FROM class_type_view a WHERE a.tenant_id = $1 AND a.id = $3)) \
+         ORDER BY lower(name), id LIMIT $4",
     )
     .bind(path.studio_id)
-    .bind(params.include_archived)
+    .bind(page.filter.include_archived)
+    .bind(page.after)
+    .bind(page.fetch())
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(AppJson(ClassTypes {
-        class_types: docs.into_iter().map(|d| d.0).collect(),
-    }))
+    let page = Page::from_rows(docs, page.limit, |d| d.0.id.0)
+        .map_items(|docs| docs.into_iter().map(|d| d.0).collect());
+    Ok(AppJson(page))
 }
 
 async fn load_view(

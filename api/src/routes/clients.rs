@@ -11,20 +11,20 @@ use domain::client::{ClientCommand, ClientId, HealthIntake};
 use domain::policy::{Action, Relation, Role};
 use domain::studio::StudioId;
 use domain::values::{DisplayName, Email};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::types::Json;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::application::directory;
 use crate::auth::Caller;
 use crate::command::CommandTx;
 use crate::context::RequestContext;
-use crate::directory;
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, Problem, Validator};
 use crate::extract::{AppJson, AppPath, AppQuery};
-use crate::routes::studios::{Accepted, ReadParams, StudioPath};
+use crate::routes::{Accepted, Page, PageParams, ReadParams, StudioPath};
 use crate::state::AppState;
 use crate::tenancy::Membership;
 
@@ -70,20 +70,10 @@ pub async fn create_client(
     AppPath(path): AppPath<StudioPath>,
     AppJson(body): AppJson<CreateClient>,
 ) -> Result<Response, ApiError> {
-    let mut errors = Vec::new();
-    let full_name = DisplayName::parse(&body.full_name)
-        .map_err(|e| errors.push(ApiError::validation("full_name", &e)))
-        .ok();
-    let email = body
-        .email
-        .as_deref()
-        .map(Email::parse)
-        .transpose()
-        .map_err(|e| errors.push(ApiError::validation("email", &e)))
-        .ok();
-    let (Some(full_name), Some(email)) = (full_name, email) else {
-        return Err(ApiError::Validation(errors));
-    };
+    let mut v = Validator::new();
+    let full_name = v.check("full_name", DisplayName::parse(&body.full_name));
+    let email = v.check("email", body.email.as_deref().map(Email::parse).transpose());
+    let (full_name, email) = v.finish(|| Some((full_name?, email?)))?;
     let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
     cmd.require(Action::ManageClients)?;
     if let Some(account) = body.account_id {
@@ -140,68 +130,40 @@ async fn load_client(
     member.view_doc(&state.pool, "client_view", id).await
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ClientListParams {
-    /// Page size, 1..=100 (default 50).
-    pub limit: Option<u32>,
-    /// Continue after this client id.
-    pub after: Option<Uuid>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ClientPage {
-    pub items: Vec<ClientView>,
-    pub next_after: Option<Uuid>,
-}
-
 /// List client records (a client sees only their own).
 #[utoipa::path(get, path = "/studios/{studio_id}/clients", tag = "clients", security(("bearer" = [])),
-    params(("studio_id" = Uuid, Path, description = "Studio id"), ClientListParams),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), PageParams),
     responses(
-        (status = 200, description = "One page", body = ClientPage),
+        (status = 200, description = "One page", body = Page<ClientView>),
         (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_clients(
     State(state): State<AppState>,
     user: Caller,
     AppPath(path): AppPath<StudioPath>,
-    AppQuery(params): AppQuery<ClientListParams>,
-) -> Result<AppJson<ClientPage>, ApiError> {
+    page: PageParams,
+) -> Result<AppJson<Page<ClientView>>, ApiError> {
     let member = Membership::load(&state.pool, &user, path.studio_id).await?;
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::InvalidQuery(
-            "limit must be between 1 and 100".to_owned(),
-        ));
-    }
     // A role that may not read client records in general reads its own only.
     let own_only = !member.may(Action::ViewClient, Relation::default());
     let mut tx = member.tx(&state.pool).await?;
-    let mut docs: Vec<Json<ClientView>> = sqlx::query_scalar(
+    let docs: Vec<Json<ClientView>> = sqlx::query_scalar(
         "SELECT doc FROM client_view WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2) \
          AND (NOT $4 OR account_id = $5) ORDER BY id LIMIT $3",
     )
     .bind(path.studio_id)
-    .bind(params.after)
-    .bind(i64::from(limit) + 1)
+    .bind(page.after)
+    .bind(page.fetch())
     .bind(own_only)
     .bind(user.account_id)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    let more = docs.len() > limit as usize;
-    docs.truncate(limit as usize);
-    let next_after = if more {
-        docs.last().map(|d| d.0.id.0)
-    } else {
-        None
-    };
-    let items = docs
-        .into_iter()
-        .filter_map(|d| visible(&member, d.0))
-        .collect();
-    Ok(AppJson(ClientPage { items, next_after }))
+    let page = Page::from_rows(docs, page.limit, |d| d.0.id.0).map_items(|docs| {
+        docs.into_iter()
+            .filter_map(|d| visible(&member, d.0))
+            .collect()
+    });
+    Ok(AppJson(page))
 }
 
 #[derive(Debug, Deserialize)]

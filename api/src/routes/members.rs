@@ -17,13 +17,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::application::directory;
 use crate::auth::{new_opaque_token, session_revoked, sha256_hex, Caller};
 use crate::command::{CommandTx, Reply};
 use crate::context::RequestContext;
-use crate::directory;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, AppPath};
-use crate::routes::studios::{accepted, Accepted, StudioPath};
+use crate::routes::{accepted, Accepted, Page, PageParams, StudioPath};
 use crate::state::AppState;
 use crate::tenancy::Membership;
 
@@ -55,16 +55,23 @@ pub struct InvitationView {
     pub expires_at: DateTime<Utc>,
 }
 
+/// One page of members, by name, and the pending invitations.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MemberList {
-    pub members: Vec<MemberView>,
-    /// Pending invitations (not yet accepted, revoked or expired).
+    #[serde(flatten)]
+    pub members: Page<MemberView>,
+    /// Pending invitations (not yet accepted, revoked or expired), on every page.
     pub invitations: Vec<InvitationView>,
 }
 
+type MemberRow = (Uuid, String, String, String, DateTime<Utc>);
+
 /// List members and pending invitations.
+///
+/// Members by name, a page at a time (`after` is a member's account id); the pending
+/// invitations come with every page.
 #[utoipa::path(get, path = "/studios/{studio_id}/members", tag = "members", security(("bearer" = [])),
-    params(("studio_id" = Uuid, Path, description = "Studio id")),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), PageParams),
     responses(
         (status = 200, description = "Members", body = MemberList),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
@@ -73,28 +80,36 @@ pub async fn list_members(
     State(state): State<AppState>,
     user: Caller,
     AppPath(path): AppPath<StudioPath>,
+    page: PageParams,
 ) -> Result<AppJson<MemberList>, ApiError> {
     let member = Membership::load(&state.pool, &user, path.studio_id).await?;
     member.require(Action::ViewMembers)?;
     let mut tx = member.tx(&state.pool).await?;
-    let members = sqlx::query(
+    let rows: Vec<MemberRow> = sqlx::query_as(
         "SELECT m.account_id, a.email, a.full_name, m.role, m.joined_at FROM studio_membership m \
-         JOIN account a ON a.id = m.account_id WHERE m.tenant_id = $1 ORDER BY a.full_name, m.account_id",
+         JOIN account a ON a.id = m.account_id WHERE m.tenant_id = $1 \
+         AND ($2::uuid IS NULL OR (a.full_name, m.account_id) > \
+           (SELECT c.full_name, c.id FROM account c WHERE c.id = $2)) \
+         ORDER BY a.full_name, m.account_id LIMIT $3",
     )
     .bind(path.studio_id)
+    .bind(page.after)
+    .bind(page.fetch())
     .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .filter_map(|r| {
-        Some(MemberView {
-            account_id: r.try_get(0).ok()?,
-            email: r.try_get(1).ok()?,
-            full_name: r.try_get(2).ok()?,
-            role: Role::parse(r.try_get::<&str, _>(3).ok()?)?,
-            joined_at: r.try_get(4).ok()?,
-        })
-    })
-    .collect();
+    .await?;
+    let members = Page::from_rows(rows, page.limit, |r| r.0).map_items(|rows| {
+        rows.into_iter()
+            .filter_map(|(account_id, email, full_name, role, joined_at)| {
+                Some(MemberView {
+                    account_id,
+                    email,
+                    full_name,
+                    role: Role::parse(&role)?,
+                    joined_at,
+                })
+            })
+            .collect()
+    });
     let invitations = sqlx::query(
         "SELECT id, email, role, expires_at FROM studio_invitation \
          WHERE tenant_id = $1 AND state = 'pending' AND expires_at > now() ORDER BY created_at",
@@ -161,8 +176,7 @@ pub async fn add_member(
     AppJson(body): AppJson<AddMember>,
 ) -> Result<Response, ApiError> {
     let studio = path.studio_id;
-    let email = Email::parse(&body.email)
-        .map_err(|e| ApiError::Validation(vec![ApiError::validation("email", &e)]))?;
+    let email = Email::parse(&body.email).map_err(|e| ApiError::invalid_field("email", e))?;
     let mut cmd = CommandTx::begin(&state, &user, &ctx, studio).await?;
     cmd.require(Action::ManageMembers)?;
     let existing: Option<Uuid> =

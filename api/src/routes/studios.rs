@@ -9,18 +9,19 @@ use axum::response::{IntoResponse, Response};
 use domain::studio::view::StudioView;
 use domain::studio::{LocationId, StudioCommand, StudioId, StudioSettings};
 use domain::values::{Currency, DisplayName, TimeZone};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::types::Json;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{AuthUser, Caller};
-use crate::command::{CommandTx, Reply};
+use crate::command::CommandTx;
 use crate::context::RequestContext;
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{ApiError, Problem, Validator};
 use crate::extract::{AppJson, AppPath, AppQuery};
+use crate::routes::{accepted, Accepted, Page, PageParams, ReadParams, StudioPath};
 use crate::state::AppState;
 use crate::tenancy::{tenant_tx, Membership};
 use domain::account::AccountId;
@@ -88,72 +89,11 @@ pub struct RenameLocation {
     pub expected_version: Option<u64>,
 }
 
-/// A command was accepted.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Accepted {
-    /// The studio's id.
-    pub id: Uuid,
-    /// The studio's version after the command; pass it as `min_version` to read it.
-    pub version: u64,
-    /// The location the command created or changed, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub location_id: Option<Uuid>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ReadParams {
-    /// Wait (a few seconds at most) until the view reflects at least this version.
-    pub min_version: Option<u64>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ListParams {
-    /// Page size, 1..=100 (default 50).
-    pub limit: Option<u32>,
-    /// Continue after this studio id (`next_after` of the previous page).
-    pub after: Option<Uuid>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct StudioPage {
-    pub items: Vec<StudioView>,
-    /// Pass as `after` to get the next page; absent on the last page.
-    pub next_after: Option<Uuid>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StudioPath {
-    pub studio_id: Uuid,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LocationPath {
     pub studio_id: Uuid,
     pub location_id: Uuid,
-}
-
-/// Collects field errors so a client learns about every bad field at once.
-#[derive(Default)]
-struct Validator(Vec<FieldError>);
-
-impl Validator {
-    fn check<T>(&mut self, field: &str, r: Result<T, domain::values::InvalidValue>) -> Option<T> {
-        r.map_err(|e| self.0.push(ApiError::validation(field, &e)))
-            .ok()
-    }
-    fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(self.0))
-        }
-    }
 }
 
 fn parse_address(raw: Option<String>) -> Result<Option<String>, domain::values::InvalidValue> {
@@ -166,19 +106,6 @@ fn parse_address(raw: Option<String>) -> Result<Option<String>, domain::values::
         });
     }
     Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
-}
-
-/// The reply to a command that answers [`Accepted`]: its version is the `ETag`; a
-/// created studio gets a `Location`.
-pub(crate) fn accepted(status: StatusCode, body: Accepted) -> Result<Reply, ApiError> {
-    let location = (status == StatusCode::CREATED && body.location_id.is_none())
-        .then(|| format!("/api/v1/studios/{}", body.id));
-    let version = body.version;
-    let reply = Reply::json(status, &body)?.with_etag(version);
-    Ok(match location {
-        Some(l) => reply.with_location(l),
-        None => reply,
-    })
 }
 
 /// Runs one studio command in its own command transaction and answers [`Accepted`].
@@ -223,16 +150,11 @@ pub async fn create_studio(
     ctx: RequestContext,
     AppJson(body): AppJson<CreateStudio>,
 ) -> Result<Response, ApiError> {
-    let mut v = Validator::default();
+    let mut v = Validator::new();
     let name = v.check("name", DisplayName::parse(&body.name));
     let timezone = v.check("timezone", TimeZone::parse(&body.timezone));
     let currency = v.check("currency", Currency::parse(&body.currency));
-    v.finish()?;
-    let (Some(name), Some(timezone), Some(currency)) = (name, timezone, currency) else {
-        return Err(ApiError::Internal(anyhow::anyhow!(
-            "validator let an error through"
-        )));
-    };
+    let (name, timezone, currency) = v.finish(|| Some((name?, timezone?, currency?)))?;
     let id = body.id.unwrap_or_else(Uuid::now_v7);
     let command = StudioCommand::CreateStudio {
         studio_id: StudioId(id),
@@ -255,41 +177,29 @@ pub async fn create_studio(
 }
 
 /// List the studios you are a member of, ordered by id.
-#[utoipa::path(get, path = "/studios", tag = "studios", params(ListParams), security(("bearer" = [])),
+#[utoipa::path(get, path = "/studios", tag = "studios", params(PageParams), security(("bearer" = [])),
     responses(
-        (status = 200, description = "One page", body = StudioPage),
+        (status = 200, description = "One page", body = Page<StudioView>),
         (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_studios(
     State(state): State<AppState>,
     user: AuthUser,
-    AppQuery(params): AppQuery<ListParams>,
-) -> Result<AppJson<StudioPage>, ApiError> {
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::InvalidQuery(
-            "limit must be between 1 and 100".to_owned(),
-        ));
-    }
+    page: PageParams,
+) -> Result<AppJson<Page<StudioView>>, ApiError> {
     let mut tx = tenant_tx(&state.pool, None, Some(user.account_id)).await?;
-    let mut rows: Vec<Json<StudioView>> = sqlx::query_scalar(
+    let rows: Vec<Json<StudioView>> = sqlx::query_scalar(
         "SELECT v.doc FROM studio_view v JOIN studio_membership m ON m.tenant_id = v.tenant_id \
          WHERE m.account_id = $3 AND ($1::uuid IS NULL OR v.id > $1) ORDER BY v.id LIMIT $2",
     )
-    .bind(params.after)
-    .bind(i64::from(limit) + 1)
+    .bind(page.after)
+    .bind(page.fetch())
     .bind(user.account_id)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let items: Vec<StudioView> = rows.into_iter().map(|j| j.0).collect();
-    let next_after = if more {
-        items.last().map(|s| s.id.0)
-    } else {
-        None
-    };
-    Ok(AppJson(StudioPage { items, next_after }))
+    let page = Page::from_rows(rows, page.limit, |s| s.0.id.0)
+        .map_items(|rows| rows.into_iter().map(|j| j.0).collect());
+    Ok(AppJson(page))
 }
 
 async fn load_studio(
@@ -356,14 +266,7 @@ pub async fn rename_studio(
     AppPath(path): AppPath<StudioPath>,
     AppJson(body): AppJson<RenameStudio>,
 ) -> Result<Response, ApiError> {
-    let mut v = Validator::default();
-    let name = v.check("name", DisplayName::parse(&body.name));
-    v.finish()?;
-    let Some(name) = name else {
-        return Err(ApiError::Internal(anyhow::anyhow!(
-            "validator let an error through"
-        )));
-    };
+    let name = DisplayName::parse(&body.name).map_err(|e| ApiError::invalid_field("name", e))?;
     studio_command(
         &state,
         &user,
@@ -433,19 +336,14 @@ pub async fn add_location(
     AppPath(path): AppPath<StudioPath>,
     AppJson(body): AppJson<AddLocation>,
 ) -> Result<Response, ApiError> {
-    let mut v = Validator::default();
+    let mut v = Validator::new();
     let name = v.check("name", DisplayName::parse(&body.name));
     let address = v.check("address", parse_address(body.address));
     let timezone = v.check(
         "timezone",
         body.timezone.as_deref().map(TimeZone::parse).transpose(),
     );
-    v.finish()?;
-    let (Some(name), Some(address), Some(timezone)) = (name, address, timezone) else {
-        return Err(ApiError::Internal(anyhow::anyhow!(
-            "validator let an error through"
-        )));
-    };
+    let (name, address, timezone) = v.finish(|| Some((name?, address?, timezone?)))?;
     let location_id = body.id.unwrap_or_else(Uuid::now_v7);
     let command = StudioCommand::AddLocation {
         location_id: LocationId(location_id),
@@ -484,14 +382,7 @@ pub async fn rename_location(
     AppPath(path): AppPath<LocationPath>,
     AppJson(body): AppJson<RenameLocation>,
 ) -> Result<Response, ApiError> {
-    let mut v = Validator::default();
-    let name = v.check("name", DisplayName::parse(&body.name));
-    v.finish()?;
-    let Some(name) = name else {
-        return Err(ApiError::Internal(anyhow::anyhow!(
-            "validator let an error through"
-        )));
-    };
+    let name = DisplayName::parse(&body.name).map_err(|e| ApiError::invalid_field("name", e))?;
     let command = StudioCommand::RenameLocation {
         location_id: LocationId(path.location_id),
         name,

@@ -1,7 +1,6 @@
-//! 1:1 appointments with trainers: weekly availability with time off, buffers and
-//! minimum notice; free slots; booking, rescheduling and cancelling. Each trainer's
-//! calendar is one stream, so a trainer is never double-booked whatever the
-//! concurrency.
+//! Trainers' calendars for 1:1 appointments: weekly availability with time off, buffers
+//! and minimum notice; free slots; a trainer's schedule. Booking, rescheduling and
+//! cancelling appointments: `routes/appointments.rs`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -9,13 +8,10 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use domain::account::AccountId;
 use domain::class::view::ClassView;
-use domain::client::ClientId;
 use domain::policy::{self, Action, Relation};
 use domain::studio::StudioId;
 use domain::trainer_calendar::view::TrainerCalendarView;
-use domain::trainer_calendar::{
-    slots, Appointment, Busy, Rules, TimeOff, TrainerCalendar, TrainerCommand, Window,
-};
+use domain::trainer_calendar::{slots, Appointment, Busy, Rules, TimeOff, TrainerCommand, Window};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use utoipa::{IntoParams, ToSchema};
@@ -23,13 +19,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::application::appointments::{self, calendar_id};
 use crate::auth::Caller;
-use crate::command::{CommandTx, Reply};
+use crate::command::CommandTx;
 use crate::context::RequestContext;
-use crate::directory;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
-use crate::routes::studios::Accepted;
+use crate::routes::{Accepted, TrainerPath};
 use crate::state::AppState;
 use crate::tenancy::Membership;
 
@@ -38,32 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(set_availability))
         .routes(routes!(add_time_off))
         .routes(routes!(free_slots))
-        .routes(routes!(book_appointment))
-        .routes(routes!(reschedule))
-        .routes(routes!(cancel_appointment))
         .routes(routes!(trainer_schedule))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrainerPath {
-    pub studio_id: Uuid,
-    pub trainer_id: Uuid,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AppointmentPath {
-    pub studio_id: Uuid,
-    pub trainer_id: Uuid,
-    pub appointment_id: Uuid,
-}
-
-fn trainer_not_found() -> ApiError {
-    ApiError::NotFound {
-        code: "trainer_not_found",
-        what: "trainer",
-    }
 }
 
 /// The trainer must be a member who can teach (read side).
@@ -74,20 +45,8 @@ async fn require_trainer(
 ) -> Result<(), ApiError> {
     match member.role_of(&state.pool, trainer).await? {
         Some(role) if policy::may_teach(role) => Ok(()),
-        _ => Err(trainer_not_found()),
+        _ => Err(appointments::trainer_not_found()),
     }
-}
-
-/// The trainer must be a member who can teach (in a command).
-async fn require_trainer_in(cmd: &mut CommandTx, trainer: Uuid) -> Result<(), ApiError> {
-    match cmd.role_of(trainer).await? {
-        Some(role) if policy::may_teach(role) => Ok(()),
-        _ => Err(trainer_not_found()),
-    }
-}
-
-fn calendar_id(studio: Uuid, trainer: Uuid) -> Uuid {
-    TrainerCalendar::id(StudioId(studio), AccountId(trainer))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -135,7 +94,7 @@ pub async fn set_availability(
             assigned_trainer: false,
         },
     )?;
-    require_trainer_in(&mut cmd, path.trainer_id).await?;
+    appointments::require_trainer(&mut cmd, path.trainer_id).await?;
     let timezone = match body.timezone {
         Some(t) => t,
         None => cmd.profile()?.timezone.clone(),
@@ -193,7 +152,7 @@ pub async fn add_time_off(
             assigned_trainer: false,
         },
     )?;
-    require_trainer_in(&mut cmd, path.trainer_id).await?;
+    appointments::require_trainer(&mut cmd, path.trainer_id).await?;
     let time_off = TimeOff {
         id: Uuid::now_v7(),
         from: body.from,
@@ -218,7 +177,7 @@ async fn calendar(
     member: &Membership,
     trainer: Uuid,
 ) -> Result<TrainerCalendarView, ApiError> {
-    let id = TrainerCalendar::id(StudioId(member.studio_id), AccountId(trainer));
+    let id = calendar_id(member.studio_id, trainer);
     let doc: Option<TrainerCalendarView> = member
         .view_doc(&state.pool, "trainer_calendar_view", id)
         .await?;
@@ -320,194 +279,6 @@ pub async fn free_slots(
             .map(|(starts_at, ends_at)| Slot { starts_at, ends_at })
             .collect(),
     }))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BookAppointment {
-    /// Client-chosen id (makes retries safe: a repeated request books once); minted when
-    /// absent.
-    pub id: Option<Uuid>,
-    /// A free slot's start.
-    pub starts_at: DateTime<Utc>,
-    /// The client record (clients book for themselves and may omit it).
-    pub client_id: Option<Uuid>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AppointmentBooked {
-    pub appointment: Appointment,
-    pub version: u64,
-}
-
-/// Book a slot with a trainer.
-#[utoipa::path(post, path = "/studios/{studio_id}/trainers/{trainer_id}/appointments", tag = "appointments", security(("bearer" = [])),
-    params(("studio_id" = Uuid, Path, description = "Studio id"), ("trainer_id" = Uuid, Path, description = "Trainer's account")),
-    request_body = BookAppointment,
-    responses(
-        (status = 201, description = "Booked", body = AppointmentBooked),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`trainer_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`slot_unavailable`, `no_availability`, `client_required`, `client_not_found`", body = Problem, content_type = "application/problem+json")))]
-pub async fn book_appointment(
-    State(state): State<AppState>,
-    user: Caller,
-    ctx: RequestContext,
-    AppPath(path): AppPath<TrainerPath>,
-    AppJson(body): AppJson<BookAppointment>,
-) -> Result<Response, ApiError> {
-    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
-    let member = cmd.member()?;
-    require_trainer_in(&mut cmd, path.trainer_id).await?;
-    let client = directory::resolve_client(&mut cmd, body.client_id).await?;
-    member.require_with(
-        Action::BookAppointment,
-        Relation {
-            own_record: client.own || path.trainer_id == member.account_id,
-            assigned_trainer: false,
-        },
-    )?;
-    let id = body.id.unwrap_or_else(Uuid::now_v7);
-    let busy = directory::teaching_around(&mut cmd, path.trainer_id, body.starts_at).await?;
-    let command = TrainerCommand::Book {
-        appointment_id: id,
-        client_id: ClientId(client.id),
-        starts_at: body.starts_at,
-        busy,
-        now: Utc::now(),
-    };
-    let calendar = calendar_id(path.studio_id, path.trainer_id);
-    let executed = cmd.run(&state.trainer_calendars, calendar, command).await?;
-    // On a retry (same id) nothing new was written: answer the appointment as booked.
-    let appointment = *executed.aggregate.appointment(id).ok_or_else(|| {
-        ApiError::Internal(anyhow::anyhow!(
-            "booked appointment {id} is not in its calendar"
-        ))
-    })?;
-    let version = executed.outcome.version;
-    let reply = Reply::json(
-        StatusCode::CREATED,
-        &AppointmentBooked {
-            appointment,
-            version,
-        },
-    )?
-    .with_etag(version);
-    cmd.commit(reply).await
-}
-
-/// Staff, the trainer whose calendar it is, or the client the appointment is for.
-async fn require_party(
-    state: &AppState,
-    cmd: &mut CommandTx,
-    member: &Membership,
-    path: &AppointmentPath,
-) -> Result<(), ApiError> {
-    let own_calendar = path.trainer_id == member.account_id;
-    if member.may(
-        Action::BookAppointment,
-        Relation {
-            own_record: own_calendar,
-            assigned_trainer: false,
-        },
-    ) {
-        return Ok(());
-    }
-    let (calendar, _) = cmd
-        .load(
-            &state.trainer_calendars,
-            calendar_id(path.studio_id, path.trainer_id),
-        )
-        .await?;
-    let Some(appointment) = calendar.appointment(path.appointment_id) else {
-        return Err(ApiError::NotFound {
-            code: "appointment_not_found",
-            what: "appointment",
-        });
-    };
-    let own = directory::client_record(cmd, appointment.client_id.0)
-        .await?
-        .is_some_and(|(owner, _)| owner == Some(member.account_id));
-    member.require_with(
-        Action::BookAppointment,
-        Relation {
-            own_record: own,
-            assigned_trainer: false,
-        },
-    )
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Reschedule {
-    pub starts_at: DateTime<Utc>,
-}
-
-/// Move an appointment to another free slot.
-#[utoipa::path(post, path = "/studios/{studio_id}/trainers/{trainer_id}/appointments/{appointment_id}/reschedule", tag = "appointments", security(("bearer" = [])),
-    params(("studio_id" = Uuid, Path, description = "Studio id"), ("trainer_id" = Uuid, Path, description = "Trainer's account"), ("appointment_id" = Uuid, Path, description = "Appointment id")),
-    request_body = Reschedule,
-    responses(
-        (status = 200, description = "Moved", body = Accepted),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`appointment_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`slot_unavailable`", body = Problem, content_type = "application/problem+json")))]
-pub async fn reschedule(
-    State(state): State<AppState>,
-    user: Caller,
-    ctx: RequestContext,
-    AppPath(path): AppPath<AppointmentPath>,
-    AppJson(body): AppJson<Reschedule>,
-) -> Result<Response, ApiError> {
-    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
-    let member = cmd.member()?;
-    require_trainer_in(&mut cmd, path.trainer_id).await?;
-    require_party(&state, &mut cmd, &member, &path).await?;
-    let busy = directory::teaching_around(&mut cmd, path.trainer_id, body.starts_at).await?;
-    let command = TrainerCommand::Reschedule {
-        appointment_id: path.appointment_id,
-        starts_at: body.starts_at,
-        busy,
-        now: Utc::now(),
-    };
-    let calendar = calendar_id(path.studio_id, path.trainer_id);
-    let version = cmd
-        .run(&state.trainer_calendars, calendar, command)
-        .await?
-        .outcome
-        .version;
-    cmd.commit_accepted(StatusCode::OK, path.appointment_id, version)
-        .await
-}
-
-/// Cancel an appointment.
-#[utoipa::path(delete, path = "/studios/{studio_id}/trainers/{trainer_id}/appointments/{appointment_id}", tag = "appointments", security(("bearer" = [])),
-    params(("studio_id" = Uuid, Path, description = "Studio id"), ("trainer_id" = Uuid, Path, description = "Trainer's account"), ("appointment_id" = Uuid, Path, description = "Appointment id")),
-    responses(
-        (status = 200, description = "Cancelled", body = Accepted),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`appointment_not_found`", body = Problem, content_type = "application/problem+json")))]
-pub async fn cancel_appointment(
-    State(state): State<AppState>,
-    user: Caller,
-    ctx: RequestContext,
-    AppPath(path): AppPath<AppointmentPath>,
-) -> Result<Response, ApiError> {
-    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
-    let member = cmd.member()?;
-    require_trainer_in(&mut cmd, path.trainer_id).await?;
-    require_party(&state, &mut cmd, &member, &path).await?;
-    let command = TrainerCommand::Cancel {
-        appointment_id: path.appointment_id,
-    };
-    let calendar = calendar_id(path.studio_id, path.trainer_id);
-    let version = cmd
-        .run(&state.trainer_calendars, calendar, command)
-        .await?
-        .outcome
-        .version;
-    cmd.commit_accepted(StatusCode::OK, path.appointment_id, version)
-        .await
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

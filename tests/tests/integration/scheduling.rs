@@ -845,11 +845,7 @@ async fn classes_take_their_defaults_from_a_class_type_and_a_retried_series_does
     let (_, list) = app
         .call(Method::GET, &format!("{base}/class-types"), &s.owner, None)
         .await?;
-    assert_eq!(
-        list["class_types"].as_array().map(Vec::len),
-        Some(0),
-        "{list}"
-    );
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(0), "{list}");
     let (_, list) = app
         .call(
             Method::GET,
@@ -858,11 +854,7 @@ async fn classes_take_their_defaults_from_a_class_type_and_a_retried_series_does
             None,
         )
         .await?;
-    assert_eq!(
-        list["class_types"].as_array().map(Vec::len),
-        Some(1),
-        "{list}"
-    );
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "{list}");
     let (st, r) = app
         .call(
             Method::POST,

@@ -871,7 +871,7 @@ async fn invitations_join_once_and_the_last_owner_stays() -> anyhow::Result<()> 
     let (_, me) = app.call(Method::GET, "/api/v1/me", &newbie, None).await?;
     assert_eq!(me["memberships"][0]["role"], "trainer");
     let (_, list) = app.call(Method::GET, &members, &owner, None).await?;
-    assert_eq!(list["members"].as_array().map(Vec::len), Some(2));
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(2));
     assert_eq!(list["invitations"].as_array().map(Vec::len), Some(0));
 
     // The last owner can neither leave nor be demoted; a trainer cannot manage members.
@@ -950,11 +950,11 @@ async fn the_audit_log_shows_who_did_what_from_where() -> anyhow::Result<()> {
     assert_eq!(newest["user_agent"], "audit-test/1.0");
     assert_eq!(newest["correlation_id"], "audit-corr-1");
     assert!(newest.get("payload").is_none());
-    let before = page["next_before"].as_i64().unwrap_or_default();
+    let after = page["next_after"].as_i64().unwrap_or_default();
     let (_, older) = app
         .call(
             Method::GET,
-            &format!("/api/v1/studios/{studio}/audit?before={before}"),
+            &format!("/api/v1/studios/{studio}/audit?after={after}"),
             &owner,
             None,
         )
@@ -1040,4 +1040,130 @@ fn the_readme_role_matrix_is_the_policy() {
         "README's role matrix differs from domain::policy; paste policy::matrix_markdown():\n{}",
         policy::matrix_markdown()
     );
+}
+
+/// Walks a list with `limit` per page from the first page to the last; the items in
+/// order. Every page but the last is full and names where the next one starts.
+async fn walk(
+    app: &TestApp,
+    user: &TestUser,
+    list: &str,
+    limit: usize,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    let sep = if list.contains('?') { '&' } else { '?' };
+    let mut items = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..20 {
+        let url = match &after {
+            Some(a) => format!("{list}{sep}limit={limit}&after={a}"),
+            None => format!("{list}{sep}limit={limit}"),
+        };
+        let (s, page) = app.call(Method::GET, &url, user, None).await?;
+        anyhow::ensure!(s == 200, "{url}: {s} {page}");
+        let got = page["items"].as_array().cloned().unwrap_or_default();
+        match &page["next_after"] {
+            serde_json::Value::Null => {
+                anyhow::ensure!(got.len() <= limit, "{url}: {page}");
+                items.extend(got);
+                return Ok(items);
+            }
+            next => {
+                anyhow::ensure!(got.len() == limit, "{url}: a page before the last is full");
+                items.extend(got);
+                after = Some(next.to_string().trim_matches('"').to_owned());
+            }
+        }
+    }
+    anyhow::bail!("{list} did not end")
+}
+
+#[tokio::test]
+async fn every_list_pages_with_limit_and_after() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let owner = app.user("Pager Owner").await?;
+    let studio = app.create_studio(&owner, "Paged Studio").await?;
+    app.create_studio(&owner, "Paged Studio Two").await?;
+    for name in ["Pager Cleo", "Pager Alma", "Pager Bea"] {
+        let member = app.user(name).await?;
+        app.add_member(&owner, studio, &member, "trainer").await?;
+    }
+    let base = format!("/api/v1/studios/{studio}");
+    for name in ["Yoga", "barre", "Mat", "Aerial"] {
+        let (s, r) = app
+            .call(
+                Method::POST,
+                &format!("{base}/class-types"),
+                &owner,
+                Some(serde_json::json!({"name": name, "duration_minutes": 45})),
+            )
+            .await?;
+        assert_eq!(s, 201, "{r}");
+    }
+
+    // Members by name, from the directory (no waiting); invitations on every page.
+    let members = walk(&app, &owner, &format!("{base}/members"), 2).await?;
+    let names: Vec<&str> = members
+        .iter()
+        .filter_map(|m| m["full_name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["Pager Alma", "Pager Bea", "Pager Cleo", "Pager Owner"]
+    );
+    let (_, page) = app
+        .call(
+            Method::GET,
+            &format!("{base}/members?limit=1"),
+            &owner,
+            None,
+        )
+        .await?;
+    assert_eq!(page["invitations"].as_array().map(Vec::len), Some(0));
+
+    // Class types by name (case-insensitive), once their view has caught up.
+    eventually(Duration::from_secs(20), "class type view", || async {
+        let (_, page) = app
+            .call(Method::GET, &format!("{base}/class-types"), &owner, None)
+            .await?;
+        Ok((page["items"].as_array().map(Vec::len) == Some(4)).then_some(()))
+    })
+    .await?;
+    let types = walk(&app, &owner, &format!("{base}/class-types"), 3).await?;
+    let names: Vec<&str> = types.iter().filter_map(|t| t["name"].as_str()).collect();
+    assert_eq!(names, ["Aerial", "barre", "Mat", "Yoga"]);
+
+    // The audit log, newest first: `after` continues with older entries.
+    let entries = walk(&app, &owner, &format!("{base}/audit"), 2).await?;
+    let positions: Vec<i64> = entries
+        .iter()
+        .filter_map(|e| e["position"].as_i64())
+        .collect();
+    assert!(positions.len() >= 8, "{positions:?}");
+    assert!(positions.windows(2).all(|w| w[0] > w[1]), "{positions:?}");
+
+    // Studios by id.
+    let studios = walk(&app, &owner, "/api/v1/studios", 1).await?;
+    assert_eq!(studios.len(), 2);
+
+    // One validation for every list.
+    for list in [
+        "/api/v1/studios".to_owned(),
+        format!("{base}/clients"),
+        format!("{base}/members"),
+        format!("{base}/class-types"),
+        format!("{base}/audit"),
+    ] {
+        for query in ["limit=0", "limit=101", "after=nope", "bogus=1"] {
+            let (s, body) = app
+                .call(Method::GET, &format!("{list}?{query}"), &owner, None)
+                .await?;
+            assert_eq!(
+                (s, body["code"].as_str()),
+                (400, Some("invalid_query_parameter")),
+                "{list}?{query}: {body}"
+            );
+        }
+    }
+    Ok(())
 }
