@@ -172,24 +172,31 @@ impl Membership {
     where
         T: serde::de::DeserializeOwned + Send + Unpin + 'static,
     {
-        let (open, role, doc): (bool, Option<String>, Option<sqlx::types::Json<T>>) =
-            sqlx::query_as(
-                "SELECT session_open, role, doc FROM repstream_read_doc($1, $2, $3, $4, $5)",
-            )
-            .bind(table)
-            .bind(id)
-            .bind(self.studio_id)
-            .bind(self.account_id)
-            .bind(self.session_id)
-            .fetch_one(pool)
-            .await?;
-        if !open {
-            return Err(session_revoked());
-        }
-        if role.is_none() {
-            return Err(studio_not_found());
-        }
-        Ok(doc.map(|d| d.0))
+        let caller = Caller {
+            account_id: self.account_id,
+            session_id: self.session_id,
+        };
+        Ok(read_doc(pool, &caller, self.studio_id, table, id).await?.1)
+    }
+
+    /// The caller's membership and one document of view `V`, in **one** statement: the
+    /// session, the membership and the document are read together. The caller checks the
+    /// permission on the membership before using the document.
+    pub async fn read<V: View>(
+        pool: &PgPool,
+        caller: &Caller,
+        studio_id: Uuid,
+        id: Uuid,
+    ) -> Result<(Self, Option<V>), ApiError> {
+        let (role, doc) = read_doc(pool, caller, studio_id, V::TABLE, id).await?;
+        let member = Self {
+            studio_id,
+            account_id: caller.account_id,
+            session_id: caller.session_id,
+            role,
+            profile: None,
+        };
+        Ok((member, doc))
     }
 
     /// One document of view `V` by id: [`Self::view_doc`] on `V::TABLE`.
@@ -210,4 +217,36 @@ impl Membership {
         tx.commit().await?;
         Ok(role.as_deref().and_then(Role::parse))
     }
+}
+
+/// `repstream_read_doc`: checks the session and reads the role and the document in one
+/// statement. A closed session is `401`, a non-member `404`.
+async fn read_doc<T>(
+    pool: &PgPool,
+    caller: &Caller,
+    studio_id: Uuid,
+    table: &'static str,
+    id: Uuid,
+) -> Result<(Role, Option<T>), ApiError>
+where
+    T: serde::de::DeserializeOwned + Send + Unpin + 'static,
+{
+    let (open, role, doc): (bool, Option<String>, Option<sqlx::types::Json<T>>) = sqlx::query_as(
+        "SELECT session_open, role, doc FROM repstream_read_doc($1, $2, $3, $4, $5)",
+    )
+    .bind(table)
+    .bind(id)
+    .bind(studio_id)
+    .bind(caller.account_id)
+    .bind(caller.session_id)
+    .fetch_one(pool)
+    .await?;
+    if !open {
+        return Err(session_revoked());
+    }
+    let role = role
+        .as_deref()
+        .and_then(Role::parse)
+        .ok_or_else(studio_not_found)?;
+    Ok((role, doc.map(|d| d.0)))
 }

@@ -13,6 +13,7 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::tenancy::Membership;
 
@@ -83,6 +84,36 @@ impl ViewWaiter {
         Fut: Future<Output = Result<Option<V>, ApiError>>,
     {
         let view = load().await?;
+        self.catch_up(
+            member,
+            pool,
+            (aggregate_type, aggregate_id),
+            max,
+            min_version,
+            version,
+            view,
+            load,
+        )
+        .await
+    }
+
+    /// The rest of [`Self::read_at_least`], given the first read.
+    #[allow(clippy::too_many_arguments)]
+    async fn catch_up<V, F, Fut>(
+        &self,
+        member: &Membership,
+        pool: &PgPool,
+        (aggregate_type, aggregate_id): (&str, &str),
+        max: Duration,
+        min_version: Option<u64>,
+        version: impl Fn(&V) -> u64,
+        view: Option<V>,
+        load: F,
+    ) -> Result<Option<V>, ApiError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Option<V>, ApiError>>,
+    {
         let Some(wanted) = min_version else {
             return Ok(view);
         };
@@ -140,6 +171,38 @@ impl ViewWaiter {
             || member.view::<V>(pool, id),
         )
         .await
+    }
+
+    /// Read-your-writes for view `V`'s document `id` of `studio_id`, with the reader's
+    /// membership: the first read is one statement ([`Membership::read`]); `authorize`
+    /// decides on the membership before the document is used or waited for.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn read_member_view<V: View>(
+        &self,
+        pool: &PgPool,
+        caller: &Caller,
+        studio_id: Uuid,
+        id: Uuid,
+        max: Duration,
+        min_version: Option<u64>,
+        authorize: impl FnOnce(&Membership) -> Result<(), ApiError>,
+    ) -> Result<(Membership, Option<V>), ApiError> {
+        let (member, first) = Membership::read::<V>(pool, caller, studio_id, id).await?;
+        authorize(&member)?;
+        let stream = id.to_string();
+        let view = self
+            .catch_up(
+                &member,
+                pool,
+                (V::AGGREGATE_TYPE, &stream),
+                max,
+                min_version,
+                V::version,
+                first,
+                || member.view::<V>(pool, id),
+            )
+            .await?;
+        Ok((member, view))
     }
 
     /// Re-runs `ready` whenever `aggregate_id`'s views change (or every 250 ms) until it

@@ -242,14 +242,6 @@ pub async fn list_class_types(
     Ok(AppJson(page))
 }
 
-async fn load_view(
-    state: &AppState,
-    member: &Membership,
-    id: Uuid,
-) -> Result<Option<ClassTypeView>, ApiError> {
-    member.view_doc(&state.pool, "class_type_view", id).await
-}
-
 /// One class type (`min_version` waits for a write to show).
 #[utoipa::path(get, path = "/studios/{studio_id}/class-types/{class_type_id}", tag = "classes", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"), ("class_type_id" = Uuid, Path, description = "Class type id"), ReadParams),
@@ -263,21 +255,17 @@ pub async fn get_class_type(
     AppPath(path): AppPath<ClassTypePath>,
     AppQuery(params): AppQuery<ReadParams>,
 ) -> Result<AppJson<ClassTypeView>, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
-    member.require(Action::ViewSchedule)?;
-    let id = path.class_type_id;
-    state
+    let (_, view) = state
         .waiter
-        .read_at_least(
-            &member,
+        .read_member_view::<ClassTypeView>(
             &state.pool,
-            ("class_type", &id.to_string()),
+            &user,
+            path.studio_id,
+            path.class_type_id,
             state.config.read_wait_max,
             params.min_version,
-            |v: &ClassTypeView| v.version,
-            || load_view(&state, &member, id),
+            |member| member.require(Action::ViewSchedule),
         )
-        .await?
-        .map(AppJson)
-        .ok_or_else(not_found)
+        .await?;
+    view.map(AppJson).ok_or_else(not_found)
 }

@@ -288,9 +288,19 @@ pub async fn get_class(
     AppPath(path): AppPath<ClassPath>,
     AppQuery(params): AppQuery<ReadParams>,
 ) -> Result<AppJson<ClassView>, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
-    member.require(Action::ViewSchedule)?;
-    let view = load_class_at(&state, &member, path.class_id, params.min_version).await?;
+    let (member, view) = state
+        .waiter
+        .read_member_view::<ClassView>(
+            &state.pool,
+            &user,
+            path.studio_id,
+            path.class_id,
+            state.config.read_wait_max,
+            params.min_version,
+            |member| member.require(Action::ViewSchedule),
+        )
+        .await?;
+    let view = view.ok_or_else(not_found)?;
     if member.may(Action::ManageAttendance, Relation::default()) {
         Ok(AppJson(view))
     } else {

@@ -122,14 +122,6 @@ fn visible(member: &Membership, view: ClientView) -> Option<ClientView> {
     }
 }
 
-async fn load_client(
-    state: &AppState,
-    member: &Membership,
-    id: Uuid,
-) -> Result<Option<ClientView>, ApiError> {
-    member.view_doc(&state.pool, "client_view", id).await
-}
-
 /// List client records (a client sees only their own).
 #[utoipa::path(get, path = "/studios/{studio_id}/clients", tag = "clients", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"), PageParams),
@@ -186,18 +178,17 @@ pub async fn get_client(
     AppPath(path): AppPath<ClientPath>,
     AppQuery(params): AppQuery<ReadParams>,
 ) -> Result<AppJson<ClientView>, ApiError> {
-    let member = Membership::load(&state.pool, &user, path.studio_id).await?;
-    let id = path.client_id;
-    let view = state
+    // Visibility is decided per document (own record, assigned trainer, role).
+    let (member, view) = state
         .waiter
-        .read_at_least(
-            &member,
+        .read_member_view::<ClientView>(
             &state.pool,
-            ("client", &id.to_string()),
+            &user,
+            path.studio_id,
+            path.client_id,
             state.config.read_wait_max,
             params.min_version,
-            |v: &ClientView| v.version,
-            || load_client(&state, &member, id),
+            |_| Ok(()),
         )
         .await?;
     view.and_then(|v| visible(&member, v))

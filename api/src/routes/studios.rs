@@ -23,7 +23,7 @@ use crate::error::{ApiError, Problem, Validator};
 use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::routes::{accepted, Accepted, Page, PageParams, ReadParams, StudioPath};
 use crate::state::AppState;
-use crate::tenancy::{tenant_tx, Membership};
+use crate::tenancy::tenant_tx;
 use domain::account::AccountId;
 use domain::policy::Action;
 
@@ -202,15 +202,6 @@ pub async fn list_studios(
     Ok(AppJson(page))
 }
 
-async fn load_studio(
-    state: &AppState,
-    member: &Membership,
-) -> Result<Option<StudioView>, ApiError> {
-    member
-        .view_doc(&state.pool, "studio_view", member.studio_id)
-        .await
-}
-
 /// Get a studio with its locations and settings.
 #[utoipa::path(get, path = "/studios/{studio_id}", tag = "studios", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"), ReadParams),
@@ -226,18 +217,16 @@ pub async fn get_studio(
     AppQuery(params): AppQuery<ReadParams>,
 ) -> Result<Response, ApiError> {
     let id = path.studio_id;
-    let member = Membership::load(&state.pool, &user, id).await?;
-    member.require(Action::ViewStudio)?;
-    let view = state
+    let (_, view) = state
         .waiter
-        .read_at_least(
-            &member,
+        .read_member_view::<StudioView>(
             &state.pool,
-            ("studio", &id.to_string()),
+            &user,
+            id,
+            id,
             state.config.read_wait_max,
             params.min_version,
-            |v: &StudioView| v.version,
-            || load_studio(&state, &member),
+            |member| member.require(Action::ViewStudio),
         )
         .await?;
     let view = view.ok_or(ApiError::NotFound {
