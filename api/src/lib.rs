@@ -99,18 +99,7 @@ impl utoipa::Modify for BearerScheme {
 pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let max_body = state.config.max_body_bytes;
     let cors = security::cors(&state.config.cors_allowed_origins);
-    let v1 = routes::studios::router()
-        .merge(routes::auth::router())
-        .merge(routes::members::router())
-        .merge(routes::clients::router())
-        .merge(routes::audit::router())
-        .merge(routes::class_types::router())
-        .merge(routes::classes::router())
-        .merge(routes::schedules::router())
-        .merge(routes::bookings::router())
-        .merge(routes::attendance::router())
-        .merge(routes::trainers::router())
-        .merge(routes::appointments::router());
+    let v1 = routes::v1();
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .merge(routes::health::router())

@@ -101,7 +101,7 @@ async fn ensure_account(
         keep_session: None,
     });
     state
-        .accounts
+        .bus::<domain::account::Account>()
         .execute_with_hook(
             &id.to_string(),
             command,
@@ -122,7 +122,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<SeedReport> {
     let owner = ids[0];
     let actor = format!("user:{owner}");
     let studio = DEMO_STUDIO_ID.to_string();
-    let bus = &state.studios;
+    let bus = &state.bus::<domain::studio::Studio>();
     let created = match bus
         .execute(
             &studio,
@@ -198,7 +198,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<SeedReport> {
             account_id: Some(AccountId(ids[n])),
         };
         match state
-            .clients
+            .bus::<domain::client::Client>()
             .execute(&key, register, None, meta(DEMO_STUDIO_ID, &actor))
             .await
         {
@@ -223,7 +223,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<SeedReport> {
                 },
             ] {
                 state
-                    .clients
+                    .bus::<domain::client::Client>()
                     .execute(&key, command, None, meta(DEMO_STUDIO_ID, &actor))
                     .await
                     .map_err(|e| anyhow::anyhow!("seeding client {name}: {e}"))?;
@@ -290,7 +290,7 @@ async fn seed_week(state: &AppState, actor: &str, people: &[Uuid]) -> anyhow::Re
             },
         };
         match state
-            .class_types
+            .bus::<domain::class_type::ClassType>()
             .execute(&id.to_string(), define, None, meta(DEMO_STUDIO_ID, actor))
             .await
         {
@@ -337,7 +337,7 @@ async fn seed_week(state: &AppState, actor: &str, people: &[Uuid]) -> anyhow::Re
                 policy,
             };
             match state
-                .classes
+                .bus::<domain::class::ClassSession>()
                 .execute(
                     &class_id.to_string(),
                     schedule,
@@ -358,7 +358,7 @@ async fn seed_week(state: &AppState, actor: &str, people: &[Uuid]) -> anyhow::Re
                     blocked_until: None,
                 };
                 match state
-                    .classes
+                    .bus::<domain::class::ClassSession>()
                     .execute(
                         &class_id.to_string(),
                         book,

@@ -4,12 +4,6 @@ use std::time::Duration;
 use axum::extract::FromRef;
 use common::event_store::CommandBus;
 use common::sqs::SqsClient;
-use domain::account::Account;
-use domain::class::ClassSession;
-use domain::class_type::ClassType;
-use domain::client::Client;
-use domain::studio::Studio;
-use domain::trainer_calendar::TrainerCalendar;
 use sqlx::PgPool;
 
 use crate::auth::{AuthConfig, TokenService};
@@ -52,12 +46,6 @@ impl ApiConfig {
 pub struct AppState {
     pub pool: PgPool,
     pub sqs: SqsClient,
-    pub studios: CommandBus<Studio>,
-    pub accounts: CommandBus<Account>,
-    pub clients: CommandBus<Client>,
-    pub classes: CommandBus<ClassSession>,
-    pub class_types: CommandBus<ClassType>,
-    pub trainer_calendars: CommandBus<TrainerCalendar>,
     pub tokens: TokenService,
     /// Derived from the token signing secret (see [`crate::check_in_code`]).
     pub check_in_codes: CheckInCodes,
@@ -74,13 +62,6 @@ impl AppState {
         config: ApiConfig,
     ) -> anyhow::Result<Self> {
         Ok(Self {
-            // Each bus gets its aggregate type's transaction hooks (common::inline::hooks_for).
-            studios: CommandBus::new(pool.clone(), ()),
-            accounts: CommandBus::new(pool.clone(), ()),
-            clients: CommandBus::new(pool.clone(), ()),
-            classes: CommandBus::new(pool.clone(), ()),
-            trainer_calendars: CommandBus::new(pool.clone(), ()),
-            class_types: CommandBus::new(pool.clone(), ()),
             tokens: TokenService::new(config.auth.clone())?,
             check_in_codes: CheckInCodes::new(&config.auth.jwt_secret)?,
             limiters: Arc::new(Limiters::new(&config.rate_limits)),
@@ -89,5 +70,19 @@ impl AppState {
             waiter,
             config,
         })
+    }
+}
+
+impl AppState {
+    /// The command bus of aggregate `A`, with `A`'s transaction hooks
+    /// ([`common::inline::hooks_for`], chosen in `CommandBus::new`, the one place every
+    /// caller goes through). Cheap: a pool handle and the hook list.
+    pub fn bus<A>(&self) -> CommandBus<A>
+    where
+        A: cqrs_es::Aggregate<Services = ()> + 'static,
+        A::Command: Send + 'static,
+        A::Error: Send + 'static,
+    {
+        CommandBus::new(self.pool.clone(), ())
     }
 }

@@ -219,8 +219,13 @@ impl Membership {
     }
 }
 
-/// `repstream_read_doc`: checks the session and reads the role and the document in one
-/// statement. A closed session is `401`, a non-member `404`.
+/// Checks the session and reads the role and the document in one statement. A closed
+/// session is `401`, a non-member `404`. The document is read by static SQL per table
+/// (its plan is cached with the prepared statement; the `repstream_read_doc` function's
+/// dynamic `EXECUTE` planned it on every call, 2.7x the database time), after
+/// `repstream_enter` has bound the statement to the studio, and only for a member with an
+/// open session: row-level security also lets any statement bound to a studio see its
+/// rows, so the guard is the check.
 async fn read_doc<T>(
     pool: &PgPool,
     caller: &Caller,
@@ -231,16 +236,27 @@ async fn read_doc<T>(
 where
     T: serde::de::DeserializeOwned + Send + Unpin + 'static,
 {
-    let (open, role, doc): (bool, Option<String>, Option<sqlx::types::Json<T>>) = sqlx::query_as(
-        "SELECT session_open, role, doc FROM repstream_read_doc($1, $2, $3, $4, $5)",
-    )
-    .bind(table)
-    .bind(id)
-    .bind(studio_id)
-    .bind(caller.account_id)
-    .bind(caller.session_id)
-    .fetch_one(pool)
-    .await?;
+    let read_model =
+        table.ends_with("_view") && table.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    if !read_model {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "not a read model: {table}"
+        )));
+    }
+    let sql = format!(
+        "SELECT e.session_open, e.role, \
+           CASE WHEN e.session_open AND e.role IS NOT NULL \
+             THEN (SELECT v.doc FROM {table} v WHERE v.id = $1) END \
+         FROM repstream_enter($2, $3, $4, false, NULL) e"
+    );
+    let (open, role, doc): (bool, Option<String>, Option<sqlx::types::Json<T>>) =
+        sqlx::query_as(&sql)
+            .bind(id)
+            .bind(studio_id)
+            .bind(caller.account_id)
+            .bind(caller.session_id)
+            .fetch_one(pool)
+            .await?;
     if !open {
         return Err(session_revoked());
     }

@@ -54,7 +54,7 @@ pub async fn require_party(
     }
     let (calendar, _) = cmd
         .load(
-            &state.trainer_calendars,
+            &state.bus::<domain::trainer_calendar::TrainerCalendar>(),
             calendar_id(cmd.studio_id, trainer),
         )
         .await?;

@@ -135,7 +135,8 @@ pub async fn link_client_record(
         let command = ClientCommand::LinkAccount {
             account_id: AccountId(account),
         };
-        cmd.run_also(&state.clients, id, command).await?;
+        cmd.run_also(&state.bus::<domain::client::Client>(), id, command)
+            .await?;
         return Ok(id);
     }
     let id = Uuid::new_v5(&studio, account.as_bytes());
@@ -148,7 +149,8 @@ pub async fn link_client_record(
         email: Email::parse(&email).ok(),
         account_id: Some(AccountId(account)),
     };
-    cmd.run_also(&state.clients, id, command).await?;
+    cmd.run_also(&state.bus::<domain::client::Client>(), id, command)
+        .await?;
     Ok(id)
 }
 

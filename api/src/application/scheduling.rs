@@ -124,7 +124,9 @@ pub async fn class_type_in_studio(
     cmd: &mut CommandTx,
     id: Uuid,
 ) -> Result<ClassType, ApiError> {
-    let (class_type, _) = cmd.load(&state.class_types, id).await?;
+    let (class_type, _) = cmd
+        .load(&state.bus::<domain::class_type::ClassType>(), id)
+        .await?;
     if class_type.details_in(StudioId(cmd.studio_id)).is_none() {
         return Err(ClassTypeError::NotFound.into());
     }
@@ -141,7 +143,9 @@ pub async fn require_own_booking(
     class: Uuid,
     booking: Uuid,
 ) -> Result<(), ApiError> {
-    let (session, _) = cmd.load(&state.classes, class).await?;
+    let (session, _) = cmd
+        .load(&state.bus::<domain::class::ClassSession>(), class)
+        .await?;
     let own = match session.booking_client(BookingId(booking)) {
         Some(client) => directory::client_record(cmd, client.0)
             .await?

@@ -95,7 +95,13 @@ pub async fn book_appointment(
         now: Utc::now(),
     };
     let calendar = calendar_id(path.studio_id, path.trainer_id);
-    let executed = cmd.run(&state.trainer_calendars, calendar, command).await?;
+    let executed = cmd
+        .run(
+            &state.bus::<domain::trainer_calendar::TrainerCalendar>(),
+            calendar,
+            command,
+        )
+        .await?;
     // On a retry (same id) nothing new was written: answer the appointment as booked.
     let appointment = *executed.aggregate.appointment(id).ok_or_else(|| {
         ApiError::Internal(anyhow::anyhow!(
@@ -156,7 +162,11 @@ pub async fn reschedule(
     };
     let calendar = calendar_id(path.studio_id, path.trainer_id);
     let version = cmd
-        .run(&state.trainer_calendars, calendar, command)
+        .run(
+            &state.bus::<domain::trainer_calendar::TrainerCalendar>(),
+            calendar,
+            command,
+        )
         .await?
         .outcome
         .version;
@@ -193,7 +203,11 @@ pub async fn cancel_appointment(
     };
     let calendar = calendar_id(path.studio_id, path.trainer_id);
     let version = cmd
-        .run(&state.trainer_calendars, calendar, command)
+        .run(
+            &state.bus::<domain::trainer_calendar::TrainerCalendar>(),
+            calendar,
+            command,
+        )
         .await?
         .outcome
         .version;

@@ -79,7 +79,7 @@ pub async fn signup(
     let mut meta = ctx.metadata(PLATFORM_TENANT);
     meta.actor = format!("user:{account_id}");
     state
-        .accounts
+        .bus::<domain::account::Account>()
         .execute_with_hook(&account_id.to_string(), command, None, meta, hook)
         .await
         .map_err(|e| match e {
@@ -430,7 +430,7 @@ pub async fn change_password(
         keep_session: Some(user.session_id),
     });
     state
-        .accounts
+        .bus::<domain::account::Account>()
         .execute_with_hook(
             &user.account_id.to_string(),
             AccountCommand::ChangePassword,

@@ -88,7 +88,13 @@ pub async fn book(
         now: Utc::now(),
         blocked_until: client.blocked_until,
     };
-    let executed = cmd.run(&state.classes, path.class_id, command).await?;
+    let executed = cmd
+        .run(
+            &state.bus::<domain::class::ClassSession>(),
+            path.class_id,
+            command,
+        )
+        .await?;
     let version = executed.outcome.version;
     let (status, waitlist_position) = match executed.events.first() {
         Some(ClassEvent::SpotBooked { .. }) => (BookingStatus::Booked, None),
@@ -151,7 +157,13 @@ pub async fn cancel_booking(
         booking_id: BookingId(path.booking_id),
         now: Utc::now(),
     };
-    let executed = cmd.run(&state.classes, path.class_id, command).await?;
+    let executed = cmd
+        .run(
+            &state.bus::<domain::class::ClassSession>(),
+            path.class_id,
+            command,
+        )
+        .await?;
     let (version, events) = (executed.outcome.version, executed.events);
     let mut result = CancelResult {
         status: BookingStatus::Cancelled,

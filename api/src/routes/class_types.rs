@@ -124,7 +124,7 @@ pub async fn define_class_type(
         details,
     };
     let version = cmd
-        .run(&state.class_types, id, command)
+        .run(&state.bus::<domain::class_type::ClassType>(), id, command)
         .await?
         .outcome
         .version;
@@ -160,7 +160,7 @@ pub async fn update_class_type(
     let details = body.details(&cmd)?;
     let version = cmd
         .run(
-            &state.class_types,
+            &state.bus::<domain::class_type::ClassType>(),
             path.class_type_id,
             ClassTypeCommand::Update { details },
         )
@@ -189,7 +189,7 @@ pub async fn archive_class_type(
     scheduling::class_type_in_studio(&state, &mut cmd, path.class_type_id).await?;
     let version = cmd
         .run(
-            &state.class_types,
+            &state.bus::<domain::class_type::ClassType>(),
             path.class_type_id,
             ClassTypeCommand::Archive,
         )

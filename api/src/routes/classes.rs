@@ -133,7 +133,11 @@ pub async fn create_class(
         schedule_id: None,
         policy: shape.policy,
     };
-    let version = cmd.run(&state.classes, id, command).await?.outcome.version;
+    let version = cmd
+        .run(&state.bus::<domain::class::ClassSession>(), id, command)
+        .await?
+        .outcome
+        .version;
     cmd.commit_accepted(StatusCode::CREATED, id, version).await
 }
 
@@ -398,7 +402,11 @@ pub async fn cancel_class(
         reason: reason.to_owned(),
     };
     let version = cmd
-        .run(&state.classes, path.class_id, command)
+        .run(
+            &state.bus::<domain::class::ClassSession>(),
+            path.class_id,
+            command,
+        )
         .await?
         .outcome
         .version;
@@ -435,7 +443,11 @@ pub async fn change_capacity(
         now: Utc::now(),
     };
     let version = cmd
-        .run(&state.classes, path.class_id, command)
+        .run(
+            &state.bus::<domain::class::ClassSession>(),
+            path.class_id,
+            command,
+        )
         .await?
         .outcome
         .version;
@@ -468,14 +480,20 @@ pub async fn substitute_instructor(
 ) -> Result<Response, ApiError> {
     let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
     cmd.require(Action::ManageSchedule)?;
-    let (session, _) = cmd.load(&state.classes, path.class_id).await?;
+    let (session, _) = cmd
+        .load(&state.bus::<domain::class::ClassSession>(), path.class_id)
+        .await?;
     let times: Vec<_> = session.times().into_iter().collect();
     directory::check_instructor(&mut cmd, body.instructor_id, &times, &[path.class_id]).await?;
     let command = ClassCommand::SubstituteInstructor {
         instructor_id: body.instructor_id.map(AccountId),
     };
     let version = cmd
-        .run(&state.classes, path.class_id, command)
+        .run(
+            &state.bus::<domain::class::ClassSession>(),
+            path.class_id,
+            command,
+        )
         .await?
         .outcome
         .version;

@@ -92,7 +92,11 @@ pub async fn create_client(
         email,
         account_id: body.account_id.map(AccountId),
     };
-    let version = cmd.run(&state.clients, id, command).await?.outcome.version;
+    let version = cmd
+        .run(&state.bus::<domain::client::Client>(), id, command)
+        .await?
+        .outcome
+        .version;
     cmd.commit_accepted(StatusCode::CREATED, id, version).await
 }
 
@@ -240,7 +244,7 @@ pub async fn record_health(
     };
     let version = cmd
         .run_expecting(
-            &state.clients,
+            &state.bus::<domain::client::Client>(),
             path.client_id,
             command,
             body.expected_version,
@@ -286,7 +290,11 @@ pub async fn assign_trainer(
         trainer_id: AccountId(body.trainer_id),
     };
     let version = cmd
-        .run(&state.clients, path.client_id, command)
+        .run(
+            &state.bus::<domain::client::Client>(),
+            path.client_id,
+            command,
+        )
         .await?
         .outcome
         .version;
@@ -321,7 +329,11 @@ pub async fn unassign_trainer(
         trainer_id: AccountId(path.trainer_id),
     };
     let version = cmd
-        .run(&state.clients, path.client_id, command)
+        .run(
+            &state.bus::<domain::client::Client>(),
+            path.client_id,
+            command,
+        )
         .await?
         .outcome
         .version;

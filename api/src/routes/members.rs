@@ -193,7 +193,7 @@ pub async fn add_member(
                 role: body.role,
             };
             let version = cmd
-                .run(&state.studios, studio, command)
+                .run(&state.bus::<domain::studio::Studio>(), studio, command)
                 .await?
                 .outcome
                 .version;
@@ -220,7 +220,7 @@ pub async fn add_member(
                 expires_at,
             };
             let version = cmd
-                .run(&state.studios, studio, command)
+                .run(&state.bus::<domain::studio::Studio>(), studio, command)
                 .await?
                 .outcome
                 .version;
@@ -278,7 +278,11 @@ pub async fn change_role(
         role: body.role,
     };
     let version = cmd
-        .run(&state.studios, path.studio_id, command)
+        .run(
+            &state.bus::<domain::studio::Studio>(),
+            path.studio_id,
+            command,
+        )
         .await?
         .outcome
         .version;
@@ -321,7 +325,11 @@ pub async fn remove_member(
         account_id: AccountId(path.account_id),
     };
     let version = cmd
-        .run(&state.studios, path.studio_id, command)
+        .run(
+            &state.bus::<domain::studio::Studio>(),
+            path.studio_id,
+            command,
+        )
         .await?
         .outcome
         .version;
@@ -363,7 +371,11 @@ pub async fn revoke_invitation(
         invitation_id: path.invitation_id,
     };
     let version = cmd
-        .run(&state.studios, path.studio_id, command)
+        .run(
+            &state.bus::<domain::studio::Studio>(),
+            path.studio_id,
+            command,
+        )
         .await?
         .outcome
         .version;
@@ -419,7 +431,9 @@ pub async fn accept_invitation(
         email,
         now: Utc::now(),
     };
-    let executed = cmd.run(&state.studios, studio, command).await?;
+    let executed = cmd
+        .run(&state.bus::<domain::studio::Studio>(), studio, command)
+        .await?;
     let joined_as_client = executed.events.iter().any(|e| {
         matches!(
             e,

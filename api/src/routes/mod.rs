@@ -41,6 +41,22 @@ pub mod schedules;
 pub mod studios;
 pub mod trainers;
 
+/// Every `/api/v1` route: one line per route module.
+pub fn v1() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    studios::router()
+        .merge(auth::router())
+        .merge(members::router())
+        .merge(clients::router())
+        .merge(audit::router())
+        .merge(class_types::router())
+        .merge(classes::router())
+        .merge(schedules::router())
+        .merge(bookings::router())
+        .merge(attendance::router())
+        .merge(trainers::router())
+        .merge(appointments::router())
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StudioPath {

@@ -185,7 +185,8 @@ pub async fn create_series(
             schedule_id: Some(schedule_id),
             policy: shape.policy,
         };
-        cmd.run_also(&state.classes, id, command).await?;
+        cmd.run_also(&state.bus::<domain::class::ClassSession>(), id, command)
+            .await?;
         classes.push(SeriesClass { id, starts_at });
     }
     let reply = Reply::json(
@@ -251,7 +252,8 @@ pub async fn cancel_series(
         };
         // The class is still scheduled (read in this transaction): cancelling succeeds
         // or the whole request fails.
-        cmd.run_also(&state.classes, class, command).await?;
+        cmd.run_also(&state.bus::<domain::class::ClassSession>(), class, command)
+            .await?;
         cancelled.push(class);
     }
     cmd.commit(Reply::json(StatusCode::OK, &SeriesCancelled { cancelled })?)

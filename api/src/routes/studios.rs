@@ -125,7 +125,12 @@ async fn studio_command(
         cmd.require(action)?;
     }
     let executed = cmd
-        .run_expecting(&state.studios, studio_id, command, expected_version)
+        .run_expecting(
+            &state.bus::<domain::studio::Studio>(),
+            studio_id,
+            command,
+            expected_version,
+        )
         .await?;
     let reply = accepted(
         status,

@@ -113,7 +113,11 @@ pub async fn set_availability(
     };
     let calendar = calendar_id(path.studio_id, path.trainer_id);
     let version = cmd
-        .run(&state.trainer_calendars, calendar, command)
+        .run(
+            &state.bus::<domain::trainer_calendar::TrainerCalendar>(),
+            calendar,
+            command,
+        )
         .await?
         .outcome
         .version;
@@ -161,7 +165,7 @@ pub async fn add_time_off(
     let calendar = calendar_id(path.studio_id, path.trainer_id);
     let version = cmd
         .run(
-            &state.trainer_calendars,
+            &state.bus::<domain::trainer_calendar::TrainerCalendar>(),
             calendar,
             TrainerCommand::AddTimeOff { time_off },
         )
