@@ -20,7 +20,7 @@
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use common::event_store::{CommandBus, CommandMetadata, Executed};
+use common::event_store::{CommandBus, CommandMetadata, Executed, Remember};
 use cqrs_es::Aggregate;
 use domain::error::DomainError;
 use domain::policy::{Action, Relation, Role};
@@ -101,6 +101,8 @@ pub struct CommandTx {
     /// The studio's zone and settings (`None` before the studio exists).
     pub profile: Option<StudioProfile>,
     ctx: RequestContext,
+    /// States to cache once the transaction commits.
+    remember: Vec<Remember>,
 }
 
 impl CommandTx {
@@ -138,6 +140,7 @@ impl CommandTx {
             role: entered.role,
             profile: entered.profile,
             ctx: ctx.clone(),
+            remember: Vec::new(),
         })
     }
 
@@ -196,7 +199,7 @@ impl CommandTx {
         command: A::Command,
     ) -> Result<Executed<A>, ApiError>
     where
-        A: Aggregate + 'static,
+        A: Aggregate + Clone + Sync + 'static,
         A::Command: Send,
         A::Error: DomainError,
     {
@@ -212,7 +215,7 @@ impl CommandTx {
         body_expected: Option<u64>,
     ) -> Result<Executed<A>, ApiError>
     where
-        A: Aggregate + 'static,
+        A: Aggregate + Clone + Sync + 'static,
         A::Command: Send,
         A::Error: DomainError,
     {
@@ -229,7 +232,7 @@ impl CommandTx {
         command: A::Command,
     ) -> Result<Executed<A>, ApiError>
     where
-        A: Aggregate + 'static,
+        A: Aggregate + Clone + Sync + 'static,
         A::Command: Send,
         A::Error: DomainError,
     {
@@ -245,7 +248,7 @@ impl CommandTx {
         expected: Expected,
     ) -> Result<Executed<A>, ApiError>
     where
-        A: Aggregate + 'static,
+        A: Aggregate + Clone + Sync + 'static,
         A::Command: Send,
         A::Error: DomainError,
     {
@@ -268,7 +271,11 @@ impl CommandTx {
             .execute_in(&mut self.tx, id, command, expected.version(), &metadata)
             .await;
         match (result, expected) {
-            (Ok(executed), _) => Ok(executed),
+            (Ok(executed), _) => {
+                self.remember
+                    .extend(bus.remember(self.studio_id, id, &executed));
+                Ok(executed)
+            }
             (
                 Err(common::event_store::CommandError::VersionMismatch { expected, actual }),
                 Expected::IfMatch(_),
@@ -287,7 +294,7 @@ impl CommandTx {
         id: impl std::fmt::Display,
     ) -> Result<(A, u64), ApiError>
     where
-        A: Aggregate + 'static,
+        A: Aggregate + Clone + Sync + 'static,
         A::Command: Send,
         A::Error: DomainError,
     {
@@ -347,6 +354,9 @@ impl CommandTx {
             .await?;
         }
         self.tx.commit().await?;
+        for remember in self.remember {
+            remember.committed();
+        }
         Ok(reply.into_response())
     }
 }

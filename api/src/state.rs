@@ -2,7 +2,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::FromRef;
-use common::event_store::CommandBus;
+use common::event_store::{AggregateCache, CommandBus};
 use common::sqs::SqsClient;
 use sqlx::PgPool;
 
@@ -10,6 +10,9 @@ use crate::auth::{AuthConfig, TokenService};
 use crate::check_in_code::CheckInCodes;
 use crate::ratelimit::{Limiters, RateLimits};
 use crate::waiter::ViewWaiter;
+
+/// Streams whose committed state the API keeps in memory (per process).
+const AGGREGATE_CACHE_ENTRIES: usize = 20_000;
 
 /// Settings of the HTTP service.
 #[derive(Debug, Clone)]
@@ -50,6 +53,8 @@ pub struct AppState {
     /// Derived from the token signing secret (see [`crate::check_in_code`]).
     pub check_in_codes: CheckInCodes,
     pub waiter: ViewWaiter,
+    /// Committed aggregate states the command buses start from.
+    pub aggregates: Arc<AggregateCache>,
     pub limiters: Arc<Limiters>,
     pub config: ApiConfig,
 }
@@ -65,6 +70,7 @@ impl AppState {
             tokens: TokenService::new(config.auth.clone())?,
             check_in_codes: CheckInCodes::new(&config.auth.jwt_secret)?,
             limiters: Arc::new(Limiters::new(&config.rate_limits)),
+            aggregates: Arc::new(AggregateCache::new(AGGREGATE_CACHE_ENTRIES)),
             pool,
             sqs,
             waiter,
@@ -79,10 +85,10 @@ impl AppState {
     /// caller goes through). Cheap: a pool handle and the hook list.
     pub fn bus<A>(&self) -> CommandBus<A>
     where
-        A: cqrs_es::Aggregate<Services = ()> + 'static,
+        A: cqrs_es::Aggregate<Services = ()> + Clone + Sync + 'static,
         A::Command: Send + 'static,
         A::Error: Send + 'static,
     {
-        CommandBus::new(self.pool.clone(), ())
+        CommandBus::new(self.pool.clone(), ()).with_cache(self.aggregates.clone())
     }
 }

@@ -15,9 +15,10 @@
 //! conflict, and cqrs-es 0.5's snapshot mode applies new events twice. Streams are keyed
 //! by tenant first (`events_pkey`), ids are unique across tenants (`stream_claim`).
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{SubsecRound, Utc};
 use cqrs_es::event_sink::EventSink;
@@ -82,6 +83,79 @@ pub const APPEND_SQL: &str = "WITH ev AS ( \
 /// Loads a stream (see `repstream_load_stream` in the migrations).
 pub const LOAD_SQL: &str = "SELECT sequence, event_type, event_version, payload, is_snapshot \
      FROM repstream_load_stream($1, $2, $3, $4, $5)";
+
+/// The events after a cached state (see `repstream_load_tail` in the migrations).
+pub const TAIL_SQL: &str = "SELECT sequence, event_type, event_version, payload, is_snapshot \
+     FROM repstream_load_tail($1, $2, $3, $4, $5)";
+
+type CacheKey = (Uuid, &'static str, String);
+/// A cached state and its version.
+type CacheEntry = (u64, Arc<dyn Any + Send + Sync>);
+
+/// Committed aggregate states kept in memory, so a command reads only the events after
+/// the state it already holds (usually none) instead of the snapshot and its tail.
+///
+/// Only *committed* states go in: [`CommandBus::execute`] after its commit, the API's
+/// command transaction after its (see [`Remember`]). A state is only ever a starting
+/// point: every load still runs under the stream's writer lock and applies the events
+/// after it, so other writers (other replicas, workers) are never missed; a cached
+/// version the stream does not have is dropped and the stream read in full. Bounded:
+/// when full, it starts over.
+pub struct AggregateCache {
+    entries: Mutex<HashMap<CacheKey, CacheEntry>>,
+    capacity: usize,
+}
+
+impl AggregateCache {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn get<A: Clone + 'static>(&self, key: &CacheKey) -> Option<(u64, A)> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let (version, state) = entries.get(key)?;
+        state.downcast_ref::<A>().map(|a| (*version, a.clone()))
+    }
+
+    fn put<A: Send + Sync + 'static>(&self, key: CacheKey, version: u64, state: A) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.get(&key).is_some_and(|(v, _)| *v >= version) {
+            return;
+        }
+        if entries.len() >= self.capacity && !entries.contains_key(&key) {
+            entries.clear();
+        }
+        entries.insert(key, (version, Arc::new(state)));
+    }
+
+    fn forget(&self, key: &CacheKey) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+}
+
+impl std::fmt::Debug for AggregateCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AggregateCache")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A committed state to put in the cache once the transaction that wrote it commits.
+pub struct Remember(Box<dyn FnOnce() + Send>);
+
+impl Remember {
+    /// Call after the commit succeeded.
+    pub fn committed(self) {
+        (self.0)();
+    }
+}
 
 /// Maps a database error. Only a collision on the stream's primary key is a concurrency
 /// conflict; a taken claim is its own answer; any other unique violation is state
@@ -205,6 +279,7 @@ pub struct CommandBus<A: Aggregate> {
     /// Names the aggregate type and its snapshot version: snapshots of another format are
     /// ignored. Bump the version when the aggregate's state changes shape or meaning.
     snapshot_format: String,
+    cache: Option<Arc<AggregateCache>>,
     _aggregate: PhantomData<fn() -> A>,
 }
 
@@ -215,6 +290,7 @@ impl<A: Aggregate> Clone for CommandBus<A> {
             services: self.services.clone(),
             hooks: self.hooks.clone(),
             snapshot_format: self.snapshot_format.clone(),
+            cache: self.cache.clone(),
             _aggregate: PhantomData,
         }
     }
@@ -227,10 +303,17 @@ struct Loaded<A> {
 }
 
 type LoadRow = (i64, Option<String>, Option<String>, Value, bool);
+type TailRow = (
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<Value>,
+    bool,
+);
 
 impl<A> CommandBus<A>
 where
-    A: Aggregate + 'static,
+    A: Aggregate + Clone + Sync + 'static,
     A::Command: Send + 'static,
     A::Error: Send + 'static,
     A::Services: 'static,
@@ -241,8 +324,72 @@ where
             services: Arc::new(services),
             hooks: crate::inline::hooks_for(A::TYPE),
             snapshot_format: format!("{}/1", A::TYPE),
+            cache: None,
             _aggregate: PhantomData,
         }
+    }
+
+    /// Starts loads from `cache` (see [`AggregateCache`]).
+    pub fn with_cache(mut self, cache: Arc<AggregateCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    fn key(tenant: Uuid, aggregate_id: &str) -> CacheKey {
+        (tenant, A::TYPE, aggregate_id.to_owned())
+    }
+
+    /// What to put in the cache once the transaction that produced `executed` commits.
+    pub fn remember(
+        &self,
+        tenant: Uuid,
+        aggregate_id: &str,
+        executed: &Executed<A>,
+    ) -> Option<Remember> {
+        let cache = self.cache.clone()?;
+        let key = Self::key(tenant, aggregate_id);
+        let (version, state) = (executed.outcome.version, executed.aggregate.clone());
+        Some(Remember(Box::new(move || cache.put(key, version, state))))
+    }
+
+    /// The cached state and the events after it, if the cache holds this stream.
+    async fn read_cached(
+        &self,
+        conn: &mut PgConnection,
+        tenant: Uuid,
+        aggregate_id: &str,
+        lock: bool,
+    ) -> Result<Option<Loaded<A>>, CommandError<A::Error>> {
+        let Some(cache) = &self.cache else {
+            return Ok(None);
+        };
+        let key = Self::key(tenant, aggregate_id);
+        let Some((cached, mut aggregate)) = cache.get::<A>(&key) else {
+            return Ok(None);
+        };
+        let rows: Vec<TailRow> = sqlx::query_as(TAIL_SQL)
+            .bind(tenant)
+            .bind(A::TYPE)
+            .bind(aggregate_id)
+            .bind(lock)
+            .bind(i64::try_from(cached).unwrap_or(i64::MAX))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map_sqlx)?;
+        let mut version = cached;
+        for (sequence, _, _, payload, marker) in rows {
+            let (Some(sequence), Some(payload), false) = (sequence, payload, marker) else {
+                // The stream has no event at the cached version: not this stream's state.
+                cache.forget(&key);
+                return Ok(None);
+            };
+            version = u64::try_from(sequence).unwrap_or_default();
+            let event: A::Event = serde_json::from_value(payload).map_err(|e| {
+                CommandError::Store(format!("{} event {aggregate_id}#{sequence}: {e}", A::TYPE))
+            })?;
+            aggregate.apply(event);
+        }
+        Ok(Some(Loaded { aggregate, version }))
     }
 
     /// Adds a hook run inside every commit of this bus.
@@ -272,6 +419,11 @@ where
         lock: bool,
         use_snapshot: bool,
     ) -> Result<Loaded<A>, CommandError<A::Error>> {
+        if use_snapshot {
+            if let Some(loaded) = self.read_cached(conn, tenant, aggregate_id, lock).await? {
+                return Ok(loaded);
+            }
+        }
         let format = if use_snapshot {
             self.snapshot_format.as_str()
         } else {
@@ -541,7 +693,11 @@ where
             let executed = bus
                 .execute_in(&mut tx, &aggregate_id, command, expected_version, &metadata)
                 .await?;
+            let remember = bus.remember(metadata.tenant_id, &aggregate_id, &executed);
             tx.commit().await.map_err(map_sqlx)?;
+            if let Some(remember) = remember {
+                remember.committed();
+            }
             Ok((executed.outcome, executed.events))
         })
         .await

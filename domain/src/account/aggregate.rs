@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{AccountCommand, AccountError, AccountEvent, AccountId};
 use crate::values::{DisplayName, Email};
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Account {
     id: Option<AccountId>,
 }

@@ -32,7 +32,7 @@ fn validate(d: &ClassTypeDetails) -> Result<(), ClassTypeError> {
 }
 
 /// One class type of one studio.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ClassType {
     defined: Option<(StudioId, ClassTypeDetails)>,
     archived: bool,

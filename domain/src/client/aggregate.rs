@@ -10,7 +10,7 @@ use crate::values::{DisplayName, Email};
 /// Most trainers assigned to one client at once.
 pub const MAX_TRAINERS: usize = 10;
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Client {
     id: Option<ClientId>,
     #[serde(default)]

@@ -10,7 +10,7 @@ use crate::client::ClientId;
 use crate::studio::StudioId;
 
 /// One trainer's bookable calendar in one studio.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TrainerCalendar {
     rules: Option<Rules>,
     time_off: Vec<TimeOff>,

@@ -655,3 +655,50 @@ async fn read_models_refuse_to_be_read_inside_a_command_transaction() -> anyhow:
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_cached_state_is_only_a_start_another_writers_events_are_applied_after_it(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_api().await?;
+    let owner = app.user("Cache Owner").await?;
+    let studio = app.create_studio(&owner, "Cache Studio").await?;
+    let base = format!("/api/v1/studios/{studio}");
+    let rename = |name: &'static str, etag: &'static str| {
+        app.req(Method::POST, &format!("{base}/rename"), &owner)
+            .header("If-Match", etag)
+            .json(&json!({ "name": name }))
+            .send()
+    };
+    // The API's command caches the studio at version 2.
+    let r = rename("Cached Name", "\"1\"").await?;
+    assert_eq!(r.status(), 200);
+    // Another writer (another API replica, a worker) appends version 3 behind its back.
+    let other = CommandBus::<Studio>::new(env.pool.clone(), ()).without_hooks();
+    other
+        .execute(
+            &studio.to_string(),
+            domain::studio::StudioCommand::RenameStudio {
+                name: domain::values::DisplayName::parse("Written Elsewhere")?,
+            },
+            Some(2),
+            crate::meta(studio),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The API starts from its cached version 2 and must read version 3 before deciding:
+    // the stale tag is refused, and renaming to the name written elsewhere changes
+    // nothing (with the cached state alone it would append an event).
+    let stale = rename("Stale", "\"2\"").await?;
+    assert_eq!(stale.status(), 412);
+    let same = rename("Written Elsewhere", "\"3\"").await?;
+    assert_eq!(same.status(), 200);
+    assert_eq!(same.headers()["etag"], "\"3\"");
+    let full = CommandBus::<Studio>::new(env.pool.clone(), ()).without_hooks();
+    let (_, version) = full
+        .load(studio, &studio.to_string())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    assert_eq!(version, 3, "the no-op rename appended nothing");
+    Ok(())
+}

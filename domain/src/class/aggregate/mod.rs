@@ -50,7 +50,7 @@ pub const MAX_CAPACITY: u32 = 500;
 /// Longest class.
 pub const MAX_DURATION_MINUTES: u32 = 24 * 60;
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ClassSession {
     id: Option<ClassId>,
     starts_at: Option<DateTime<Utc>>,

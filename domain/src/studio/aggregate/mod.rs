@@ -21,7 +21,7 @@ pub(crate) const MAX_LOCATIONS: usize = 200;
 
 /// The studio aggregate. Only what the rules need is kept here; the read model
 /// (`view::StudioView`) holds the rest.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Studio {
     id: Option<StudioId>,
     name: Option<DisplayName>,
@@ -33,19 +33,19 @@ pub struct Studio {
     invitations: Vec<Invitation>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Location {
     id: LocationId,
     name: DisplayName,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Member {
     account_id: AccountId,
     role: Role,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Invitation {
     id: Uuid,
     email: Email,
