@@ -13,6 +13,14 @@ log "cargo fmt --all --check"
 cargo fmt --all --check
 log "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+# unused dependencies (cargo-machete reads the sources; installed once into .local/tools)
+MACHETE="$REPO/.local/tools/bin/cargo-machete"
+if [ ! -x "$MACHETE" ]; then
+  log "installing cargo-machete into .local/tools"
+  cargo install --quiet --locked cargo-machete --version 0.9.2 --root "$REPO/.local/tools"
+fi
+log "cargo machete"
+"$MACHETE"
 
 NAME="test-$$"
 TMP="$(mktemp -d)"

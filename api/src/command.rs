@@ -18,72 +18,24 @@
 //! semantics: the same key and request replay the first response; the same key with
 //! another request is `422 idempotency_key_reused`).
 
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use common::event_store::{CommandBus, CommandMetadata, Executed, Remember};
 use cqrs_es::Aggregate;
 use domain::error::DomainError;
 use domain::policy::{Action, Relation, Role};
-use serde::{Deserialize, Serialize};
+
 use sqlx::{PgConnection, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::auth::{session_revoked, Caller};
 use crate::context::{Expected, RequestContext};
 use crate::error::{from_command, ApiError};
-use crate::routes::{accepted, Accepted};
+use crate::reply::{accepted, Accepted};
 use crate::state::AppState;
 use crate::tenancy::{enter, Membership, StudioProfile};
 
-/// A response a command answers, in a form that can be stored and replayed.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Reply {
-    pub status: u16,
-    pub body: serde_json::Value,
-    /// The resource's version after the command (`ETag`).
-    #[serde(default)]
-    pub etag: Option<u64>,
-    #[serde(default)]
-    pub location: Option<String>,
-}
-
-impl Reply {
-    pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Result<Self, ApiError> {
-        Ok(Self {
-            status: status.as_u16(),
-            body: serde_json::to_value(body).map_err(|e| ApiError::Internal(e.into()))?,
-            etag: None,
-            location: None,
-        })
-    }
-
-    pub fn with_etag(mut self, version: u64) -> Self {
-        self.etag = Some(version);
-        self
-    }
-
-    pub fn with_location(mut self, location: String) -> Self {
-        self.location = Some(location);
-        self
-    }
-}
-
-impl IntoResponse for Reply {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
-        let mut headers = HeaderMap::new();
-        if let Some(etag) = self
-            .etag
-            .and_then(|v| HeaderValue::from_str(&format!("\"{v}\"")).ok())
-        {
-            headers.insert(header::ETAG, etag);
-        }
-        if let Some(location) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-            headers.insert(header::LOCATION, location);
-        }
-        (status, headers, axum::Json(self.body)).into_response()
-    }
-}
+pub use crate::reply::Reply;
 
 /// Ids no stream may have.
 fn reserved(id: &str) -> bool {

@@ -88,7 +88,7 @@ pub enum ApiError {
     /// Not an error: the stored first response to a retried `Idempotency-Key`, returned
     /// as it was.
     #[error("replayed response")]
-    Replay(Box<crate::command::Reply>),
+    Replay(Box<crate::reply::Reply>),
     /// 422: a business rule refused the command.
     #[error("{message}")]
     Rule { code: &'static str, message: String },
@@ -278,6 +278,12 @@ impl Validator {
 impl From<anyhow::Error> for ApiError {
     fn from(err: anyhow::Error) -> Self {
         Self::Internal(err)
+    }
+}
+
+impl From<serde_json::Error> for ApiError {
+    fn from(err: serde_json::Error) -> Self {
+        ApiError::Internal(err.into())
     }
 }
 

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, Uri};
+use axum::http::Uri;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
@@ -23,7 +23,6 @@ use utoipa::openapi::{Ref, RefOr, Required, Schema};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::command::Reply;
 use crate::error::ApiError;
 use crate::extract::AppQuery;
 
@@ -93,30 +92,7 @@ pub struct ReadParams {
     pub min_version: Option<u64>,
 }
 
-/// A command was accepted.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Accepted {
-    /// The studio's id.
-    pub id: Uuid,
-    /// The studio's version after the command; pass it as `min_version` to read it.
-    pub version: u64,
-    /// The location the command created or changed, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub location_id: Option<Uuid>,
-}
-
-/// The reply to a command that answers [`Accepted`]: its version is the `ETag`; a
-/// created studio gets a `Location`.
-pub(crate) fn accepted(status: StatusCode, body: Accepted) -> Result<Reply, ApiError> {
-    let location = (status == StatusCode::CREATED && body.location_id.is_none())
-        .then(|| format!("/api/v1/studios/{}", body.id));
-    let version = body.version;
-    let reply = Reply::json(status, &body)?.with_etag(version);
-    Ok(match location {
-        Some(l) => reply.with_location(l),
-        None => reply,
-    })
-}
+pub use crate::reply::{accepted, Accepted};
 
 /// The reason a cancellation gives the booked clients: 1..=200 characters, trimmed.
 pub fn cancel_reason(raw: &str) -> Result<&str, ApiError> {
