@@ -20,10 +20,10 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use common::event_store::{CommandBus, CommandMetadata, Executed, Remember};
 use cqrs_es::Aggregate;
 use domain::error::DomainError;
 use domain::policy::{Action, Relation, Role};
+use infra::event_store::{CommandBus, CommandMetadata, Executed, Remember};
 
 use sqlx::{PgConnection, Postgres, Transaction};
 use uuid::Uuid;
@@ -229,7 +229,7 @@ impl CommandTx {
                 Ok(executed)
             }
             (
-                Err(common::event_store::CommandError::VersionMismatch { expected, actual }),
+                Err(infra::event_store::CommandError::VersionMismatch { expected, actual }),
                 Expected::IfMatch(_),
             ) => Err(ApiError::PreconditionFailed {
                 expected: expected.to_string(),

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
-use common::event_store::CommandMetadata;
+use infra::event_store::CommandMetadata;
 use uuid::Uuid;
 
 use crate::error::ApiError;

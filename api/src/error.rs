@@ -346,8 +346,8 @@ impl ApiError {
 }
 
 /// Maps a command failure to the API error.
-pub fn from_command<E: DomainError>(err: common::event_store::CommandError<E>) -> ApiError {
-    use common::event_store::CommandError;
+pub fn from_command<E: DomainError>(err: infra::event_store::CommandError<E>) -> ApiError {
+    use infra::event_store::CommandError;
     match err {
         CommandError::Rejected(e) => ApiError::refused(&e),
         e @ (CommandError::VersionMismatch { .. } | CommandError::Conflict) => {

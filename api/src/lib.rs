@@ -1,6 +1,6 @@
 //! # repstream-api
 //!
-//! The REST service. Commands go through `common::event_store::CommandBus` into the
+//! The REST service. Commands go through `infra::event_store::CommandBus` into the
 //! aggregates (events + outbox rows, one transaction); queries read `*_view` tables only.
 //!
 //! ```text
@@ -37,7 +37,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use common::shutdown::CancellationToken;
+use infra::shutdown::CancellationToken;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};

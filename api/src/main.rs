@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use api::{ApiConfig, AppState};
 use clap::{Parser, Subcommand};
-use common::config::{AwsArgs, DatabaseArgs, QueueArgs, TelemetryArgs};
+use infra::config::{AwsArgs, DatabaseArgs, QueueArgs, TelemetryArgs};
 
 #[derive(Debug, Parser)]
 #[command(name = "repstream-api", version, about = "repstream REST API")]
@@ -30,7 +30,7 @@ struct Cli {
     max_body_bytes: usize,
     /// HMAC key signing access tokens (at least 32 bytes). Required for `serve`.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
-    jwt_secret: Option<common::config::Secret>,
+    jwt_secret: Option<infra::config::Secret>,
     /// Access-token lifetime (seconds).
     #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
     access_token_ttl_secs: u64,
@@ -77,9 +77,9 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    common::telemetry::init(&cli.telemetry);
-    let pool = common::db::connect(&cli.db, "repstream-api").await?;
-    let shutdown = common::shutdown::on_signal();
+    infra::telemetry::init(&cli.telemetry);
+    let pool = infra::db::connect(&cli.db, "repstream-api").await?;
+    let shutdown = infra::shutdown::on_signal();
     // `migrate` and `seed` sign nothing; a throwaway key keeps the state complete.
     let secret = match (&cli.jwt_secret, &cli.command) {
         (Some(s), _) => s.expose().as_bytes().to_vec(),
@@ -107,12 +107,12 @@ async fn main() -> anyhow::Result<()> {
         .into_iter()
         .filter(|o| !o.is_empty())
         .collect();
-    let sqs = common::sqs::client(&cli.aws).await;
+    let sqs = infra::sqs::client(&cli.aws).await;
     let waiter = api::waiter::ViewWaiter::start(pool.clone(), shutdown.clone());
     let state = AppState::new(pool.clone(), sqs, waiter, config)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => {
-            common::db::migrate(&pool).await?;
+            infra::db::migrate(&pool).await?;
             tracing::info!("migrations applied");
             Ok(())
         }

@@ -5,8 +5,6 @@
 
 use std::sync::Arc;
 
-use common::event_store::{CommandError, CommandMetadata};
-use common::inline::AccountState;
 use domain::account::{AccountCommand, AccountId, PLATFORM_TENANT};
 use domain::class::{BookingId, ClassCommand, ClassError, ClassId};
 use domain::class_type::{ClassTypeCommand, ClassTypeDetails, ClassTypeError, ClassTypeId};
@@ -15,6 +13,8 @@ use domain::policy::Role;
 use domain::scheduling::BookingPolicy;
 use domain::studio::{LocationId, StudioCommand, StudioError, StudioId, StudioSettings};
 use domain::values::{Currency, DisplayName, Email, TimeZone};
+use infra::event_store::{CommandError, CommandMetadata};
+use infra::inline::AccountState;
 use uuid::Uuid;
 
 use crate::state::AppState;

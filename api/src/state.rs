@@ -2,8 +2,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::FromRef;
-use common::event_store::{AggregateCache, CommandBus};
-use common::sqs::SqsClient;
+use infra::event_store::{AggregateCache, CommandBus};
+use infra::sqs::SqsClient;
 use sqlx::PgPool;
 
 use crate::auth::{AuthConfig, TokenService};
@@ -81,7 +81,7 @@ impl AppState {
 
 impl AppState {
     /// The command bus of aggregate `A`, with `A`'s transaction hooks
-    /// ([`common::inline::hooks_for`], chosen in `CommandBus::new`, the one place every
+    /// ([`infra::inline::hooks_for`], chosen in `CommandBus::new`, the one place every
     /// caller goes through). Cheap: a pool handle and the hook list.
     pub fn bus<A>(&self) -> CommandBus<A>
     where

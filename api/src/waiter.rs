@@ -5,8 +5,8 @@
 use std::future::Future;
 use std::time::Duration;
 
-use common::shutdown::CancellationToken;
 use domain::view::View;
+use infra::shutdown::CancellationToken;
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio::sync::broadcast;

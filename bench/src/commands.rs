@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context};
 use chrono::{SubsecRound, Utc};
-use common::envelope::{EnvelopeMetadata, EventEnvelope};
+use infra::envelope::{EnvelopeMetadata, EventEnvelope};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use tokio::task::JoinSet;
@@ -461,7 +461,7 @@ pub(crate) fn location_added(
 }
 
 /// What the event store runs to append one event: `BEGIN`, tenant binding, the store's
-/// own append statement (`common::event_store::APPEND_SQL`, so the baseline cannot drift
+/// own append statement (`infra::event_store::APPEND_SQL`, so the baseline cannot drift
 /// from the store), `COMMIT`.
 async fn write_event(
     pool: &PgPool,
@@ -478,7 +478,7 @@ async fn write_event(
         .bind(aggregate.to_string())
         .execute(&mut *tx)
         .await?;
-    sqlx::query(common::event_store::APPEND_SQL)
+    sqlx::query(infra::event_store::APPEND_SQL)
         .bind(envelope.aggregate_type.clone())
         .bind(aggregate_id)
         .bind(vec![sequence])

@@ -85,8 +85,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, ensure, Context};
 use clap::{Parser, ValueEnum};
-use common::config::{AwsArgs, DatabaseArgs};
-use common::sqs::SqsClient;
+use infra::config::{AwsArgs, DatabaseArgs};
+use infra::sqs::SqsClient;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgPool};
 use uuid::Uuid;
@@ -285,7 +285,7 @@ impl World {
             database_url: url.parse().context("database url")?,
             database_max_connections: max,
         };
-        common::db::connect(&db, application)
+        infra::db::connect(&db, application)
             .await
             .with_context(|| format!("connecting as {application}"))
     }
@@ -332,7 +332,7 @@ async fn run(
         host: admin.get_host().to_owned(),
         port: admin.get_port(),
         db_name: db_name.to_owned(),
-        sqs: common::sqs::client(&AwsArgs {
+        sqs: infra::sqs::client(&AwsArgs {
             aws_endpoint_url: Some(endpoint.to_owned()),
             aws_region: region.to_owned(),
         })
@@ -342,8 +342,8 @@ async fn run(
         prefix: format!("bench{}-", &Uuid::new_v4().simple().to_string()[..12]),
     };
     let observer = setup.admin_pool("repstream-bench", 8).await?;
-    common::db::migrate(&observer).await?;
-    let urls = common::sqs::create_queues(&setup.sqs, &setup.prefix)
+    infra::db::migrate(&observer).await?;
+    let urls = infra::sqs::create_queues(&setup.sqs, &setup.prefix)
         .await
         .context("creating queues (is LocalStack up at AWS_ENDPOINT_URL?)")?;
     let url = |n: &str| {

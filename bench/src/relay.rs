@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName, SendMessageBatchRequestEntry};
-use common::envelope::EventEnvelope;
-use common::sqs::SqsClient;
+use infra::envelope::EventEnvelope;
+use infra::sqs::SqsClient;
 use sqlx::PgPool;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -218,15 +218,15 @@ async fn raw_send(
                     .message_group_id(&e.aggregate_id)
                     .message_deduplication_id(e.event_id.to_string())
                     .message_attributes(
-                        common::sqs::attributes::CORRELATION_ID,
+                        infra::sqs::attributes::CORRELATION_ID,
                         string_attr(correlation)?,
                     )
                     .message_attributes(
-                        common::sqs::attributes::EVENT_TYPE,
+                        infra::sqs::attributes::EVENT_TYPE,
                         string_attr(&e.event_type)?,
                     )
                     .message_attributes(
-                        common::sqs::attributes::TENANT_ID,
+                        infra::sqs::attributes::TENANT_ID,
                         string_attr(&e.tenant_id.to_string())?,
                     )
                     .build()

@@ -7,7 +7,7 @@
 //! Where this sits in the flow:
 //!
 //! ```text
-//! api ──► Aggregate::handle (here) ──► events ──► event store + outbox (common)
+//! api ──► Aggregate::handle (here) ──► events ──► event store + outbox (infra)
 //! projector ──► View::apply (here, `view::View`) ──► *_view tables
 //! ```
 //!

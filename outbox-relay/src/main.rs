@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use common::config::{AwsArgs, DatabaseArgs, QueueArgs, TelemetryArgs};
+use infra::config::{AwsArgs, DatabaseArgs, QueueArgs, TelemetryArgs};
 
 #[derive(Debug, Parser)]
 #[command(name = "repstream-outbox-relay", version, about = "Outbox → SQS relay")]
@@ -34,11 +34,11 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    common::telemetry::init(&cli.telemetry);
-    let shutdown = common::shutdown::on_signal();
-    let pool = common::db::connect(&cli.db, "repstream-outbox-relay").await?;
-    let sqs = common::sqs::client(&cli.aws).await;
-    let queue_url = common::sqs::queue_url(&sqs, &cli.queues.events_queue)
+    infra::telemetry::init(&cli.telemetry);
+    let shutdown = infra::shutdown::on_signal();
+    let pool = infra::db::connect(&cli.db, "repstream-outbox-relay").await?;
+    let sqs = infra::sqs::client(&cli.aws).await;
+    let queue_url = infra::sqs::queue_url(&sqs, &cli.queues.events_queue)
         .await
         .context("the events queue must exist (make run creates it)")?;
     let mut config = outbox_relay::RelayConfig::new(queue_url);

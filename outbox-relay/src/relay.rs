@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
-use common::shutdown::CancellationToken;
-use common::sqs::{attributes, SqsClient};
 use futures::future::join_all;
+use infra::shutdown::CancellationToken;
+use infra::sqs::{attributes, SqsClient};
 use sqlx::postgres::{PgConnectOptions, PgListener};
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool, Postgres, Transaction};
 use tracing::{debug, error, info, info_span, warn, Instrument};

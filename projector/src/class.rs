@@ -1,9 +1,9 @@
 use anyhow::Context;
 use async_trait::async_trait;
-use common::jobs::{Channel, NotificationJob};
 use domain::class::view::ClassView;
 use domain::class::{BookingId, ClassEvent};
 use domain::client::ClientId;
+use infra::jobs::{Channel, NotificationJob};
 use sqlx::PgConnection;
 use uuid::Uuid;
 

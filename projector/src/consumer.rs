@@ -1,9 +1,9 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use common::envelope::{EventEnvelope, StoredEvent, STORED_EVENT_COLUMNS};
-use common::jobs::{self, NotificationJob};
-use common::sqs::SqsClient;
+use infra::envelope::{EventEnvelope, StoredEvent, STORED_EVENT_COLUMNS};
+use infra::jobs::{self, NotificationJob};
+use infra::sqs::SqsClient;
 use sqlx::{PgConnection, PgPool};
 use tracing::debug;
 
@@ -165,7 +165,7 @@ async fn load_range(
 }
 
 #[async_trait::async_trait]
-impl common::consumer::MessageHandler for Projector {
+impl infra::consumer::MessageHandler for Projector {
     async fn handle(&self, body: &str) -> anyhow::Result<()> {
         let envelope: EventEnvelope =
             serde_json::from_str(body).context("message is not an event envelope")?;

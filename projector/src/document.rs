@@ -2,9 +2,9 @@ use std::marker::PhantomData;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use common::envelope::EventEnvelope;
-use common::jobs::NotificationJob;
 use domain::view::View;
+use infra::envelope::EventEnvelope;
+use infra::jobs::NotificationJob;
 use sqlx::types::Json;
 use sqlx::PgConnection;
 use uuid::Uuid;

@@ -30,8 +30,8 @@ mod rebuild;
 mod studio;
 mod trainer;
 
-pub use common::consumer::{run, ConsumerConfig};
 pub use consumer::{Outcome, Projector};
 pub use document::{DocumentProjection, Hook, Step};
+pub use infra::consumer::{run, ConsumerConfig};
 pub use projection::{all_projections, Projection};
 pub use rebuild::rebuild;

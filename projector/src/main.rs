@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use common::config::{AwsArgs, DatabaseArgs, QueueArgs, TelemetryArgs};
+use infra::config::{AwsArgs, DatabaseArgs, QueueArgs, TelemetryArgs};
 
 #[derive(Debug, Parser)]
 #[command(name = "repstream-projector", version, about = "Read-model projector")]
@@ -43,8 +43,8 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    common::telemetry::init(&cli.telemetry);
-    let pool = common::db::connect(&cli.db, "repstream-projector").await?;
+    infra::telemetry::init(&cli.telemetry);
+    let pool = infra::db::connect(&cli.db, "repstream-projector").await?;
     match cli.command.unwrap_or(Command::Run {
         concurrency: 4,
         retry_base_ms: 1000,
@@ -70,13 +70,13 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             retry_base_ms,
         } => {
-            let shutdown = common::shutdown::on_signal();
-            let sqs = common::sqs::client(&cli.aws).await;
-            let events = common::sqs::queue_url(&sqs, &cli.queues.events_queue)
+            let shutdown = infra::shutdown::on_signal();
+            let sqs = infra::sqs::client(&cli.aws).await;
+            let events = infra::sqs::queue_url(&sqs, &cli.queues.events_queue)
                 .await
                 .context("the events queue must exist (make run creates it)")?;
             let notifications =
-                common::sqs::queue_url(&sqs, &cli.queues.notifications_queue).await?;
+                infra::sqs::queue_url(&sqs, &cli.queues.notifications_queue).await?;
             let projector = projector::Projector::new(
                 pool,
                 projector::all_projections(),

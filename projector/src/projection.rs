@@ -1,11 +1,11 @@
 use async_trait::async_trait;
-use common::envelope::EventEnvelope;
-use common::jobs::NotificationJob;
 use domain::class::view::ClassView;
 use domain::class_type::view::ClassTypeView;
 use domain::client::view::ClientView;
 use domain::studio::view::StudioView;
 use domain::trainer_calendar::view::TrainerCalendarView;
+use infra::envelope::EventEnvelope;
+use infra::jobs::NotificationJob;
 use sqlx::PgConnection;
 
 use crate::class::Bookings;

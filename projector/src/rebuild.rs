@@ -1,8 +1,8 @@
 use std::collections::HashMap;
 
 use anyhow::Context;
-use common::envelope::{EventEnvelope, StoredEvent, STORED_EVENT_COLUMNS};
 use futures::TryStreamExt;
+use infra::envelope::{EventEnvelope, StoredEvent, STORED_EVENT_COLUMNS};
 use sqlx::PgPool;
 use tracing::info;
 use uuid::Uuid;

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
-use common::envelope::EventEnvelope;
-use common::jobs::{Channel, NotificationJob};
 use domain::studio::view::StudioView;
+use infra::envelope::EventEnvelope;
+use infra::jobs::{Channel, NotificationJob};
 use sqlx::PgConnection;
 
 use crate::document::{Hook, Step};

@@ -21,9 +21,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use common::config::{AwsArgs, DatabaseArgs};
-use common::shutdown::CancellationToken;
-use common::sqs::SqsClient;
+use infra::config::{AwsArgs, DatabaseArgs};
+use infra::shutdown::CancellationToken;
+use infra::sqs::SqsClient;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgPool};
 use uuid::Uuid;
@@ -89,23 +89,23 @@ impl TestEnv {
                 database_url: url.parse().context("url")?,
                 database_max_connections: max,
             };
-            common::db::connect(&db, "repstream-tests").await
+            infra::db::connect(&db, "repstream-tests").await
         };
         let pool = connect(database_url.clone(), 10).await?;
-        common::db::migrate(&pool).await?;
+        infra::db::migrate(&pool).await?;
         let api_pool = connect(url_for("repstream_api"), 20).await?;
         let projector_pool = connect(url_for("repstream_projector"), 8).await?;
         let relay_url = url_for("repstream_relay");
         let relay_pool = connect(relay_url.clone(), 4).await?;
         let worker_pool = connect(url_for("repstream_worker"), 4).await?;
 
-        let sqs = common::sqs::client(&AwsArgs {
+        let sqs = infra::sqs::client(&AwsArgs {
             aws_endpoint_url: Some(endpoint),
             aws_region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
         })
         .await;
         let prefix = format!("t{}-", &Uuid::new_v4().simple().to_string()[..12]);
-        let urls: HashMap<String, String> = common::sqs::create_queues(&sqs, &prefix)
+        let urls: HashMap<String, String> = infra::sqs::create_queues(&sqs, &prefix)
             .await
             .context("creating test queues (is LocalStack up?)")?;
         let url = |n: &str| {
@@ -205,8 +205,8 @@ impl TestEnv {
         )
     }
 
-    fn consumer_config(&self, queue: &str) -> common::consumer::ConsumerConfig {
-        let mut config = common::consumer::ConsumerConfig::new(queue.to_owned());
+    fn consumer_config(&self, queue: &str) -> infra::consumer::ConsumerConfig {
+        let mut config = infra::consumer::ConsumerConfig::new(queue.to_owned());
         config.wait_seconds = 1;
         config.retry_base = Duration::ZERO;
         config.concurrency = 2;
@@ -239,7 +239,7 @@ impl TestEnv {
             self.consumer_config(&self.notifications_queue),
             token.clone(),
         );
-        tokio::spawn(async move { common::consumer::run(worker, sqs, config, t).await });
+        tokio::spawn(async move { infra::consumer::run(worker, sqs, config, t).await });
         token
     }
 

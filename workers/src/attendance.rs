@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use common::event_store::{CommandBus, CommandMetadata};
-use common::shutdown::CancellationToken;
 use domain::class::{ClassCommand, ClassSession};
+use infra::event_store::{CommandBus, CommandMetadata};
+use infra::shutdown::CancellationToken;
 use sqlx::PgPool;
 use tracing::{info, warn};
 use uuid::Uuid;

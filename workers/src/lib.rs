@@ -1,7 +1,7 @@
 //! # repstream-workers
 //!
 //! Side effects, driven by job queues and schedules. The notification worker renders a
-//! [`NotificationJob`](common::jobs::NotificationJob) and hands it to a [`Notifier`].
+//! [`NotificationJob`](infra::jobs::NotificationJob) and hands it to a [`Notifier`].
 //!
 //! ```text
 //! projector ──job (id derived from the event)──► SQS notifications queue

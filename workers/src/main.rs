@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use common::config::{AwsArgs, DatabaseArgs, QueueArgs, TelemetryArgs};
+use infra::config::{AwsArgs, DatabaseArgs, QueueArgs, TelemetryArgs};
 
 #[derive(Debug, Parser)]
 #[command(name = "repstream-workers", version, about = "Side-effect workers")]
@@ -39,11 +39,11 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    common::telemetry::init(&cli.telemetry);
-    let shutdown = common::shutdown::on_signal();
-    let pool = common::db::connect(&cli.db, "repstream-workers").await?;
-    let sqs = common::sqs::client(&cli.aws).await;
-    let queue_url = common::sqs::queue_url(&sqs, &cli.queues.notifications_queue).await?;
+    infra::telemetry::init(&cli.telemetry);
+    let shutdown = infra::shutdown::on_signal();
+    let pool = infra::db::connect(&cli.db, "repstream-workers").await?;
+    let sqs = infra::sqs::client(&cli.aws).await;
+    let queue_url = infra::sqs::queue_url(&sqs, &cli.queues.notifications_queue).await?;
     let notifier = Arc::new(workers::MailboxNotifier::new(
         cli.mailbox_dir,
         cli.mail_from,
@@ -54,8 +54,8 @@ async fn main() -> anyhow::Result<()> {
         shutdown.clone(),
     ));
     let worker = workers::NotificationWorker::new(pool, notifier);
-    let mut config = common::consumer::ConsumerConfig::new(queue_url);
+    let mut config = infra::consumer::ConsumerConfig::new(queue_url);
     config.concurrency = cli.concurrency;
     config.retry_base = Duration::from_secs(2);
-    common::consumer::run(worker, sqs, config, shutdown).await
+    infra::consumer::run(worker, sqs, config, shutdown).await
 }

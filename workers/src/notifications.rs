@@ -3,8 +3,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use common::consumer::MessageHandler;
-use common::jobs::NotificationJob;
+use infra::consumer::MessageHandler;
+use infra::jobs::NotificationJob;
 use sqlx::PgPool;
 use tracing::{info, info_span, Instrument};
 

@@ -1,7 +1,7 @@
 //! What commands read about *other* aggregates: the studio directory (`client_record`,
 //! `studio_location`, `class_slot`, `appointment_slot`, `client_strike`,
 //! `studio_membership`), written by transaction hooks together with the events it
-//! derives from (`common::inline`). Every function here runs inside a [`CommandTx`], so
+//! derives from (`infra::inline`). Every function here runs inside a [`CommandTx`], so
 //! a command sees exactly what was committed before it, never a lagging view.
 
 use chrono::{DateTime, Utc};

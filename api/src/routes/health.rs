@@ -57,7 +57,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         };
     let sqs = match tokio::time::timeout(
         limit,
-        common::sqs::queue_url(&state.sqs, &state.config.events_queue),
+        infra::sqs::queue_url(&state.sqs, &state.config.events_queue),
     )
     .await
     {

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use chrono::{Duration as Span, Utc};
-use common::event_store::CommandBus;
 use domain::studio::Studio;
+use infra::event_store::CommandBus;
 use repstream_tests::{TestApp, TestEnv, TestUser};
 use reqwest::Method;
 use serde_json::json;

@@ -1,6 +1,6 @@
-use common::event_store::{CommandBus, CommandError};
 use domain::studio::Studio;
 use futures::future::join_all;
+use infra::event_store::{CommandBus, CommandError};
 use repstream_tests::TestEnv;
 use uuid::Uuid;
 

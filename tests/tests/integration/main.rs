@@ -12,11 +12,11 @@ mod relay;
 mod scheduling;
 mod tenancy;
 
-use common::envelope::{EventEnvelope, StoredEvent, STORED_EVENT_COLUMNS};
-use common::event_store::{CommandBus, CommandMetadata};
 use domain::account::AccountId;
 use domain::studio::{LocationId, Studio, StudioCommand, StudioId};
 use domain::values::{Currency, DisplayName, TimeZone};
+use infra::envelope::{EventEnvelope, StoredEvent, STORED_EVENT_COLUMNS};
+use infra::event_store::{CommandBus, CommandMetadata};
 use sqlx::PgPool;
 use uuid::Uuid;
 

@@ -129,11 +129,11 @@ async fn rebuild_produces_the_same_view_as_live_projection() -> anyhow::Result<(
 async fn rebuilding_class_view_keeps_the_sweepers_rights_and_never_rewinds_booking_view(
 ) -> anyhow::Result<()> {
     use chrono::{Duration as Span, Utc};
-    use common::envelope::{EventEnvelope, StoredEvent, STORED_EVENT_COLUMNS};
-    use common::event_store::{CommandBus, CommandMetadata};
-    use common::inline::ClassStrikes;
     use domain::class::{BookingId, ClassCommand, ClassId, ClassSession};
     use domain::scheduling::BookingPolicy;
+    use infra::envelope::{EventEnvelope, StoredEvent, STORED_EVENT_COLUMNS};
+    use infra::event_store::{CommandBus, CommandMetadata};
+    use infra::inline::ClassStrikes;
 
     let env = TestEnv::new().await?;
     let projector = env.projector();

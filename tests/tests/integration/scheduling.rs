@@ -1,9 +1,9 @@
 use std::time::Duration;
 
 use chrono::{Duration as Span, Utc};
-use common::event_store::{CommandBus, CommandMetadata};
 use domain::class::{ClassCommand, ClassSession};
 use futures::future::join_all;
+use infra::event_store::{CommandBus, CommandMetadata};
 use repstream_tests::{eventually, TestApp, TestEnv, TestUser};
 use reqwest::Method;
 use uuid::Uuid;

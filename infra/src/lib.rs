@@ -1,4 +1,4 @@
-//! # repstream-common
+//! # infra
 //!
 //! What every repstream binary shares: configuration blocks (clap, `env =` on every
 //! flag), JSON telemetry, the Postgres pool and embedded migrations, the SQS client and
