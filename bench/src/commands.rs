@@ -101,13 +101,14 @@ fn report(label: &str, unit: &str, t: &Throughput) {
 /// The raw-Postgres baseline: the event store's write transaction straight through
 /// sqlx, as many tasks as there are clients. Returns its rate.
 pub(crate) async fn baseline_section(
+    label: &str,
     args: &Args,
     world: &World,
     counter: &Counter,
     summary: &mut Summary,
 ) -> anyhow::Result<f64> {
     println!(
-        "\n(baseline) raw Postgres event+outbox transactions: {} tasks, {} s",
+        "\n(baseline{label}) raw Postgres event+outbox transactions: {} tasks, {} s",
         args.clients, args.duration_secs
     );
     let pool = world
@@ -120,7 +121,7 @@ pub(crate) async fn baseline_section(
     report("baseline", "tx/s", &t);
     println!("    {cpu}");
     summary.row(
-        "(baseline) raw Postgres event+outbox tx/s",
+        format!("(baseline{label}) raw Postgres event+outbox tx/s"),
         format!("{:.1}", t.per_sec()),
         format!("errors {}, {}", t.error_count(), t.latency.describe()),
     );
@@ -134,7 +135,7 @@ pub(crate) async fn section(
     counter: &Counter,
     baseline: f64,
     summary: &mut Summary,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<f64> {
     println!(
         "\n(commands) add location / rename: {} clients, {} studios, {} s",
         args.clients, args.studios, args.duration_secs
@@ -176,11 +177,6 @@ pub(crate) async fn section(
         format!("{:.1}", t.per_sec()),
         format!("errors {}, {}", t.error_count(), t.latency.describe()),
     );
-    summary.row(
-        "(commands) ratio API / baseline",
-        ratio(t.per_sec(), baseline),
-        "",
-    );
 
     let studio = http.create_studio("counted locations").await?;
     let trips = counter
@@ -194,7 +190,7 @@ pub(crate) async fn section(
         })
         .await?;
     counter.report(summary, "(commands) round trips / add location", trips);
-    Ok(())
+    Ok(t.per_sec())
 }
 
 /// (booking) Staff book client records into classes, each client on a studio of its own.
@@ -204,7 +200,7 @@ pub(crate) async fn booking_section(
     counter: &Counter,
     baseline: f64,
     summary: &mut Summary,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<f64> {
     println!(
         "\n(booking) book a class: {} clients, each a studio with {CLASSES} classes x {SPOTS} spots and {BOOKERS} client records, {} s",
         args.clients, args.duration_secs
@@ -247,11 +243,6 @@ pub(crate) async fn booking_section(
         format!("{:.1}", t.per_sec()),
         format!("errors {}, {}", t.error_count(), t.latency.describe()),
     );
-    summary.row(
-        "(booking) ratio API / baseline",
-        ratio(t.per_sec(), baseline),
-        "",
-    );
 
     let (studio, _, bookers) = &studios[0];
     let class = http.create_classes(*studio, 1, SPOTS).await?[0];
@@ -265,7 +256,7 @@ pub(crate) async fn booking_section(
         })
         .await?;
     counter.report(summary, "(booking) round trips / booking", trips);
-    Ok(())
+    Ok(t.per_sec())
 }
 
 /// (streams) The same command on a short and on a long stream, alternating.

@@ -364,16 +364,38 @@ async fn run(
     let outcome = async {
         let mut http = Http::new(base, args.clients)?;
         http.sign_in().await?;
-        let baseline = if args.runs(Section::Commands) || args.runs(Section::Booking) {
-            commands::baseline_section(args, &world, &counter, &mut summary).await?
+        // The baseline is fsync-bound and drifts with the disk: it runs before and after
+        // the API's command phases, and the ratios are taken against the mean of both.
+        let writes = args.runs(Section::Commands) || args.runs(Section::Booking);
+        let before = if writes {
+            commands::baseline_section("", args, &world, &counter, &mut summary).await?
         } else {
             0.0
         };
-        if args.runs(Section::Commands) {
-            commands::section(args, &http, &counter, baseline, &mut summary).await?;
-        }
-        if args.runs(Section::Booking) {
-            commands::booking_section(args, &http, &counter, baseline, &mut summary).await?;
+        let locations = if args.runs(Section::Commands) {
+            Some(commands::section(args, &http, &counter, before, &mut summary).await?)
+        } else {
+            None
+        };
+        let bookings = if args.runs(Section::Booking) {
+            Some(commands::booking_section(args, &http, &counter, before, &mut summary).await?)
+        } else {
+            None
+        };
+        if writes {
+            let after =
+                commands::baseline_section(", again", args, &world, &counter, &mut summary).await?;
+            let mean = (before + after) / 2.0;
+            let note = format!("baseline {before:.0} tx/s before, {after:.0} after");
+            for (name, rate) in [("commands", locations), ("booking", bookings)] {
+                if let Some(rate) = rate {
+                    summary.row(
+                        format!("({name}) ratio API / mean baseline"),
+                        stats::ratio(rate, mean),
+                        note.clone(),
+                    );
+                }
+            }
         }
         if args.runs(Section::Streams) {
             commands::streams_section(args, &http, &counter, &mut summary).await?;
