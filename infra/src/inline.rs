@@ -1,5 +1,5 @@
 //! Inline projections: state written inside the event store's transaction because it
-//! must never lag the events (see [`TxHook`](crate::event_store::TxHook)).
+//! must never lag the events (see [`TxHook`](crate::hooks::TxHook)).
 //!
 //! * [`StudioMembership`]: who belongs to which studio with which role, and pending
 //!   invitations. Authorization reads this, so a new owner can act on their studio the
@@ -28,7 +28,7 @@ use domain::trainer_calendar::TrainerEvent;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::event_store::TxHook;
+use crate::hooks::TxHook;
 
 /// The transaction hooks of an aggregate type (by `Aggregate::TYPE`).
 pub fn hooks_for(aggregate_type: &str) -> Vec<Arc<dyn TxHook>> {

@@ -16,6 +16,7 @@ pub mod consumer;
 pub mod db;
 pub mod envelope;
 pub mod event_store;
+pub mod hooks;
 pub mod inline;
 pub mod jobs;
 pub mod shutdown;

@@ -33,5 +33,30 @@ mod trainer;
 pub use consumer::{Outcome, Projector};
 pub use document::{DocumentProjection, Hook, Step};
 pub use infra::consumer::{run, ConsumerConfig};
-pub use projection::{all_projections, Projection};
+pub use projection::Projection;
 pub use rebuild::rebuild;
+
+use domain::class::view::ClassView;
+use domain::class_type::view::ClassTypeView;
+use domain::client::view::ClientView;
+use domain::studio::view::StudioView;
+use domain::trainer_calendar::view::TrainerCalendarView;
+
+/// Every projection the projector maintains: one line per view. A plain document view
+/// is `DocumentProjection::<V>::new()`; a view with side tables, jobs or a column its
+/// document does not hold brings a [`Hook`](crate::document::Hook).
+pub fn all_projections() -> Vec<Box<dyn Projection>> {
+    vec![
+        Box::new(DocumentProjection::<StudioView, _>::with_hook(
+            studio::ContactEmailConfirmation,
+        )),
+        Box::new(DocumentProjection::<ClientView>::new()),
+        Box::new(DocumentProjection::<ClassTypeView>::new()),
+        Box::new(DocumentProjection::<ClassView, _>::with_hook(
+            class::Bookings,
+        )),
+        Box::new(DocumentProjection::<TrainerCalendarView, _>::with_hook(
+            trainer::TrainerColumn,
+        )),
+    ]
+}

@@ -10,6 +10,7 @@ mod identity;
 mod projector;
 mod relay;
 mod scheduling;
+mod structure;
 mod tenancy;
 
 use domain::account::AccountId;

@@ -15,10 +15,9 @@
 //! conflict, and cqrs-es 0.5's snapshot mode applies new events twice. Streams are keyed
 //! by tenant first (`events_pkey`), ids are unique across tenants (`stream_claim`).
 
-use std::any::Any;
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{SubsecRound, Utc};
 use cqrs_es::event_sink::EventSink;
@@ -30,19 +29,7 @@ use uuid::Uuid;
 
 use crate::envelope::{EnvelopeMetadata, EventEnvelope};
 
-/// Work done inside the event store's transaction, after the events and outbox rows
-/// are written and before the commit: state that must change atomically with the events
-/// (memberships used for authorization, the studio directory commands read, unique
-/// claims such as account emails, credentials that must never enter the event stream).
-#[async_trait::async_trait]
-pub trait TxHook: Send + Sync {
-    async fn run(
-        &self,
-        conn: &mut PgConnection,
-        tenant_id: Uuid,
-        events: &[SerializedEvent],
-    ) -> Result<(), sqlx::Error>;
-}
+pub use crate::hooks::TxHook;
 
 /// A snapshot is written when a commit crosses a multiple of this many events, in the
 /// same statement as the events: loading a stream reads at most this many events.
@@ -88,74 +75,10 @@ pub const LOAD_SQL: &str = "SELECT sequence, event_type, event_version, payload,
 pub const TAIL_SQL: &str = "SELECT sequence, event_type, event_version, payload, is_snapshot \
      FROM repstream_load_tail($1, $2, $3, $4, $5)";
 
-type CacheKey = (Uuid, &'static str, String);
-/// A cached state and its version.
-type CacheEntry = (u64, Arc<dyn Any + Send + Sync>);
+mod cache;
 
-/// Committed aggregate states kept in memory, so a command reads only the events after
-/// the state it already holds (usually none) instead of the snapshot and its tail.
-///
-/// Only *committed* states go in: [`CommandBus::execute`] after its commit, the API's
-/// command transaction after its (see [`Remember`]). A state is only ever a starting
-/// point: every load still runs under the stream's writer lock and applies the events
-/// after it, so other writers (other replicas, workers) are never missed; a cached
-/// version the stream does not have is dropped and the stream read in full. Bounded:
-/// when full, it starts over.
-pub struct AggregateCache {
-    entries: Mutex<HashMap<CacheKey, CacheEntry>>,
-    capacity: usize,
-}
-
-impl AggregateCache {
-    pub fn new(capacity: usize) -> Self {
-        Self {
-            entries: Mutex::new(HashMap::new()),
-            capacity: capacity.max(1),
-        }
-    }
-
-    fn get<A: Clone + 'static>(&self, key: &CacheKey) -> Option<(u64, A)> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let (version, state) = entries.get(key)?;
-        state.downcast_ref::<A>().map(|a| (*version, a.clone()))
-    }
-
-    fn put<A: Send + Sync + 'static>(&self, key: CacheKey, version: u64, state: A) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.get(&key).is_some_and(|(v, _)| *v >= version) {
-            return;
-        }
-        if entries.len() >= self.capacity && !entries.contains_key(&key) {
-            entries.clear();
-        }
-        entries.insert(key, (version, Arc::new(state)));
-    }
-
-    fn forget(&self, key: &CacheKey) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
-    }
-}
-
-impl std::fmt::Debug for AggregateCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AggregateCache")
-            .field("capacity", &self.capacity)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A committed state to put in the cache once the transaction that wrote it commits.
-pub struct Remember(Box<dyn FnOnce() + Send>);
-
-impl Remember {
-    /// Call after the commit succeeded.
-    pub fn committed(self) {
-        (self.0)();
-    }
-}
+use cache::CacheKey;
+pub use cache::{AggregateCache, Remember};
 
 /// Maps a database error. Only a collision on the stream's primary key is a concurrency
 /// conflict; a taken claim is its own answer; any other unique violation is state
