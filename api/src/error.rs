@@ -408,5 +408,5 @@ from_domain_errors!(
     domain::class_type::ClassTypeError,
     domain::client::ClientError,
     domain::studio::StudioError,
-    domain::trainer_calendar::TrainerError,
+    domain::trainer_calendar::TrainerCalendarError,
 );

@@ -337,7 +337,7 @@ async fn seed_week(state: &AppState, actor: &str, people: &[Uuid]) -> anyhow::Re
                 policy,
             };
             match state
-                .bus::<domain::class::ClassSession>()
+                .bus::<domain::class::Class>()
                 .execute(
                     &class_id.to_string(),
                     schedule,
@@ -358,7 +358,7 @@ async fn seed_week(state: &AppState, actor: &str, people: &[Uuid]) -> anyhow::Re
                     blocked_until: None,
                 };
                 match state
-                    .bus::<domain::class::ClassSession>()
+                    .bus::<domain::class::Class>()
                     .execute(
                         &class_id.to_string(),
                         book,

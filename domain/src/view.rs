@@ -51,7 +51,7 @@ mod tests {
     use crate::studio::view::StudioView;
     use crate::studio::StudioId;
     use crate::trainer_calendar::view::TrainerCalendarView;
-    use crate::trainer_calendar::{Rules, TimeOff, TrainerEvent};
+    use crate::trainer_calendar::{Rules, TimeOff, TrainerCalendarEvent};
 
     #[test]
     fn each_view_names_its_table_and_the_streams_it_follows() {
@@ -80,7 +80,7 @@ mod tests {
     #[test]
     fn a_trainer_calendar_starts_with_its_availability() {
         let now = Utc::now();
-        let time_off = TrainerEvent::TimeOffAdded {
+        let time_off = TrainerCalendarEvent::TimeOffAdded {
             time_off: TimeOff {
                 id: Uuid::new_v4(),
                 from: now,
@@ -88,7 +88,7 @@ mod tests {
             },
         };
         assert_eq!(TrainerCalendarView::apply(None, &time_off, 1, now), None);
-        let set = TrainerEvent::AvailabilitySet {
+        let set = TrainerCalendarEvent::AvailabilitySet {
             studio_id: StudioId(Uuid::new_v4()),
             trainer_id: AccountId(Uuid::new_v4()),
             rules: Rules {

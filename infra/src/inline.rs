@@ -24,7 +24,7 @@ use domain::account::AccountEvent;
 use domain::class::ClassEvent;
 use domain::client::ClientEvent;
 use domain::studio::StudioEvent;
-use domain::trainer_calendar::TrainerEvent;
+use domain::trainer_calendar::TrainerCalendarEvent;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -249,10 +249,10 @@ impl TxHook for AppointmentSlots {
             .iter()
             .filter(|e| e.aggregate_type == "trainer_calendar")
         {
-            let query = match decode::<TrainerEvent>(event)? {
+            let query = match decode::<TrainerCalendarEvent>(event)? {
                 // The calendar's first event (availability, committed before any booking)
                 // names its trainer; the insert reads it in the same statement.
-                TrainerEvent::AppointmentBooked { appointment } => sqlx::query(
+                TrainerCalendarEvent::AppointmentBooked { appointment } => sqlx::query(
                     "INSERT INTO appointment_slot (tenant_id, appointment_id, trainer_id, starts_at, ends_at) \
                      SELECT $1, $2, (e.payload->>'trainer_id')::uuid, $4, $5 FROM events e \
                      WHERE e.tenant_id = $1 AND e.aggregate_type = 'trainer_calendar' \
@@ -263,7 +263,7 @@ impl TxHook for AppointmentSlots {
                 .bind(&event.aggregate_id)
                 .bind(appointment.starts_at)
                 .bind(appointment.ends_at),
-                TrainerEvent::AppointmentRescheduled {
+                TrainerCalendarEvent::AppointmentRescheduled {
                     appointment_id,
                     starts_at,
                     ends_at,
@@ -274,12 +274,12 @@ impl TxHook for AppointmentSlots {
                 .bind(appointment_id)
                 .bind(starts_at)
                 .bind(ends_at),
-                TrainerEvent::AppointmentCancelled { appointment_id } => sqlx::query(
+                TrainerCalendarEvent::AppointmentCancelled { appointment_id } => sqlx::query(
                     "DELETE FROM appointment_slot WHERE tenant_id = $1 AND appointment_id = $2",
                 )
                 .bind(tenant)
                 .bind(appointment_id),
-                TrainerEvent::AvailabilitySet { .. } | TrainerEvent::TimeOffAdded { .. } => continue,
+                TrainerCalendarEvent::AvailabilitySet { .. } | TrainerCalendarEvent::TimeOffAdded { .. } => continue,
             };
             query.execute(&mut *conn).await?;
         }

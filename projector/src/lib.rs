@@ -28,7 +28,7 @@ mod document;
 mod projection;
 mod rebuild;
 mod studio;
-mod trainer;
+mod trainer_calendar;
 
 pub use consumer::{Outcome, Projector};
 pub use document::{DocumentProjection, Hook, Step};
@@ -56,7 +56,7 @@ pub fn all_projections() -> Vec<Box<dyn Projection>> {
             class::Bookings,
         )),
         Box::new(DocumentProjection::<TrainerCalendarView, _>::with_hook(
-            trainer::TrainerColumn,
+            trainer_calendar::TrainerColumn,
         )),
     ]
 }

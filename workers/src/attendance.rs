@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use domain::class::{ClassCommand, ClassSession};
+use domain::class::{Class, ClassCommand};
 use infra::event_store::{CommandBus, CommandMetadata};
 use infra::shutdown::CancellationToken;
 use sqlx::PgPool;
@@ -20,7 +20,7 @@ use uuid::Uuid;
 /// Closes every class that ended before `now` and is not settled yet. Returns how many
 /// close commands were issued.
 pub async fn settle_ended_classes(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<usize> {
-    let bus = CommandBus::<ClassSession>::new(pool.clone(), ());
+    let bus = CommandBus::<Class>::new(pool.clone(), ());
     let due: Vec<(Uuid, Uuid)> = sqlx::query_as(
         "SELECT id, tenant_id FROM class_view WHERE status = 'scheduled' AND ends_at < $1 ORDER BY ends_at LIMIT 500",
     )

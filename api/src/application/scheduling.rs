@@ -144,7 +144,7 @@ pub async fn require_own_booking(
     booking: Uuid,
 ) -> Result<(), ApiError> {
     let (session, _) = cmd
-        .load(&state.bus::<domain::class::ClassSession>(), class)
+        .load(&state.bus::<domain::class::Class>(), class)
         .await?;
     let own = match session.booking_client(BookingId(booking)) {
         Some(client) => directory::client_record(cmd, client.0)

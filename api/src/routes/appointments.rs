@@ -1,6 +1,6 @@
 //! 1:1 appointments with trainers: booking a free slot, rescheduling and cancelling.
 //! Each trainer's calendar is one stream, so a trainer is never double-booked whatever
-//! the concurrency. Availability and slots: `routes/trainers.rs`.
+//! the concurrency. Availability and slots: `routes/trainer_calendars.rs`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,7 +8,7 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use domain::client::ClientId;
 use domain::policy::{Action, Relation};
-use domain::trainer_calendar::{Appointment, TrainerCommand};
+use domain::trainer_calendar::{Appointment, TrainerCalendarCommand};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -87,7 +87,7 @@ pub async fn book_appointment(
     )?;
     let id = body.id.unwrap_or_else(Uuid::now_v7);
     let busy = directory::teaching_around(&mut cmd, path.trainer_id, body.starts_at).await?;
-    let command = TrainerCommand::Book {
+    let command = TrainerCalendarCommand::Book {
         appointment_id: id,
         client_id: ClientId(client.id),
         starts_at: body.starts_at,
@@ -154,7 +154,7 @@ pub async fn reschedule(
     )
     .await?;
     let busy = directory::teaching_around(&mut cmd, path.trainer_id, body.starts_at).await?;
-    let command = TrainerCommand::Reschedule {
+    let command = TrainerCalendarCommand::Reschedule {
         appointment_id: path.appointment_id,
         starts_at: body.starts_at,
         busy,
@@ -198,7 +198,7 @@ pub async fn cancel_appointment(
         path.appointment_id,
     )
     .await?;
-    let command = TrainerCommand::Cancel {
+    let command = TrainerCalendarCommand::Cancel {
         appointment_id: path.appointment_id,
     };
     let calendar = calendar_id(path.studio_id, path.trainer_id);

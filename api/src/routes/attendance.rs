@@ -81,11 +81,7 @@ pub async fn check_in(
         now,
     };
     let version = cmd
-        .run(
-            &state.bus::<domain::class::ClassSession>(),
-            path.class_id,
-            command,
-        )
+        .run(&state.bus::<domain::class::Class>(), path.class_id, command)
         .await?
         .outcome
         .version;
@@ -125,7 +121,7 @@ pub async fn check_in_code(
     let now = Utc::now();
     // From the event store, not the view: whether check-in is open must not lag.
     let (class, _) = state
-        .bus::<domain::class::ClassSession>()
+        .bus::<domain::class::Class>()
         .load(path.studio_id, &path.class_id.to_string())
         .await
         .map_err(from_command)?;

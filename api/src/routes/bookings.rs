@@ -89,11 +89,7 @@ pub async fn book(
         blocked_until: client.blocked_until,
     };
     let executed = cmd
-        .run(
-            &state.bus::<domain::class::ClassSession>(),
-            path.class_id,
-            command,
-        )
+        .run(&state.bus::<domain::class::Class>(), path.class_id, command)
         .await?;
     let version = executed.outcome.version;
     let (status, waitlist_position) = match executed.events.first() {
@@ -158,11 +154,7 @@ pub async fn cancel_booking(
         now: Utc::now(),
     };
     let executed = cmd
-        .run(
-            &state.bus::<domain::class::ClassSession>(),
-            path.class_id,
-            command,
-        )
+        .run(&state.bus::<domain::class::Class>(), path.class_id, command)
         .await?;
     let (version, events) = (executed.outcome.version, executed.events);
     let mut result = CancelResult {

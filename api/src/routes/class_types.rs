@@ -99,7 +99,7 @@ impl ClassTypeBody {
 }
 
 /// Define a class type.
-#[utoipa::path(post, path = "/studios/{studio_id}/class-types", tag = "classes", security(("bearer" = [])),
+#[utoipa::path(post, path = "/studios/{studio_id}/class-types", tag = "class types", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id")),
     request_body = ClassTypeBody,
     responses(
@@ -133,7 +133,7 @@ pub async fn define_class_type(
 
 /// Replace a class type's details. Classes already scheduled keep the rules they were
 /// scheduled with.
-#[utoipa::path(put, path = "/studios/{studio_id}/class-types/{class_type_id}", tag = "classes", security(("bearer" = [])),
+#[utoipa::path(put, path = "/studios/{studio_id}/class-types/{class_type_id}", tag = "class types", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"), ("class_type_id" = Uuid, Path, description = "Class type id")),
     request_body = ClassTypeBody,
     responses(
@@ -172,7 +172,7 @@ pub async fn update_class_type(
 }
 
 /// Archive a class type: no new classes from it; existing classes are untouched.
-#[utoipa::path(delete, path = "/studios/{studio_id}/class-types/{class_type_id}", tag = "classes", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/studios/{studio_id}/class-types/{class_type_id}", tag = "class types", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"), ("class_type_id" = Uuid, Path, description = "Class type id")),
     responses(
         (status = 200, description = "Archived", body = Accepted),
@@ -210,7 +210,7 @@ pub struct ClassTypeFilter {
 }
 
 /// The studio's class types.
-#[utoipa::path(get, path = "/studios/{studio_id}/class-types", tag = "classes", security(("bearer" = [])),
+#[utoipa::path(get, path = "/studios/{studio_id}/class-types", tag = "class types", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"), PageParams<Uuid, ClassTypeFilter>),
     responses(
         (status = 200, description = "Class types", body = Page<ClassTypeView>),
@@ -243,7 +243,7 @@ pub async fn list_class_types(
 }
 
 /// One class type (`min_version` waits for a write to show).
-#[utoipa::path(get, path = "/studios/{studio_id}/class-types/{class_type_id}", tag = "classes", security(("bearer" = [])),
+#[utoipa::path(get, path = "/studios/{studio_id}/class-types/{class_type_id}", tag = "class types", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"), ("class_type_id" = Uuid, Path, description = "Class type id"), ReadParams),
     responses(
         (status = 200, description = "The class type", body = ClassTypeView),

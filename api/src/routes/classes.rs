@@ -134,7 +134,7 @@ pub async fn create_class(
         policy: shape.policy,
     };
     let version = cmd
-        .run(&state.bus::<domain::class::ClassSession>(), id, command)
+        .run(&state.bus::<domain::class::Class>(), id, command)
         .await?
         .outcome
         .version;
@@ -402,11 +402,7 @@ pub async fn cancel_class(
         reason: reason.to_owned(),
     };
     let version = cmd
-        .run(
-            &state.bus::<domain::class::ClassSession>(),
-            path.class_id,
-            command,
-        )
+        .run(&state.bus::<domain::class::Class>(), path.class_id, command)
         .await?
         .outcome
         .version;
@@ -443,11 +439,7 @@ pub async fn change_capacity(
         now: Utc::now(),
     };
     let version = cmd
-        .run(
-            &state.bus::<domain::class::ClassSession>(),
-            path.class_id,
-            command,
-        )
+        .run(&state.bus::<domain::class::Class>(), path.class_id, command)
         .await?
         .outcome
         .version;
@@ -481,7 +473,7 @@ pub async fn substitute_instructor(
     let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
     cmd.require(Action::ManageSchedule)?;
     let (session, _) = cmd
-        .load(&state.bus::<domain::class::ClassSession>(), path.class_id)
+        .load(&state.bus::<domain::class::Class>(), path.class_id)
         .await?;
     let times: Vec<_> = session.times().into_iter().collect();
     directory::check_instructor(&mut cmd, body.instructor_id, &times, &[path.class_id]).await?;
@@ -489,11 +481,7 @@ pub async fn substitute_instructor(
         instructor_id: body.instructor_id.map(AccountId),
     };
     let version = cmd
-        .run(
-            &state.bus::<domain::class::ClassSession>(),
-            path.class_id,
-            command,
-        )
+        .run(&state.bus::<domain::class::Class>(), path.class_id, command)
         .await?
         .outcome
         .version;

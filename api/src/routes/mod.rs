@@ -38,7 +38,7 @@ pub mod health;
 pub mod members;
 pub mod schedules;
 pub mod studios;
-pub mod trainers;
+pub mod trainer_calendars;
 
 /// Every `/api/v1` route: one line per route module.
 pub fn v1() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
@@ -52,7 +52,7 @@ pub fn v1() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
         .merge(schedules::router())
         .merge(bookings::router())
         .merge(attendance::router())
-        .merge(trainers::router())
+        .merge(trainer_calendars::router())
         .merge(appointments::router())
 }
 

@@ -185,7 +185,7 @@ pub async fn create_series(
             schedule_id: Some(schedule_id),
             policy: shape.policy,
         };
-        cmd.run_also(&state.bus::<domain::class::ClassSession>(), id, command)
+        cmd.run_also(&state.bus::<domain::class::Class>(), id, command)
             .await?;
         classes.push(SeriesClass { id, starts_at });
     }
@@ -252,7 +252,7 @@ pub async fn cancel_series(
         };
         // The class is still scheduled (read in this transaction): cancelling succeeds
         // or the whole request fails.
-        cmd.run_also(&state.bus::<domain::class::ClassSession>(), class, command)
+        cmd.run_also(&state.bus::<domain::class::Class>(), class, command)
             .await?;
         cancelled.push(class);
     }

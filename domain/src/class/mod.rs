@@ -15,8 +15,7 @@ mod tests;
 pub mod view;
 
 pub use aggregate::{
-    BookingStatus, ClassSession, ClassStatus, CHECK_IN_OPENS_MINUTES, MAX_CAPACITY,
-    MAX_DURATION_MINUTES,
+    BookingStatus, Class, ClassStatus, CHECK_IN_OPENS_MINUTES, MAX_CAPACITY, MAX_DURATION_MINUTES,
 };
 pub use commands::ClassCommand;
 pub use error::ClassError;

@@ -8,7 +8,7 @@ use crate::client::ClientId;
 use crate::scheduling::BookingPolicy;
 use crate::studio::StudioId;
 
-type T = TestFramework<ClassSession>;
+type T = TestFramework<Class>;
 
 fn start() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-12-01T18:00:00Z")
@@ -313,7 +313,7 @@ async fn check_in_and_no_shows_settle_attendance_after_the_end() {
 #[test]
 fn check_in_is_open_from_an_hour_before_the_start_until_the_class_is_closed() {
     let class = |events: Vec<ClassEvent>| {
-        let mut c = ClassSession::default();
+        let mut c = Class::default();
         for e in events {
             c.apply(e);
         }
@@ -340,7 +340,7 @@ fn check_in_is_open_from_an_hour_before_the_start_until_the_class_is_closed() {
         Err(ClassError::ClassCancelled)
     );
     assert_eq!(
-        ClassSession::default().check_in_open(start()),
+        Class::default().check_in_open(start()),
         Err(ClassError::NotFound)
     );
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{BookingId, BookingStatus, ClassEvent, ClassId, ClassSession, ClassStatus};
+use super::{BookingId, BookingStatus, Class, ClassEvent, ClassId, ClassStatus};
 use crate::account::AccountId;
 use crate::client::ClientId;
 use crate::studio::{LocationId, StudioId};
@@ -203,7 +203,7 @@ pub fn apply(
 }
 
 impl View for ClassView {
-    type Aggregate = ClassSession;
+    type Aggregate = Class;
     type Event = ClassEvent;
     const TABLE: &'static str = "class_view";
 

@@ -4,7 +4,10 @@ use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{slots, Appointment, Busy, Rules, TimeOff, TrainerCommand, TrainerError, TrainerEvent};
+use super::{
+    slots, Appointment, Busy, Rules, TimeOff, TrainerCalendarCommand, TrainerCalendarError,
+    TrainerCalendarEvent,
+};
 use crate::account::AccountId;
 use crate::client::ClientId;
 use crate::studio::StudioId;
@@ -43,8 +46,11 @@ impl TrainerCalendar {
         busy: &[Busy],
         now: DateTime<Utc>,
         except: Option<Uuid>,
-    ) -> Result<DateTime<Utc>, TrainerError> {
-        let rules = self.rules.as_ref().ok_or(TrainerError::NoAvailability)?;
+    ) -> Result<DateTime<Utc>, TrainerCalendarError> {
+        let rules = self
+            .rules
+            .as_ref()
+            .ok_or(TrainerCalendarError::NoAvailability)?;
         let others: Vec<Appointment> = self
             .appointments
             .iter()
@@ -63,13 +69,13 @@ impl TrainerCalendar {
         );
         match free.first() {
             Some((s, e)) if *s == starts_at => Ok(*e),
-            _ => Err(TrainerError::SlotUnavailable),
+            _ => Err(TrainerCalendarError::SlotUnavailable),
         }
     }
 }
 
-fn validate(rules: &Rules) -> Result<(), TrainerError> {
-    let invalid = |field, message: &str| TrainerError::Invalid {
+fn validate(rules: &Rules) -> Result<(), TrainerCalendarError> {
+    let invalid = |field, message: &str| TrainerCalendarError::Invalid {
         field,
         message: message.to_owned(),
     };
@@ -96,9 +102,9 @@ fn validate(rules: &Rules) -> Result<(), TrainerError> {
 
 impl Aggregate for TrainerCalendar {
     const TYPE: &'static str = "trainer_calendar";
-    type Command = TrainerCommand;
-    type Event = TrainerEvent;
-    type Error = TrainerError;
+    type Command = TrainerCalendarCommand;
+    type Event = TrainerCalendarEvent;
+    type Error = TrainerCalendarError;
     type Services = ();
 
     async fn handle(
@@ -108,7 +114,7 @@ impl Aggregate for TrainerCalendar {
         sink: &EventSink<Self>,
     ) -> Result<(), Self::Error> {
         match command {
-            TrainerCommand::SetAvailability {
+            TrainerCalendarCommand::SetAvailability {
                 studio_id,
                 trainer_id,
                 rules,
@@ -116,8 +122,10 @@ impl Aggregate for TrainerCalendar {
                 self.set_availability(studio_id, trainer_id, rules, sink)
                     .await
             }
-            TrainerCommand::AddTimeOff { time_off } => self.add_time_off(time_off, sink).await,
-            TrainerCommand::Book {
+            TrainerCalendarCommand::AddTimeOff { time_off } => {
+                self.add_time_off(time_off, sink).await
+            }
+            TrainerCalendarCommand::Book {
                 appointment_id,
                 client_id,
                 starts_at,
@@ -127,7 +135,7 @@ impl Aggregate for TrainerCalendar {
                 self.book(appointment_id, client_id, starts_at, busy, now, sink)
                     .await
             }
-            TrainerCommand::Reschedule {
+            TrainerCalendarCommand::Reschedule {
                 appointment_id,
                 starts_at,
                 busy,
@@ -136,16 +144,20 @@ impl Aggregate for TrainerCalendar {
                 self.reschedule(appointment_id, starts_at, busy, now, sink)
                     .await
             }
-            TrainerCommand::Cancel { appointment_id } => self.cancel(appointment_id, sink).await,
+            TrainerCalendarCommand::Cancel { appointment_id } => {
+                self.cancel(appointment_id, sink).await
+            }
         }
     }
 
     fn apply(&mut self, event: Self::Event) {
         match event {
-            TrainerEvent::AvailabilitySet { rules, .. } => self.rules = Some(rules),
-            TrainerEvent::TimeOffAdded { time_off } => self.time_off.push(time_off),
-            TrainerEvent::AppointmentBooked { appointment } => self.appointments.push(appointment),
-            TrainerEvent::AppointmentRescheduled {
+            TrainerCalendarEvent::AvailabilitySet { rules, .. } => self.rules = Some(rules),
+            TrainerCalendarEvent::TimeOffAdded { time_off } => self.time_off.push(time_off),
+            TrainerCalendarEvent::AppointmentBooked { appointment } => {
+                self.appointments.push(appointment)
+            }
+            TrainerCalendarEvent::AppointmentRescheduled {
                 appointment_id,
                 starts_at,
                 ends_at,
@@ -159,7 +171,7 @@ impl Aggregate for TrainerCalendar {
                     a.ends_at = ends_at;
                 }
             }
-            TrainerEvent::AppointmentCancelled { appointment_id } => {
+            TrainerCalendarEvent::AppointmentCancelled { appointment_id } => {
                 self.appointments.retain(|a| a.id != appointment_id);
                 self.retired.push(appointment_id);
             }
@@ -176,11 +188,11 @@ impl TrainerCalendar {
         trainer_id: AccountId,
         rules: Rules,
         sink: &EventSink<Self>,
-    ) -> Result<(), TrainerError> {
+    ) -> Result<(), TrainerCalendarError> {
         validate(&rules)?;
         if self.rules.as_ref() != Some(&rules) {
             sink.write(
-                TrainerEvent::AvailabilitySet {
+                TrainerCalendarEvent::AvailabilitySet {
                     studio_id,
                     trainer_id,
                     rules,
@@ -196,20 +208,20 @@ impl TrainerCalendar {
         &mut self,
         time_off: TimeOff,
         sink: &EventSink<Self>,
-    ) -> Result<(), TrainerError> {
+    ) -> Result<(), TrainerCalendarError> {
         // The calendar starts with its availability (which names the studio and
         // trainer the read model is keyed by); time off only shapes it.
         if self.rules.is_none() {
-            return Err(TrainerError::NoAvailability);
+            return Err(TrainerCalendarError::NoAvailability);
         }
         if time_off.to <= time_off.from {
-            return Err(TrainerError::Invalid {
+            return Err(TrainerCalendarError::Invalid {
                 field: "to",
                 message: "must be after `from`".into(),
             });
         }
         if !self.time_off.iter().any(|t| t.id == time_off.id) {
-            sink.write(TrainerEvent::TimeOffAdded { time_off }, self)
+            sink.write(TrainerCalendarEvent::TimeOffAdded { time_off }, self)
                 .await;
         }
         Ok(())
@@ -223,13 +235,13 @@ impl TrainerCalendar {
         busy: Vec<Busy>,
         now: DateTime<Utc>,
         sink: &EventSink<Self>,
-    ) -> Result<(), TrainerError> {
+    ) -> Result<(), TrainerCalendarError> {
         match self.appointment(appointment_id) {
             // A retried request: booked already.
             Some(a) if a.client_id == client_id && a.starts_at == starts_at => return Ok(()),
-            Some(_) => return Err(TrainerError::AppointmentIdTaken),
+            Some(_) => return Err(TrainerCalendarError::AppointmentIdTaken),
             None if self.retired.contains(&appointment_id) => {
-                return Err(TrainerError::AppointmentIdTaken)
+                return Err(TrainerCalendarError::AppointmentIdTaken)
             }
             None => {}
         }
@@ -240,8 +252,11 @@ impl TrainerCalendar {
             starts_at,
             ends_at,
         };
-        sink.write(TrainerEvent::AppointmentBooked { appointment }, self)
-            .await;
+        sink.write(
+            TrainerCalendarEvent::AppointmentBooked { appointment },
+            self,
+        )
+        .await;
         Ok(())
     }
 
@@ -252,16 +267,16 @@ impl TrainerCalendar {
         busy: Vec<Busy>,
         now: DateTime<Utc>,
         sink: &EventSink<Self>,
-    ) -> Result<(), TrainerError> {
+    ) -> Result<(), TrainerCalendarError> {
         let Some(current) = self.appointment(appointment_id) else {
-            return Err(TrainerError::AppointmentNotFound);
+            return Err(TrainerCalendarError::AppointmentNotFound);
         };
         if current.starts_at == starts_at {
             return Ok(());
         }
         let ends_at = self.bookable(starts_at, &busy, now, Some(appointment_id))?;
         sink.write(
-            TrainerEvent::AppointmentRescheduled {
+            TrainerCalendarEvent::AppointmentRescheduled {
                 appointment_id,
                 starts_at,
                 ends_at,
@@ -276,12 +291,15 @@ impl TrainerCalendar {
         &mut self,
         appointment_id: Uuid,
         sink: &EventSink<Self>,
-    ) -> Result<(), TrainerError> {
+    ) -> Result<(), TrainerCalendarError> {
         if !self.appointments.iter().any(|a| a.id == appointment_id) {
-            return Err(TrainerError::AppointmentNotFound);
+            return Err(TrainerCalendarError::AppointmentNotFound);
         }
-        sink.write(TrainerEvent::AppointmentCancelled { appointment_id }, self)
-            .await;
+        sink.write(
+            TrainerCalendarEvent::AppointmentCancelled { appointment_id },
+            self,
+        )
+        .await;
         Ok(())
     }
 }

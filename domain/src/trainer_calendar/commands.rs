@@ -14,7 +14,7 @@ pub struct Busy {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum TrainerCommand {
+pub enum TrainerCalendarCommand {
     SetAvailability {
         studio_id: StudioId,
         trainer_id: AccountId,

@@ -1,7 +1,7 @@
 use crate::error::{invalid_field, DomainError, Refusal};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TrainerError {
+pub enum TrainerCalendarError {
     #[error("this trainer has not published availability")]
     NoAvailability,
     #[error("this slot is not available")]
@@ -17,7 +17,7 @@ pub enum TrainerError {
     },
 }
 
-impl DomainError for TrainerError {
+impl DomainError for TrainerCalendarError {
     fn code(&self) -> &'static str {
         match self {
             Self::NoAvailability => "no_availability",

@@ -9,7 +9,7 @@ use crate::studio::StudioId;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
-pub enum TrainerEvent {
+pub enum TrainerCalendarEvent {
     AvailabilitySet {
         studio_id: StudioId,
         trainer_id: AccountId,
@@ -31,7 +31,7 @@ pub enum TrainerEvent {
     },
 }
 
-impl DomainEvent for TrainerEvent {
+impl DomainEvent for TrainerCalendarEvent {
     fn event_type(&self) -> String {
         match self {
             Self::AvailabilitySet { .. } => "AvailabilitySet",

@@ -13,7 +13,7 @@ mod tests;
 pub mod view;
 
 pub use aggregate::TrainerCalendar;
-pub use commands::{Busy, TrainerCommand};
-pub use error::TrainerError;
-pub use events::{Appointment, Rules, TimeOff, TrainerEvent, Window};
+pub use commands::{Busy, TrainerCalendarCommand};
+pub use error::TrainerCalendarError;
+pub use events::{Appointment, Rules, TimeOff, TrainerCalendarEvent, Window};
 pub use slots::slots;

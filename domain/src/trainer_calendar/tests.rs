@@ -25,8 +25,8 @@ fn rules() -> Rules {
         min_notice_minutes: 120,
     }
 }
-fn set() -> TrainerEvent {
-    TrainerEvent::AvailabilitySet {
+fn set() -> TrainerCalendarEvent {
+    TrainerCalendarEvent::AvailabilitySet {
         studio_id: StudioId(Uuid::nil()),
         trainer_id: AccountId(Uuid::nil()),
         rules: rules(),
@@ -106,14 +106,14 @@ fn slots_follow_windows_buffers_notice_and_time_off() {
 
 #[tokio::test]
 async fn a_slot_is_booked_once() {
-    let book = |id: u128| TrainerCommand::Book {
+    let book = |id: u128| TrainerCalendarCommand::Book {
         appointment_id: Uuid::from_u128(id),
         client_id: ClientId(Uuid::from_u128(id)),
         starts_at: at("2026-11-30T08:00:00Z"),
         busy: vec![],
         now: at(NOW),
     };
-    let booked = TrainerEvent::AppointmentBooked {
+    let booked = TrainerCalendarEvent::AppointmentBooked {
         appointment: Appointment {
             id: Uuid::from_u128(1),
             client_id: ClientId(Uuid::from_u128(1)),
@@ -130,17 +130,17 @@ async fn a_slot_is_booked_once() {
         .given(vec![set(), booked])
         .when_async(book(2))
         .await
-        .then_expect_error(TrainerError::SlotUnavailable);
+        .then_expect_error(TrainerCalendarError::SlotUnavailable);
     TestFramework::<TrainerCalendar>::with(())
         .given_no_previous_events()
         .when_async(book(2))
         .await
-        .then_expect_error(TrainerError::NoAvailability);
+        .then_expect_error(TrainerCalendarError::NoAvailability);
 }
 
 #[tokio::test]
 async fn off_grid_times_and_cancel_of_unknown_appointments_are_refused() {
-    let odd = TrainerCommand::Book {
+    let odd = TrainerCalendarCommand::Book {
         appointment_id: Uuid::from_u128(1),
         client_id: ClientId(Uuid::nil()),
         starts_at: at("2026-11-30T08:15:00Z"),
@@ -151,14 +151,14 @@ async fn off_grid_times_and_cancel_of_unknown_appointments_are_refused() {
         .given(vec![set()])
         .when_async(odd)
         .await
-        .then_expect_error(TrainerError::SlotUnavailable);
+        .then_expect_error(TrainerCalendarError::SlotUnavailable);
     TestFramework::<TrainerCalendar>::with(())
         .given(vec![set()])
-        .when_async(TrainerCommand::Cancel {
+        .when_async(TrainerCalendarCommand::Cancel {
             appointment_id: Uuid::nil(),
         })
         .await
-        .then_expect_error(TrainerError::AppointmentNotFound);
+        .then_expect_error(TrainerCalendarError::AppointmentNotFound);
 }
 
 #[tokio::test]
@@ -169,14 +169,14 @@ async fn a_retried_booking_is_a_no_op_and_a_cancelled_id_is_not_reused() {
         starts_at: at("2026-11-30T08:00:00Z"),
         ends_at: at("2026-11-30T08:50:00Z"),
     };
-    let book = |client: u128| TrainerCommand::Book {
+    let book = |client: u128| TrainerCalendarCommand::Book {
         appointment_id: Uuid::from_u128(1),
         client_id: ClientId(Uuid::from_u128(client)),
         starts_at: at("2026-11-30T08:00:00Z"),
         busy: vec![],
         now: at(NOW),
     };
-    let booked = TrainerEvent::AppointmentBooked { appointment };
+    let booked = TrainerCalendarEvent::AppointmentBooked { appointment };
     TestFramework::<TrainerCalendar>::with(())
         .given(vec![set(), booked.clone()])
         .when_async(book(1))
@@ -186,18 +186,18 @@ async fn a_retried_booking_is_a_no_op_and_a_cancelled_id_is_not_reused() {
         .given(vec![set(), booked.clone()])
         .when_async(book(2))
         .await
-        .then_expect_error(TrainerError::AppointmentIdTaken);
+        .then_expect_error(TrainerCalendarError::AppointmentIdTaken);
     TestFramework::<TrainerCalendar>::with(())
         .given(vec![
             set(),
             booked,
-            TrainerEvent::AppointmentCancelled {
+            TrainerCalendarEvent::AppointmentCancelled {
                 appointment_id: Uuid::from_u128(1),
             },
         ])
         .when_async(book(1))
         .await
-        .then_expect_error(TrainerError::AppointmentIdTaken);
+        .then_expect_error(TrainerCalendarError::AppointmentIdTaken);
 }
 
 #[tokio::test]
@@ -224,7 +224,7 @@ async fn a_class_the_trainer_teaches_blocks_slots_with_its_buffer() {
     assert_eq!(starts, ["10:00"]);
     TestFramework::<TrainerCalendar>::with(())
         .given(vec![set()])
-        .when_async(TrainerCommand::Book {
+        .when_async(TrainerCalendarCommand::Book {
             appointment_id: Uuid::from_u128(1),
             client_id: ClientId(Uuid::nil()),
             starts_at: at("2026-11-30T08:00:00Z"),
@@ -232,12 +232,12 @@ async fn a_class_the_trainer_teaches_blocks_slots_with_its_buffer() {
             now: at(NOW),
         })
         .await
-        .then_expect_error(TrainerError::SlotUnavailable);
+        .then_expect_error(TrainerCalendarError::SlotUnavailable);
 }
 
 #[tokio::test]
 async fn rescheduling_moves_to_a_free_slot_only_and_time_off_needs_availability() {
-    let booked = |id: u128, start: &str, end: &str| TrainerEvent::AppointmentBooked {
+    let booked = |id: u128, start: &str, end: &str| TrainerCalendarEvent::AppointmentBooked {
         appointment: Appointment {
             id: Uuid::from_u128(id),
             client_id: ClientId(Uuid::from_u128(id)),
@@ -252,7 +252,7 @@ async fn rescheduling_moves_to_a_free_slot_only_and_time_off_needs_availability(
             booked(2, "2026-11-30T09:00:00Z", "2026-11-30T09:50:00Z"),
         ]
     };
-    let move_to = |start: &str| TrainerCommand::Reschedule {
+    let move_to = |start: &str| TrainerCalendarCommand::Reschedule {
         appointment_id: Uuid::from_u128(1),
         starts_at: at(start),
         busy: vec![],
@@ -262,7 +262,7 @@ async fn rescheduling_moves_to_a_free_slot_only_and_time_off_needs_availability(
         .given(given())
         .when_async(move_to("2026-11-30T10:00:00Z"))
         .await
-        .then_expect_events(vec![TrainerEvent::AppointmentRescheduled {
+        .then_expect_events(vec![TrainerCalendarEvent::AppointmentRescheduled {
             appointment_id: Uuid::from_u128(1),
             starts_at: at("2026-11-30T10:00:00Z"),
             ends_at: at("2026-11-30T10:50:00Z"),
@@ -271,10 +271,10 @@ async fn rescheduling_moves_to_a_free_slot_only_and_time_off_needs_availability(
         .given(given())
         .when_async(move_to("2026-11-30T09:00:00Z"))
         .await
-        .then_expect_error(TrainerError::SlotUnavailable);
+        .then_expect_error(TrainerCalendarError::SlotUnavailable);
     TestFramework::<TrainerCalendar>::with(())
         .given_no_previous_events()
-        .when_async(TrainerCommand::AddTimeOff {
+        .when_async(TrainerCalendarCommand::AddTimeOff {
             time_off: TimeOff {
                 id: Uuid::nil(),
                 from: at("2026-11-30T08:00:00Z"),
@@ -282,12 +282,12 @@ async fn rescheduling_moves_to_a_free_slot_only_and_time_off_needs_availability(
             },
         })
         .await
-        .then_expect_error(TrainerError::NoAvailability);
+        .then_expect_error(TrainerCalendarError::NoAvailability);
     let mut bad = rules();
     bad.slot_minutes = 2;
     let r = TestFramework::<TrainerCalendar>::with(())
         .given_no_previous_events()
-        .when_async(TrainerCommand::SetAvailability {
+        .when_async(TrainerCalendarCommand::SetAvailability {
             studio_id: StudioId(Uuid::nil()),
             trainer_id: AccountId(Uuid::nil()),
             rules: bad,
@@ -297,7 +297,7 @@ async fn rescheduling_moves_to_a_free_slot_only_and_time_off_needs_availability(
     assert!(
         matches!(
             r,
-            Err(TrainerError::Invalid {
+            Err(TrainerCalendarError::Invalid {
                 field: "slot_minutes",
                 ..
             })

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Appointment, Rules, TimeOff, TrainerCalendar, TrainerEvent};
+use super::{Appointment, Rules, TimeOff, TrainerCalendar, TrainerCalendarEvent};
 use crate::view::View;
 
 /// The trainer calendar read model: rules, time off and active appointments.
@@ -17,14 +17,16 @@ pub struct TrainerCalendarView {
 
 pub fn apply(
     mut view: TrainerCalendarView,
-    event: &TrainerEvent,
+    event: &TrainerCalendarEvent,
     sequence: u64,
 ) -> TrainerCalendarView {
     match event {
-        TrainerEvent::AvailabilitySet { rules, .. } => view.rules = Some(rules.clone()),
-        TrainerEvent::TimeOffAdded { time_off } => view.time_off.push(*time_off),
-        TrainerEvent::AppointmentBooked { appointment } => view.appointments.push(*appointment),
-        TrainerEvent::AppointmentRescheduled {
+        TrainerCalendarEvent::AvailabilitySet { rules, .. } => view.rules = Some(rules.clone()),
+        TrainerCalendarEvent::TimeOffAdded { time_off } => view.time_off.push(*time_off),
+        TrainerCalendarEvent::AppointmentBooked { appointment } => {
+            view.appointments.push(*appointment)
+        }
+        TrainerCalendarEvent::AppointmentRescheduled {
             appointment_id,
             starts_at,
             ends_at,
@@ -38,7 +40,7 @@ pub fn apply(
                 a.ends_at = *ends_at;
             }
         }
-        TrainerEvent::AppointmentCancelled { appointment_id } => {
+        TrainerCalendarEvent::AppointmentCancelled { appointment_id } => {
             view.appointments.retain(|a| a.id != *appointment_id)
         }
     }
@@ -48,20 +50,20 @@ pub fn apply(
 
 impl View for TrainerCalendarView {
     type Aggregate = TrainerCalendar;
-    type Event = TrainerEvent;
+    type Event = TrainerCalendarEvent;
     const TABLE: &'static str = "trainer_calendar_view";
 
     /// A calendar starts with `AvailabilitySet`; the document has no timestamps (`at` is
     /// not used).
     fn apply(
         current: Option<Self>,
-        event: &TrainerEvent,
+        event: &TrainerCalendarEvent,
         sequence: u64,
         _at: DateTime<Utc>,
     ) -> Option<Self> {
         match (current, event) {
             (Some(view), event) => Some(apply(view, event, sequence)),
-            (None, TrainerEvent::AvailabilitySet { .. }) => {
+            (None, TrainerCalendarEvent::AvailabilitySet { .. }) => {
                 Some(apply(TrainerCalendarView::default(), event, sequence))
             }
             (None, _) => None,

@@ -129,7 +129,7 @@ async fn rebuild_produces_the_same_view_as_live_projection() -> anyhow::Result<(
 async fn rebuilding_class_view_keeps_the_sweepers_rights_and_never_rewinds_booking_view(
 ) -> anyhow::Result<()> {
     use chrono::{Duration as Span, Utc};
-    use domain::class::{BookingId, ClassCommand, ClassId, ClassSession};
+    use domain::class::{BookingId, Class, ClassCommand, ClassId};
     use domain::scheduling::BookingPolicy;
     use infra::envelope::{EventEnvelope, StoredEvent, STORED_EVENT_COLUMNS};
     use infra::event_store::{CommandBus, CommandMetadata};
@@ -137,8 +137,8 @@ async fn rebuilding_class_view_keeps_the_sweepers_rights_and_never_rewinds_booki
 
     let env = TestEnv::new().await?;
     let projector = env.projector();
-    let bus = CommandBus::<ClassSession>::new(env.pool.clone(), ())
-        .with_hook(std::sync::Arc::new(ClassStrikes));
+    let bus =
+        CommandBus::<Class>::new(env.pool.clone(), ()).with_hook(std::sync::Arc::new(ClassStrikes));
     let tenant = Uuid::new_v4();
     let meta = || CommandMetadata::system(tenant, "test", None);
     // A class that has ended, with one booking the live projector has seen cancelled.

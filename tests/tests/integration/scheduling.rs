@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use chrono::{Duration as Span, Utc};
-use domain::class::{ClassCommand, ClassSession};
+use domain::class::{Class, ClassCommand};
 use futures::future::join_all;
 use infra::event_store::{CommandBus, CommandMetadata};
 use repstream_tests::{eventually, TestApp, TestEnv, TestUser};
@@ -512,7 +512,7 @@ async fn clients_book_and_cancel_for_themselves_only() -> anyhow::Result<()> {
 #[tokio::test]
 async fn settling_is_idempotent_and_catches_up_after_downtime() -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
-    let bus = CommandBus::<ClassSession>::new(env.pool.clone(), ());
+    let bus = CommandBus::<Class>::new(env.pool.clone(), ());
     let tenant = Uuid::new_v4();
     let id = Uuid::now_v7();
     let meta = || CommandMetadata::system(tenant, "test", None);
@@ -1067,7 +1067,7 @@ async fn clients_check_themselves_in_with_the_code_shown_at_the_studio_and_only_
 /// lie in the past) and books `clients` an hour before it; those flagged are checked in
 /// five minutes before the start. Returns the class and its booking ids.
 async fn class_at(
-    bus: &CommandBus<ClassSession>,
+    bus: &CommandBus<Class>,
     studio: Uuid,
     start: chrono::DateTime<Utc>,
     clients: &[(Uuid, bool)],
@@ -1137,7 +1137,7 @@ async fn classes_that_ended_while_nothing_settled_attendance_are_settled_once_by
     env.spawn_projector();
     let s = studio(&app, None).await?;
     let c = clients(&app, &env, &s, 3).await?;
-    let bus = CommandBus::<ClassSession>::new(env.api_pool.clone(), ());
+    let bus = CommandBus::<Class>::new(env.api_pool.clone(), ());
     let now = Utc::now();
     // Two classes ended during the downtime; one is still running.
     let (early, _) = class_at(
@@ -1259,7 +1259,7 @@ async fn a_clients_history_shows_past_bookings_with_their_final_status_and_upcom
     let app = env.spawn_all().await?;
     let s = studio(&app, None).await?;
     let (me, client) = own_client(&app, &env, &s, "History Client").await?;
-    let bus = CommandBus::<ClassSession>::new(env.api_pool.clone(), ());
+    let bus = CommandBus::<Class>::new(env.api_pool.clone(), ());
     let now = Utc::now();
     let (attended, _) = class_at(&bus, s.id, now - Span::days(2), &[(client, true)]).await?;
     let (missed, _) = class_at(&bus, s.id, now - Span::days(1), &[(client, false)]).await?;

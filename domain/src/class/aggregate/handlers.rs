@@ -5,16 +5,14 @@ use chrono::{DateTime, Duration, Utc};
 use cqrs_es::event_sink::EventSink;
 use uuid::Uuid;
 
-use super::{
-    Booking, BookingStatus, ClassSession, ClassStatus, MAX_CAPACITY, MAX_DURATION_MINUTES,
-};
+use super::{Booking, BookingStatus, Class, ClassStatus, MAX_CAPACITY, MAX_DURATION_MINUTES};
 use crate::account::AccountId;
 use crate::class::{BookingId, ClassError, ClassEvent, ClassId};
 use crate::client::ClientId;
 use crate::scheduling::BookingPolicy;
 use crate::studio::{LocationId, StudioId};
 
-impl ClassSession {
+impl Class {
     // One parameter per field of `ClassCommand::Schedule`.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn schedule(

@@ -51,7 +51,7 @@ pub const MAX_CAPACITY: u32 = 500;
 pub const MAX_DURATION_MINUTES: u32 = 24 * 60;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ClassSession {
+pub struct Class {
     id: Option<ClassId>,
     starts_at: Option<DateTime<Utc>>,
     ends_at: Option<DateTime<Utc>>,
@@ -63,7 +63,7 @@ pub struct ClassSession {
     waitlist: Vec<BookingId>,
 }
 
-impl ClassSession {
+impl Class {
     fn booked(&self) -> u32 {
         self.bookings
             .iter()
@@ -147,7 +147,7 @@ impl ClassSession {
     }
 }
 
-impl Aggregate for ClassSession {
+impl Aggregate for Class {
     const TYPE: &'static str = "class";
     type Command = ClassCommand;
     type Event = ClassEvent;

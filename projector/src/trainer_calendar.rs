@@ -1,5 +1,5 @@
 use domain::trainer_calendar::view::TrainerCalendarView;
-use domain::trainer_calendar::TrainerEvent;
+use domain::trainer_calendar::TrainerCalendarEvent;
 use uuid::Uuid;
 
 use crate::document::{Hook, Step};
@@ -16,13 +16,13 @@ impl Hook<TrainerCalendarView> for TrainerColumn {
         step: &Step<'_, TrainerCalendarView>,
     ) -> anyhow::Result<Vec<(&'static str, Uuid)>> {
         match &step.event {
-            TrainerEvent::AvailabilitySet { trainer_id, .. } => {
+            TrainerCalendarEvent::AvailabilitySet { trainer_id, .. } => {
                 Ok(vec![("trainer_id", trainer_id.0)])
             }
-            TrainerEvent::TimeOffAdded { .. }
-            | TrainerEvent::AppointmentBooked { .. }
-            | TrainerEvent::AppointmentRescheduled { .. }
-            | TrainerEvent::AppointmentCancelled { .. } => {
+            TrainerCalendarEvent::TimeOffAdded { .. }
+            | TrainerCalendarEvent::AppointmentBooked { .. }
+            | TrainerCalendarEvent::AppointmentRescheduled { .. }
+            | TrainerCalendarEvent::AppointmentCancelled { .. } => {
                 anyhow::bail!("calendar {} does not start with AvailabilitySet", step.id)
             }
         }

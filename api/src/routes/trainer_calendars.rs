@@ -11,7 +11,9 @@ use domain::class::view::ClassView;
 use domain::policy::{self, Action, Relation};
 use domain::studio::StudioId;
 use domain::trainer_calendar::view::TrainerCalendarView;
-use domain::trainer_calendar::{slots, Appointment, Busy, Rules, TimeOff, TrainerCommand, Window};
+use domain::trainer_calendar::{
+    slots, Appointment, Busy, Rules, TimeOff, TrainerCalendarCommand, Window,
+};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use utoipa::{IntoParams, ToSchema};
@@ -71,7 +73,7 @@ pub struct SetAvailability {
 }
 
 /// Publish (replace) a trainer's weekly availability.
-#[utoipa::path(put, path = "/studios/{studio_id}/trainers/{trainer_id}/availability", tag = "appointments", security(("bearer" = [])),
+#[utoipa::path(put, path = "/studios/{studio_id}/trainers/{trainer_id}/availability", tag = "trainer calendars", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"), ("trainer_id" = Uuid, Path, description = "Trainer's account")),
     request_body = SetAvailability,
     responses(
@@ -106,7 +108,7 @@ pub async fn set_availability(
         buffer_minutes: body.buffer_minutes,
         min_notice_minutes: body.min_notice_minutes,
     };
-    let command = TrainerCommand::SetAvailability {
+    let command = TrainerCalendarCommand::SetAvailability {
         studio_id: StudioId(path.studio_id),
         trainer_id: AccountId(path.trainer_id),
         rules,
@@ -133,7 +135,7 @@ pub struct AddTimeOff {
 }
 
 /// Block time off (no slots are offered inside it).
-#[utoipa::path(post, path = "/studios/{studio_id}/trainers/{trainer_id}/time-off", tag = "appointments", security(("bearer" = [])),
+#[utoipa::path(post, path = "/studios/{studio_id}/trainers/{trainer_id}/time-off", tag = "trainer calendars", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"), ("trainer_id" = Uuid, Path, description = "Trainer's account")),
     request_body = AddTimeOff,
     responses(
@@ -167,7 +169,7 @@ pub async fn add_time_off(
         .run(
             &state.bus::<domain::trainer_calendar::TrainerCalendar>(),
             calendar,
-            TrainerCommand::AddTimeOff { time_off },
+            TrainerCalendarCommand::AddTimeOff { time_off },
         )
         .await?
         .outcome
@@ -247,7 +249,7 @@ fn check_range(p: &RangeParams) -> Result<(), ApiError> {
 }
 
 /// Free slots of a trainer in a range.
-#[utoipa::path(get, path = "/studios/{studio_id}/trainers/{trainer_id}/slots", tag = "appointments", security(("bearer" = [])),
+#[utoipa::path(get, path = "/studios/{studio_id}/trainers/{trainer_id}/slots", tag = "trainer calendars", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"), ("trainer_id" = Uuid, Path, description = "Trainer's account"), RangeParams),
     responses(
         (status = 200, description = "Free slots", body = Slots),
@@ -293,7 +295,7 @@ pub struct TrainerSchedule {
 }
 
 /// A trainer's schedule: appointments and classes in a range.
-#[utoipa::path(get, path = "/studios/{studio_id}/trainers/{trainer_id}/schedule", tag = "appointments", security(("bearer" = [])),
+#[utoipa::path(get, path = "/studios/{studio_id}/trainers/{trainer_id}/schedule", tag = "trainer calendars", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"), ("trainer_id" = Uuid, Path, description = "Trainer's account"), RangeParams),
     responses(
         (status = 200, description = "Schedule", body = TrainerSchedule),
