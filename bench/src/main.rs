@@ -10,8 +10,9 @@
 //! target/release/repstream-bench [--duration-secs 10] [--clients 16] [--skip e2e,relay]
 //! ```
 //!
-//! The run creates a fresh database `bench_<uuid>` (migrated) in the cluster named by
-//! `DATABASE_URL` and drops it at the end; queues get a unique prefix and are left behind.
+//! The run sets up as the tests do (`repstream_tests::TestEnv`: a fresh migrated database
+//! in the cluster named by `DATABASE_URL`, the service roles' pools, fresh queues) and
+//! drops the database at the end; queues are left behind.
 //!
 //! ## What runs where
 //!
@@ -85,11 +86,12 @@ use std::process::ExitCode;
 
 use anyhow::{bail, ensure, Context};
 use clap::{Parser, ValueEnum};
-use infra::config::{AwsArgs, DatabaseArgs};
-use infra::sqs::SqsClient;
+use infra::config::DatabaseArgs;
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
+
+use repstream_tests::TestEnv;
 
 use crate::http::Http;
 use crate::services::Binaries;
@@ -198,32 +200,25 @@ async fn run_main(args: Args) -> anyhow::Result<()> {
         "--stream-commands must be at least 1"
     );
 
-    let admin_url = required_env("DATABASE_URL")?;
-    let endpoint = required_env("AWS_ENDPOINT_URL")?;
+    required_env("DATABASE_URL")?;
+    required_env("AWS_ENDPOINT_URL")?;
     required_env("AWS_ACCESS_KEY_ID")?;
     required_env("AWS_SECRET_ACCESS_KEY")?;
-    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
-
-    let admin: PgConnectOptions = admin_url
-        .parse()
-        .context("DATABASE_URL is not a valid Postgres URL")?;
-    let db_name = format!("bench_{}", Uuid::new_v4().simple());
-    let mut conn = admin
-        .clone()
-        .connect()
+    // The test harness's environment: a fresh migrated database, its role pools, fresh
+    // queues. The bench drops the database at the end.
+    let env = TestEnv::new()
         .await
-        .context("connecting to DATABASE_URL (is `make bench` running Postgres?)")?;
-    sqlx::query(&format!("CREATE DATABASE {db_name}"))
-        .execute(&mut conn)
-        .await
-        .with_context(|| format!("creating database {db_name}"))?;
-    conn.close().await.ok();
-
+        .context("setting up (is `make bench` running Postgres and LocalStack?)")?;
+    let world = World {
+        prefix: format!("bench{}-", &Uuid::new_v4().simple().to_string()[..12]),
+        env,
+    };
     let result = tokio::select! {
-        r = run(&args, &admin, &db_name, &endpoint, &region) => r,
+        r = run(&args, &world) => r,
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
     };
-    let dropped = drop_database(&admin, &db_name).await;
+    let db_name = world.env.database_name();
+    let dropped = world.env.drop_database().await;
     match (&result, dropped) {
         (_, Ok(())) => println!("\ndropped database {db_name}"),
         (Ok(()), Err(e)) => return Err(e),
@@ -232,135 +227,51 @@ async fn run_main(args: Args) -> anyhow::Result<()> {
     result
 }
 
-async fn drop_database(admin: &PgConnectOptions, db_name: &str) -> anyhow::Result<()> {
-    let mut conn = admin
-        .clone()
-        .connect()
-        .await
-        .context("reconnecting to drop")?;
-    let forced = sqlx::query(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await;
-    if forced.is_err() {
-        // Postgres < 13 has no FORCE.
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {db_name}"))
-            .execute(&mut conn)
-            .await
-            .with_context(|| format!("dropping database {db_name}"))?;
-    }
-    conn.close().await.ok();
-    Ok(())
-}
-
 /// Service roles created by the migrations; each component connects with its own, as in
 /// production, so grants and row-level security apply to every figure.
 pub(crate) const API_ROLE: &str = "repstream_api";
 pub(crate) const PROJECTOR_ROLE: &str = "repstream_projector";
 pub(crate) const RELAY_ROLE: &str = "repstream_relay";
 
-/// Everything the sections share.
+/// Everything the sections share: the harness's environment and a queue prefix of
+/// the bench's own.
 pub(crate) struct World {
-    /// The admin (superuser) URL on the bench database: setup and measurement only.
-    database_url: String,
-    host: String,
-    port: u16,
-    db_name: String,
-    pub(crate) sqs: SqsClient,
-    pub(crate) events_queue: String,
-    pub(crate) notifications_queue: String,
+    pub(crate) env: TestEnv,
     pub(crate) prefix: String,
 }
 
 impl World {
-    /// The bench database as a service role (trust auth, as `make run` and the tests).
     pub(crate) fn role_url(&self, role: &str) -> String {
-        format!(
-            "postgres://{role}@{}:{}/{}",
-            self.host, self.port, self.db_name
-        )
+        self.env.role_url(role)
     }
 
-    async fn pool_at(&self, url: &str, application: &str, max: u32) -> anyhow::Result<PgPool> {
-        let db = DatabaseArgs {
-            database_url: url.parse().context("database url")?,
-            database_max_connections: max,
-        };
-        infra::db::connect(&db, application)
-            .await
-            .with_context(|| format!("connecting as {application}"))
-    }
-
-    /// A pool of the admin role (bypasses row-level security).
-    async fn admin_pool(&self, application: &str, max: u32) -> anyhow::Result<PgPool> {
-        self.pool_at(&self.database_url, application, max).await
-    }
-
-    /// A pool of a service role.
+    /// A pool of a service role (`max` connections).
     pub(crate) async fn role_pool(
         &self,
         role: &str,
         application: &str,
         max: u32,
     ) -> anyhow::Result<PgPool> {
-        self.pool_at(&self.role_url(role), application, max).await
+        let db = DatabaseArgs {
+            database_url: self.role_url(role).parse().context("database url")?,
+            database_max_connections: max,
+        };
+        infra::db::connect(&db, application)
+            .await
+            .with_context(|| format!("connecting as {application}"))
     }
 }
 
-async fn run(
-    args: &Args,
-    admin: &PgConnectOptions,
-    db_name: &str,
-    endpoint: &str,
-    region: &str,
-) -> anyhow::Result<()> {
+async fn run(args: &Args, world: &World) -> anyhow::Result<()> {
     let bins = Binaries::locate()?;
-    let database_url = format!(
-        "postgres://{}@{}:{}/{db_name}",
-        admin.get_username(),
-        admin.get_host(),
-        admin.get_port()
-    );
-    let database_url = match std::env::var("DATABASE_URL")
-        .ok()
-        .and_then(|u| with_database(&u, db_name))
-    {
-        Some(u) => u,
-        None => database_url,
-    };
-    let setup = World {
-        database_url,
-        host: admin.get_host().to_owned(),
-        port: admin.get_port(),
-        db_name: db_name.to_owned(),
-        sqs: infra::sqs::client(&AwsArgs {
-            aws_endpoint_url: Some(endpoint.to_owned()),
-            aws_region: region.to_owned(),
-        })
-        .await,
-        events_queue: String::new(),
-        notifications_queue: String::new(),
-        prefix: format!("bench{}-", &Uuid::new_v4().simple().to_string()[..12]),
-    };
-    let observer = setup.admin_pool("repstream-bench", 8).await?;
-    infra::db::migrate(&observer).await?;
-    let urls = infra::sqs::create_queues(&setup.sqs, &setup.prefix)
-        .await
-        .context("creating queues (is LocalStack up at AWS_ENDPOINT_URL?)")?;
-    let url = |n: &str| {
-        urls.get(n)
-            .cloned()
-            .with_context(|| format!("queue {n} not declared in localstack/resources.json"))
-    };
-    let world = World {
-        events_queue: url("repstream-events.fifo")?,
-        notifications_queue: url("repstream-notifications.fifo")?,
-        ..setup
-    };
-
-    print_environment(&observer, admin, db_name, endpoint, &world.prefix).await?;
+    let observer = world.env.pool.clone();
+    let db_name = world.env.database_name();
+    let admin: PgConnectOptions = world.env.database_url.parse().context("database url")?;
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    print_environment(&observer, &admin, &db_name, &endpoint, &world.prefix).await?;
     let mut summary = Summary::default();
-    let (api, base) = services::start_api(&bins, &world).await?;
-    let counter = trips::Counter::new(&observer, cpu::Meter::new(api.pid(), db_name)).await;
+    let (api, base) = services::start_api(&bins, world).await?;
+    let counter = trips::Counter::new(&observer, cpu::Meter::new(api.pid(), &db_name)).await;
     let outcome = async {
         let mut http = Http::new(base, args.clients)?;
         http.sign_in().await?;
@@ -368,7 +279,7 @@ async fn run(
         // the API's command phases, and the ratios are taken against the mean of both.
         let writes = args.runs(Section::Commands) || args.runs(Section::Booking);
         let before = if writes {
-            commands::baseline_section("", args, &world, &counter, &mut summary).await?
+            commands::baseline_section("", args, world, &counter, &mut summary).await?
         } else {
             0.0
         };
@@ -384,7 +295,7 @@ async fn run(
         };
         if writes {
             let after =
-                commands::baseline_section(", again", args, &world, &counter, &mut summary).await?;
+                commands::baseline_section(", again", args, world, &counter, &mut summary).await?;
             let mean = (before + after) / 2.0;
             let note = format!("baseline {before:.0} tx/s before, {after:.0} after");
             for (name, rate) in [("commands", locations), ("booking", bookings)] {
@@ -401,14 +312,14 @@ async fn run(
             commands::streams_section(args, &http, &counter, &mut summary).await?;
         }
         let projected = if args.runs(Section::E2e) {
-            Some(e2e::section(args, &world, &bins, &http, &observer, &mut summary).await?)
+            Some(e2e::section(args, world, &bins, &http, &observer, &mut summary).await?)
         } else {
             None
         };
         if args.runs(Section::Reads) {
             reads::section(
                 args,
-                &world,
+                world,
                 &bins,
                 &http,
                 &observer,
@@ -424,23 +335,11 @@ async fn run(
     api.stop().await;
     outcome?;
     if args.runs(Section::Relay) {
-        relay::section(args, &world, &observer, &mut summary).await?;
+        relay::section(args, world, &observer, &mut summary).await?;
     }
 
     summary.print();
-    observer.close().await;
     Ok(())
-}
-
-/// `url` with its path (the database name) replaced, keeping credentials and parameters.
-fn with_database(url: &str, db_name: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let (authority, tail) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, ""),
-    };
-    let query = tail.find('?').map_or("", |i| &tail[i..]);
-    Some(format!("{scheme}://{authority}/{db_name}{query}"))
 }
 
 async fn print_environment(

@@ -29,8 +29,9 @@ pub(crate) async fn section(
         args.relay_messages, args.relay_groups, lanes, batch
     );
     empty_outbox(observer).await?;
-    let relay_queue = create_fifo_queue(&world.sqs, &format!("{}relay.fifo", world.prefix)).await?;
-    let raw_queue = create_fifo_queue(&world.sqs, &format!("{}raw.fifo", world.prefix)).await?;
+    let relay_queue =
+        create_fifo_queue(&world.env.sqs, &format!("{}relay.fifo", world.prefix)).await?;
+    let raw_queue = create_fifo_queue(&world.env.sqs, &format!("{}raw.fifo", world.prefix)).await?;
 
     // Outbox rows with real envelopes, spread round-robin over the groups.
     let groups: Vec<Uuid> = (0..args.relay_groups).map(|_| Uuid::now_v7()).collect();
@@ -78,7 +79,7 @@ pub(crate) async fn section(
         .await?;
     let relay = outbox_relay::Relay::new(
         relay_pool.clone(),
-        world.sqs.clone(),
+        world.env.sqs.clone(),
         outbox_relay::RelayConfig::new(relay_queue.clone()),
     );
     let target = args.relay_messages as u64;
@@ -105,7 +106,7 @@ pub(crate) async fn section(
         messages: published,
         failed: u64::try_from(left).unwrap_or_default(),
         elapsed,
-        queue_depth: queue_depth(&world.sqs, &relay_queue).await.ok(),
+        queue_depth: queue_depth(&world.env.sqs, &relay_queue).await.ok(),
     };
     println!(
         "    relay     {:>9.1} messages/s   ({} published in {:.2} s, {} left unpublished, queue depth {})",
@@ -117,7 +118,7 @@ pub(crate) async fn section(
     );
 
     // LocalStack's own rate: the same bodies and attributes, straight from the SDK.
-    let raw_result = raw_send(&world.sqs, &raw_queue, &envelopes, lanes, batch).await?;
+    let raw_result = raw_send(&world.env.sqs, &raw_queue, &envelopes, lanes, batch).await?;
     println!(
         "    raw SQS   {:>9.1} messages/s   ({} sent in {:.2} s, {} failed, queue depth {})",
         raw_result.per_sec(),

@@ -66,10 +66,10 @@ impl Binaries {
         command
             .env("DATABASE_URL", world.role_url(role))
             .env("DATABASE_MAX_CONNECTIONS", "16")
-            .env("EVENTS_QUEUE", queue_name(&world.events_queue))
+            .env("EVENTS_QUEUE", queue_name(&world.env.events_queue))
             .env(
                 "NOTIFICATIONS_QUEUE",
-                queue_name(&world.notifications_queue),
+                queue_name(&world.env.notifications_queue),
             )
             .env("LOG_FORMAT", "pretty")
             .env(

@@ -132,6 +132,50 @@ impl TestEnv {
         })
     }
 
+    /// This environment's database name.
+    pub fn database_name(&self) -> String {
+        self.database_url
+            .parse::<PgConnectOptions>()
+            .ok()
+            .and_then(|o| o.get_database().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// The database as one of the service roles (trust auth, as `make run`).
+    pub fn role_url(&self, role: &str) -> String {
+        let (scheme, rest) = self
+            .database_url
+            .split_once("://")
+            .unwrap_or(("postgres", &self.database_url));
+        let host = rest.split_once('@').map_or(rest, |(_, h)| h);
+        format!("{scheme}://{role}@{host}")
+    }
+
+    /// Drops this environment's database (the benchmark does; tests leave theirs to
+    /// the throwaway cluster).
+    pub async fn drop_database(&self) -> anyhow::Result<()> {
+        for pool in [
+            &self.pool,
+            &self.api_pool,
+            &self.projector_pool,
+            &self.relay_pool,
+            &self.worker_pool,
+        ] {
+            pool.close().await;
+        }
+        let admin: PgConnectOptions = required_env("DATABASE_URL")?.parse()?;
+        let mut conn = admin.connect().await.context("reconnecting to drop")?;
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.database_name()
+        ))
+        .execute(&mut conn)
+        .await
+        .context("dropping the database")?;
+        conn.close().await.ok();
+        Ok(())
+    }
+
     pub fn state(&self, config: ApiConfig) -> AppState {
         let waiter = api::waiter::ViewWaiter::start(self.api_pool.clone(), self.shutdown.clone());
         AppState::new(self.api_pool.clone(), self.sqs.clone(), waiter, config)
