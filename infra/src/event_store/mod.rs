@@ -15,7 +15,6 @@
 //! conflict, and cqrs-es 0.5's snapshot mode applies new events twice. Streams are keyed
 //! by tenant first (`events_pkey`), ids are unique across tenants (`stream_claim`).
 
-use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -31,167 +30,15 @@ use crate::envelope::{EnvelopeMetadata, EventEnvelope};
 
 pub use crate::hooks::TxHook;
 
-/// A snapshot is written when a commit crosses a multiple of this many events, in the
-/// same statement as the events: loading a stream reads at most this many events.
-pub const SNAPSHOT_EVERY: u64 = 100;
-
-/// Binds the current transaction to `tenant` for row-level security.
-pub async fn bind_tenant(conn: &mut PgConnection, tenant: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
-        .bind(tenant.to_string())
-        .execute(conn)
-        .await
-        .map(|_| ())
-}
-
-/// The one statement that appends a commit: events, outbox rows, the stream's claim on
-/// its first event, and the snapshot when one is due. Public so the benchmark's raw
-/// baseline runs exactly what the store runs.
-pub const APPEND_SQL: &str = "WITH ev AS ( \
-       INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, \
-         payload, metadata, event_id, tenant_id, occurred_at) \
-       SELECT $1, $2, t.seq, t.et, t.ev, t.p, t.m, t.id, $9, $10 \
-       FROM UNNEST($3::int8[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::uuid[]) \
-         AS t(seq, et, ev, p, m, id)), \
-     ob AS ( \
-       INSERT INTO outbox (event_id, tenant_id, aggregate_id, message) \
-       SELECT t.id, $9, $2, t.msg FROM UNNEST($8::uuid[], $11::jsonb[]) AS t(id, msg)), \
-     cl AS ( \
-       INSERT INTO stream_claim (aggregate_type, aggregate_id, tenant_id) \
-       SELECT $1, $2, $9 WHERE $12), \
-     sn AS ( \
-       INSERT INTO snapshots (tenant_id, aggregate_type, aggregate_id, sequence, format, state) \
-       SELECT $9, $1, $2, $13, $14, $15 WHERE $13::int8 IS NOT NULL \
-       ON CONFLICT (tenant_id, aggregate_type, aggregate_id) DO UPDATE \
-         SET sequence = EXCLUDED.sequence, format = EXCLUDED.format, state = EXCLUDED.state, \
-             taken_at = now()) \
-     SELECT 1";
-
-/// Loads a stream (see `repstream_load_stream` in the migrations).
-pub const LOAD_SQL: &str = "SELECT sequence, event_type, event_version, payload, is_snapshot \
-     FROM repstream_load_stream($1, $2, $3, $4, $5)";
-
-/// The events after a cached state (see `repstream_load_tail` in the migrations).
-pub const TAIL_SQL: &str = "SELECT sequence, event_type, event_version, payload, is_snapshot \
-     FROM repstream_load_tail($1, $2, $3, $4, $5)";
-
 mod cache;
+mod sql;
+mod types;
 
 use cache::CacheKey;
 pub use cache::{AggregateCache, Remember};
-
-/// Maps a database error. Only a collision on the stream's primary key is a concurrency
-/// conflict; a taken claim is its own answer; any other unique violation is state
-/// written with the events (e.g. an email already claimed).
-fn map_sqlx<E: std::error::Error>(err: sqlx::Error) -> CommandError<E> {
-    match &err {
-        sqlx::Error::Database(db) if db.constraint() == Some("events_pkey") => {
-            CommandError::Conflict
-        }
-        sqlx::Error::Database(db) if db.constraint() == Some("stream_claim_pkey") => {
-            CommandError::IdTaken
-        }
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            CommandError::Unique(db.constraint().unwrap_or_default().to_owned())
-        }
-        _ => CommandError::Store(err.to_string()),
-    }
-}
-
-/// Who and why, attached to every event a command produces.
-#[derive(Debug, Clone)]
-pub struct CommandMetadata {
-    pub tenant_id: Uuid,
-    pub correlation_id: String,
-    pub causation_id: Option<String>,
-    pub actor: String,
-    pub request_id: Option<String>,
-    /// Client IP and user agent, for the audit log.
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-impl CommandMetadata {
-    /// Metadata for work a component does on its own (`system:<component>`).
-    pub fn system(tenant_id: Uuid, component: &str, correlation_id: Option<String>) -> Self {
-        Self {
-            tenant_id,
-            correlation_id: correlation_id.unwrap_or_else(|| Uuid::new_v4().to_string()),
-            causation_id: None,
-            actor: format!("system:{component}"),
-            request_id: None,
-            ip: None,
-            user_agent: None,
-        }
-    }
-
-    fn into_map(self) -> HashMap<String, String> {
-        use domain::metadata::{
-            ACTOR, CAUSATION_ID, CORRELATION_ID, IP, REQUEST_ID, TENANT_ID, USER_AGENT,
-        };
-        let mut map = HashMap::from([
-            (TENANT_ID.to_owned(), self.tenant_id.to_string()),
-            (CORRELATION_ID.to_owned(), self.correlation_id),
-            (ACTOR.to_owned(), self.actor),
-        ]);
-        if let Some(c) = self.causation_id {
-            map.insert(CAUSATION_ID.to_owned(), c);
-        }
-        for (key, value) in [
-            (REQUEST_ID, self.request_id),
-            (IP, self.ip),
-            (USER_AGENT, self.user_agent),
-        ] {
-            if let Some(v) = value {
-                map.insert(key.to_owned(), v);
-            }
-        }
-        map
-    }
-}
-
-/// The result of a command that was accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CommandOutcome {
-    /// The stream's version after the command: the sequence of its last event.
-    pub version: u64,
-    /// How many events the command appended (0 for an idempotent no-op).
-    pub events: usize,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CommandError<E: std::error::Error> {
-    /// The aggregate refused the command: a business rule.
-    #[error(transparent)]
-    Rejected(E),
-    /// The caller's `expected_version` is not the stream's current version.
-    #[error("expected version {expected}, but the current version is {actual}")]
-    VersionMismatch { expected: u64, actual: u64 },
-    /// Another writer appended to the stream between our read and our write.
-    #[error("the stream was modified concurrently")]
-    Conflict,
-    /// The aggregate id is already used by another tenant's stream (ids are unique
-    /// across tenants). Nothing was written.
-    #[error("this id is already taken")]
-    IdTaken,
-    /// A unique constraint of state written with the events was violated (e.g. an
-    /// email already taken). Nothing was written.
-    #[error("unique constraint `{0}` violated")]
-    Unique(String),
-    /// The store failed (connection, serialization, ...). Details are for logs only.
-    #[error("event store failure: {0}")]
-    Store(String),
-}
-
-/// What one command did, inside a transaction not yet committed.
-#[derive(Debug)]
-pub struct Executed<A: Aggregate> {
-    pub outcome: CommandOutcome,
-    /// The events appended (empty for an idempotent no-op).
-    pub events: Vec<A::Event>,
-    /// The aggregate's state after the command.
-    pub aggregate: A,
-}
+use sql::map_sqlx;
+pub use sql::{bind_tenant, APPEND_SQL, LOAD_SQL, SNAPSHOT_EVERY, TAIL_SQL};
+pub use types::{CommandError, CommandMetadata, CommandOutcome, Executed};
 
 /// Runs commands against aggregates of type `A`. Hooks come from
 /// [`crate::inline::hooks_for`], so every construction site gets the same ones.
