@@ -160,23 +160,16 @@ impl Membership {
         tenant_tx(pool, Some(self.studio_id), Some(self.account_id)).await
     }
 
-    /// One read-model document (`doc` of the `*_view` table `table`) by id: one
-    /// statement, bound to this studio (row-level security applies), that re-checks the
-    /// session and membership as it reads.
-    pub async fn view_doc<T>(
-        &self,
-        pool: &PgPool,
-        table: &'static str,
-        id: Uuid,
-    ) -> Result<Option<T>, ApiError>
-    where
-        T: serde::de::DeserializeOwned + Send + Unpin + 'static,
-    {
+    /// One document of view `V` by id: one statement, bound to this studio (row-level
+    /// security applies), that re-checks the session and membership as it reads.
+    pub async fn view<V: View>(&self, pool: &PgPool, id: Uuid) -> Result<Option<V>, ApiError> {
         let caller = Caller {
             account_id: self.account_id,
             session_id: self.session_id,
         };
-        Ok(read_doc(pool, &caller, self.studio_id, table, id).await?.1)
+        Ok(read_doc(pool, &caller, self.studio_id, V::TABLE, id)
+            .await?
+            .1)
     }
 
     /// The caller's membership and one document of view `V`, in **one** statement: the
@@ -199,11 +192,6 @@ impl Membership {
         Ok((member, doc))
     }
 
-    /// One document of view `V` by id: [`Self::view_doc`] on `V::TABLE`.
-    pub async fn view<V: View>(&self, pool: &PgPool, id: Uuid) -> Result<Option<V>, ApiError> {
-        self.view_doc(pool, V::TABLE, id).await
-    }
-
     /// The role `account` holds in this studio (`None`: not a member).
     pub async fn role_of(&self, pool: &PgPool, account: Uuid) -> Result<Option<Role>, ApiError> {
         let mut tx = self.tx(pool).await?;
@@ -221,8 +209,8 @@ impl Membership {
 
 /// Checks the session and reads the role and the document in one statement. A closed
 /// session is `401`, a non-member `404`. The document is read by static SQL per table
-/// (its plan is cached with the prepared statement; the `repstream_read_doc` function's
-/// dynamic `EXECUTE` planned it on every call, 2.7x the database time), after
+/// (its plan is cached with the prepared statement; the dynamic `EXECUTE` of the
+/// former `repstream_read_doc` function planned it on every call, 2.7x the database time), after
 /// `repstream_enter` has bound the statement to the studio, and only for a member with an
 /// open session: row-level security also lets any statement bound to a studio see its
 /// rows, so the guard is the check.

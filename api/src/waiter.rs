@@ -61,97 +61,13 @@ impl ViewWaiter {
         Self { updates }
     }
 
-    /// Read-your-writes for one view document of stream `(aggregate_type, aggregate_id)`:
+    /// Read-your-writes for view `V`'s document `id` (the document's id is its stream's):
     /// loads it and, with `min_version`, waits (at most `max`) until the projector has
     /// brought it to that version. `None` means no such document; a version the stream
     /// has reached but the view has not within `max` is `view_not_caught_up`. A version
     /// the stream itself has not reached can only be a client's mistake (command
     /// responses carry versions that exist): answered at once, `404` for a stream that
     /// does not exist, `400` otherwise.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn read_at_least<V, F, Fut>(
-        &self,
-        member: &Membership,
-        pool: &PgPool,
-        (aggregate_type, aggregate_id): (&str, &str),
-        max: Duration,
-        min_version: Option<u64>,
-        version: impl Fn(&V) -> u64,
-        load: F,
-    ) -> Result<Option<V>, ApiError>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<Option<V>, ApiError>>,
-    {
-        let view = load().await?;
-        self.catch_up(
-            member,
-            pool,
-            (aggregate_type, aggregate_id),
-            max,
-            min_version,
-            version,
-            view,
-            load,
-        )
-        .await
-    }
-
-    /// The rest of [`Self::read_at_least`], given the first read.
-    #[allow(clippy::too_many_arguments)]
-    async fn catch_up<V, F, Fut>(
-        &self,
-        member: &Membership,
-        pool: &PgPool,
-        (aggregate_type, aggregate_id): (&str, &str),
-        max: Duration,
-        min_version: Option<u64>,
-        version: impl Fn(&V) -> u64,
-        view: Option<V>,
-        load: F,
-    ) -> Result<Option<V>, ApiError>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<Option<V>, ApiError>>,
-    {
-        let Some(wanted) = min_version else {
-            return Ok(view);
-        };
-        if view.as_ref().map_or(0, &version) >= wanted {
-            return Ok(view);
-        }
-        let mut tx = member.tx(pool).await?;
-        let head: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(max(sequence), 0) FROM events WHERE aggregate_type = $1 AND aggregate_id = $2",
-        )
-        .bind(aggregate_type)
-        .bind(aggregate_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        let head = u64::try_from(head).unwrap_or_default();
-        if head == 0 {
-            return Ok(None);
-        }
-        if wanted > head {
-            return Err(ApiError::InvalidQuery(format!(
-                "min_version {wanted} is ahead of the stream (at version {head})"
-            )));
-        }
-        let caught_up =
-            || async { Ok::<_, ApiError>(load().await?.is_some_and(|v| version(&v) >= wanted)) };
-        self.wait_until(aggregate_id, max, caught_up).await?;
-        let view = load().await?;
-        let current = view.as_ref().map_or(0, &version);
-        if current < wanted {
-            return Err(ApiError::NotCaughtUp { current, wanted });
-        }
-        Ok(view)
-    }
-
-    /// Read-your-writes for view `V`'s document of stream `id` (the document's id is the
-    /// stream's): [`Self::read_at_least`] with the stream's aggregate type, the table and
-    /// the version all taken from the view.
     pub async fn read_view<V: View>(
         &self,
         member: &Membership,
@@ -160,22 +76,14 @@ impl ViewWaiter {
         max: Duration,
         min_version: Option<u64>,
     ) -> Result<Option<V>, ApiError> {
-        let stream = id.to_string();
-        self.read_at_least(
-            member,
-            pool,
-            (V::AGGREGATE_TYPE, &stream),
-            max,
-            min_version,
-            V::version,
-            || member.view::<V>(pool, id),
-        )
-        .await
+        let first = member.view::<V>(pool, id).await?;
+        self.catch_up(member, pool, id, max, min_version, first)
+            .await
     }
 
-    /// Read-your-writes for view `V`'s document `id` of `studio_id`, with the reader's
-    /// membership: the first read is one statement ([`Membership::read`]); `authorize`
-    /// decides on the membership before the document is used or waited for.
+    /// [`Self::read_view`] with the reader's membership: the first read is one
+    /// statement ([`Membership::read`]); `authorize` decides on the membership before the
+    /// document is used or waited for.
     #[allow(clippy::too_many_arguments)]
     pub async fn read_member_view<V: View>(
         &self,
@@ -189,20 +97,62 @@ impl ViewWaiter {
     ) -> Result<(Membership, Option<V>), ApiError> {
         let (member, first) = Membership::read::<V>(pool, caller, studio_id, id).await?;
         authorize(&member)?;
-        let stream = id.to_string();
         let view = self
-            .catch_up(
-                &member,
-                pool,
-                (V::AGGREGATE_TYPE, &stream),
-                max,
-                min_version,
-                V::version,
-                first,
-                || member.view::<V>(pool, id),
-            )
+            .catch_up(&member, pool, id, max, min_version, first)
             .await?;
         Ok((member, view))
+    }
+
+    /// The rest of [`Self::read_view`], given the first read.
+    async fn catch_up<V: View>(
+        &self,
+        member: &Membership,
+        pool: &PgPool,
+        id: Uuid,
+        max: Duration,
+        min_version: Option<u64>,
+        view: Option<V>,
+    ) -> Result<Option<V>, ApiError> {
+        let Some(wanted) = min_version else {
+            return Ok(view);
+        };
+        if view.as_ref().map_or(0, V::version) >= wanted {
+            return Ok(view);
+        }
+        let stream = id.to_string();
+        let mut tx = member.tx(pool).await?;
+        let head: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(max(sequence), 0) FROM events WHERE aggregate_type = $1 AND aggregate_id = $2",
+        )
+        .bind(V::AGGREGATE_TYPE)
+        .bind(&stream)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let head = u64::try_from(head).unwrap_or_default();
+        if head == 0 {
+            return Ok(None);
+        }
+        if wanted > head {
+            return Err(ApiError::InvalidQuery(format!(
+                "min_version {wanted} is ahead of the stream (at version {head})"
+            )));
+        }
+        let caught_up = || async {
+            Ok::<_, ApiError>(
+                member
+                    .view::<V>(pool, id)
+                    .await?
+                    .is_some_and(|v| v.version() >= wanted),
+            )
+        };
+        self.wait_until(&stream, max, caught_up).await?;
+        let view = member.view::<V>(pool, id).await?;
+        let current = view.as_ref().map_or(0, V::version);
+        if current < wanted {
+            return Err(ApiError::NotCaughtUp { current, wanted });
+        }
+        Ok(view)
     }
 
     /// Re-runs `ready` whenever `aggregate_id`'s views change (or every 250 ms) until it

@@ -87,7 +87,8 @@ pub(crate) async fn closed_loop(
     Ok(total)
 }
 
-fn report(label: &str, unit: &str, t: &Throughput) {
+/// Prints a phase's rate and its CPU per request, and adds the rate to the summary.
+fn record(summary: &mut Summary, label: &str, unit: &str, name: String, t: &Throughput, cpu: &str) {
     println!(
         "    {label:<9} {:>9.1} {unit:<12} errors {}   {}   ({} in {:.2} s)",
         t.per_sec(),
@@ -96,6 +97,35 @@ fn report(label: &str, unit: &str, t: &Throughput) {
         t.ok,
         t.elapsed.as_secs_f64()
     );
+    println!("    {cpu}");
+    summary.row(
+        name,
+        format!("{:.1}", t.per_sec()),
+        format!("errors {}, {}", t.error_count(), t.latency.describe()),
+    );
+}
+
+/// `--clients` closed-loop clients send `request` for `--duration-secs` through the API;
+/// the rate and the CPU per request are printed and the rate goes in the summary as
+/// `name`.
+pub(crate) async fn measure(
+    args: &Args,
+    counter: &Counter,
+    summary: &mut Summary,
+    name: String,
+    unit: &str,
+    request: StepFn,
+) -> anyhow::Result<Throughput> {
+    let before = counter.cpu.sample();
+    let t = closed_loop(
+        args.clients,
+        Duration::from_secs(args.duration_secs),
+        request,
+    )
+    .await?;
+    let cpu = Meter::describe(before, counter.cpu.sample(), t.ok);
+    record(summary, "API", unit, name, &t, &cpu);
+    Ok(t)
 }
 
 /// The raw-Postgres baseline: the event store's write transaction straight through
@@ -118,13 +148,8 @@ pub(crate) async fn baseline_section(
     let t = baseline(&pool, args.clients, Duration::from_secs(args.duration_secs)).await?;
     let cpu = Meter::describe(before, counter.cpu.sample(), t.ok);
     pool.close().await;
-    report("baseline", "tx/s", &t);
-    println!("    {cpu}");
-    summary.row(
-        format!("(baseline{label}) raw Postgres event+outbox tx/s"),
-        format!("{:.1}", t.per_sec()),
-        format!("errors {}, {}", t.error_count(), t.latency.describe()),
-    );
+    let name = format!("(baseline{label}) raw Postgres event+outbox tx/s");
+    record(summary, "baseline", "tx/s", name, &t, &cpu);
     Ok(t.per_sec())
 }
 
@@ -161,22 +186,9 @@ pub(crate) async fn section(
             step(http.command(mine[slot], add, &format!("{c}-{k}")).await)
         })
     });
-    let before = counter.cpu.sample();
-    let t = closed_loop(
-        args.clients,
-        Duration::from_secs(args.duration_secs),
-        request,
-    )
-    .await?;
-    let cpu = Meter::describe(before, counter.cpu.sample(), t.ok);
-    report("API", "commands/s", &t);
-    println!("    {cpu}");
+    let name = format!("(commands) API commands/s ({} clients)", args.clients);
+    let t = measure(args, counter, summary, name, "commands/s", request).await?;
     println!("    ratio API/baseline {}", ratio(t.per_sec(), baseline));
-    summary.row(
-        format!("(commands) API commands/s ({} clients)", args.clients),
-        format!("{:.1}", t.per_sec()),
-        format!("errors {}, {}", t.error_count(), t.latency.describe()),
-    );
 
     let studio = http.create_studio("counted locations").await?;
     let trips = counter
@@ -227,22 +239,9 @@ pub(crate) async fn booking_section(
             step(http.book(*studio, class, *booker).await)
         })
     });
-    let before = counter.cpu.sample();
-    let t = closed_loop(
-        args.clients,
-        Duration::from_secs(args.duration_secs),
-        request,
-    )
-    .await?;
-    let cpu = Meter::describe(before, counter.cpu.sample(), t.ok);
-    report("API", "bookings/s", &t);
-    println!("    {cpu}");
+    let name = format!("(booking) API bookings/s ({} clients)", args.clients);
+    let t = measure(args, counter, summary, name, "bookings/s", request).await?;
     println!("    ratio API/baseline {}", ratio(t.per_sec(), baseline));
-    summary.row(
-        format!("(booking) API bookings/s ({} clients)", args.clients),
-        format!("{:.1}", t.per_sec()),
-        format!("errors {}, {}", t.error_count(), t.latency.describe()),
-    );
 
     let (studio, _, bookers) = &studios[0];
     let class = http.create_classes(*studio, 1, SPOTS).await?[0];

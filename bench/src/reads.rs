@@ -1,15 +1,13 @@
 //! (reads) `GET` of a projected view through the API.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::ensure;
 use sqlx::PgPool;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::commands::{closed_loop, StepFn, COUNTED};
-use crate::cpu::Meter;
+use crate::commands::{measure, StepFn, COUNTED};
 use crate::e2e::{wait_for_views, CATCH_UP_LIMIT};
 use crate::http::{transport_error, Http};
 use crate::services::{self, Binaries};
@@ -62,28 +60,8 @@ pub(crate) async fn section(
             })
         })
     });
-    let before = counter.cpu.sample();
-    let t = closed_loop(
-        args.clients,
-        Duration::from_secs(args.duration_secs),
-        request,
-    )
-    .await?;
-    let cpu = Meter::describe(before, counter.cpu.sample(), t.ok);
-    println!(
-        "    API       {:>9.1} GETs/s       errors {}   {}   ({} in {:.2} s)",
-        t.per_sec(),
-        t.errors_text(),
-        t.latency.describe(),
-        t.ok,
-        t.elapsed.as_secs_f64()
-    );
-    println!("    {cpu}");
-    summary.row(
-        format!("(reads) view GETs/s ({} clients)", args.clients),
-        format!("{:.1}", t.per_sec()),
-        format!("errors {}, {}", t.error_count(), t.latency.describe()),
-    );
+    let name = format!("(reads) view GETs/s ({} clients)", args.clients);
+    measure(args, counter, summary, name, "GETs/s", request).await?;
     let studio = studios[0];
     let trips = counter
         .per_request(COUNTED, |_| async move {

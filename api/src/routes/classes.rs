@@ -250,14 +250,6 @@ pub async fn list_classes(
     }))
 }
 
-async fn load_class(
-    state: &AppState,
-    member: &Membership,
-    id: Uuid,
-) -> Result<Option<ClassView>, ApiError> {
-    member.view_doc(&state.pool, "class_view", id).await
-}
-
 async fn load_class_at(
     state: &AppState,
     member: &Membership,
@@ -266,14 +258,12 @@ async fn load_class_at(
 ) -> Result<ClassView, ApiError> {
     state
         .waiter
-        .read_at_least(
+        .read_view::<ClassView>(
             member,
             &state.pool,
-            ("class", &id.to_string()),
+            id,
             state.config.read_wait_max,
             min_version,
-            |v: &ClassView| v.version,
-            || load_class(state, member, id),
         )
         .await?
         .ok_or_else(not_found)

@@ -184,9 +184,7 @@ async fn calendar(
     trainer: Uuid,
 ) -> Result<TrainerCalendarView, ApiError> {
     let id = calendar_id(member.studio_id, trainer);
-    let doc: Option<TrainerCalendarView> = member
-        .view_doc(&state.pool, "trainer_calendar_view", id)
-        .await?;
+    let doc = member.view::<TrainerCalendarView>(&state.pool, id).await?;
     Ok(doc.unwrap_or_default())
 }
 
