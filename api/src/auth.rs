@@ -73,7 +73,7 @@ pub struct Claims {
 
 #[derive(Clone)]
 pub struct TokenService {
-    config: AuthConfig,
+    config: Arc<AuthConfig>,
     encoding: Arc<EncodingKey>,
     decoding: Arc<DecodingKey>,
     validation: Arc<Validation>,
@@ -94,7 +94,7 @@ impl TokenService {
             encoding: Arc::new(EncodingKey::from_secret(&config.jwt_secret)),
             decoding: Arc::new(DecodingKey::from_secret(&config.jwt_secret)),
             validation: Arc::new(validation),
-            config,
+            config: Arc::new(config),
         })
     }
 
@@ -202,9 +202,30 @@ pub struct AuthUser {
     pub session_id: Uuid,
 }
 
-/// The verified claims of the request's access token (signature, algorithm, expiry,
-/// issuer, audience). Says nothing yet about the session.
-fn token_claims(parts: &Parts, tokens: &TokenService) -> Result<Claims, ApiError> {
+/// Who a request's access token names, once it verified (signature, algorithm, expiry,
+/// issuer, audience). Says nothing yet about the session. The rate limiter verifies the
+/// token first and leaves this in the request's extensions (which only the server can
+/// set), so a token is verified once per request.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifiedToken {
+    pub account_id: Uuid,
+    pub session_id: Uuid,
+}
+
+impl From<Claims> for VerifiedToken {
+    fn from(claims: Claims) -> Self {
+        Self {
+            account_id: claims.sub,
+            session_id: claims.sid,
+        }
+    }
+}
+
+/// The request's verified access token (see [`VerifiedToken`]).
+fn token_claims(parts: &Parts, tokens: &TokenService) -> Result<VerifiedToken, ApiError> {
+    if let Some(verified) = parts.extensions.get::<VerifiedToken>() {
+        return Ok(*verified);
+    }
     let header = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
@@ -217,7 +238,7 @@ fn token_claims(parts: &Parts, tokens: &TokenService) -> Result<Claims, ApiError
         code: "invalid_token",
         message: "expected a Bearer token".to_owned(),
     })?;
-    tokens.verify(token)
+    tokens.verify(token).map(VerifiedToken::from)
 }
 
 /// `401 session_revoked`.
@@ -245,16 +266,16 @@ where
         let open: Option<bool> = sqlx::query_scalar(
             "SELECT revoked_at IS NULL FROM auth_session WHERE id = $1 AND account_id = $2",
         )
-        .bind(claims.sid)
-        .bind(claims.sub)
+        .bind(claims.session_id)
+        .bind(claims.account_id)
         .fetch_optional(&PgPool::from_ref(state))
         .await?;
         if open != Some(true) {
             return Err(session_revoked());
         }
         let user = AuthUser {
-            account_id: claims.sub,
-            session_id: claims.sid,
+            account_id: claims.account_id,
+            session_id: claims.session_id,
         };
         parts.extensions.insert(user);
         parts.extensions.insert(Caller::from(user));
@@ -295,8 +316,8 @@ where
         }
         let claims = token_claims(parts, &TokenService::from_ref(state))?;
         let caller = Caller {
-            account_id: claims.sub,
-            session_id: claims.sid,
+            account_id: claims.account_id,
+            session_id: claims.session_id,
         };
         parts.extensions.insert(caller);
         Ok(caller)

@@ -1,8 +1,8 @@
 //! The command path: one HTTP command is one transaction on committed state.
 //!
 //! ```text
-//! BEGIN
-//! repstream_enter(...)      tenant + caller bound; session, role, studio profile and any
+//! BEGIN [; lock]            with an Idempotency-Key, its lock in the same round trip
+//! enter (ENTER_SQL)         tenant + caller bound; session, role, studio profile and any
 //!                           stored Idempotency-Key reply, in one statement
 //! inputs                    the studio directory (locations, client records, slots, strikes)
 //! load + append per stream  CommandBus::execute_in: snapshot + tail under the stream's
@@ -11,7 +11,7 @@
 //! COMMIT
 //! ```
 //!
-//! A command never reads a `*_view` table: `repstream_enter` marks the transaction as a
+//! A command never reads a `*_view` table: the enter statement marks the transaction as a
 //! command and read models refuse to be read in it (a restrictive row-level policy that
 //! raises). Every handler that writes goes through [`CommandTx`], which also gives every
 //! command `If-Match` (`412` on a stale or weak tag) and `Idempotency-Key` (Stripe's
@@ -37,6 +37,20 @@ use crate::tenancy::{enter, Membership, StudioProfile};
 
 pub use crate::reply::Reply;
 
+/// The advisory lock of one caller's `Idempotency-Key`: a number, so it can be written
+/// into the `BEGIN` round trip.
+fn idempotency_lock(account: Uuid, key: &str) -> i64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::new()
+        .chain_update(b"idempotency-key/")
+        .chain_update(account.as_bytes())
+        .chain_update(key.as_bytes())
+        .finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
+}
+
 /// Ids no stream may have.
 fn reserved(id: &str) -> bool {
     Uuid::parse_str(id).is_ok_and(|u| u.is_nil() || u.is_max())
@@ -58,16 +72,28 @@ pub struct CommandTx {
 }
 
 impl CommandTx {
-    /// `BEGIN` and `repstream_enter`: two round trips. A retried `Idempotency-Key`
-    /// answers here, with the stored reply (as `ApiError::Replay`).
+    /// `BEGIN` and [`ENTER_SQL`](crate::tenancy::ENTER_SQL): two round trips. With an
+    /// `Idempotency-Key`, `BEGIN` also takes the (caller, key) lock in the same round
+    /// trip, so a retry that races the original waits for it, and the next statement's
+    /// snapshot sees its stored reply. A retried key answers here, with the stored reply
+    /// (as `ApiError::Replay`).
     pub async fn begin(
         state: &AppState,
         caller: &Caller,
         ctx: &RequestContext,
         studio_id: Uuid,
     ) -> Result<Self, ApiError> {
-        let mut tx = state.pool.begin().await?;
         let key = ctx.idempotency.as_ref().map(|i| i.key.as_str());
+        let mut tx = match key {
+            None => state.pool.begin().await?,
+            Some(key) => {
+                let lock = idempotency_lock(caller.account_id, key);
+                state
+                    .pool
+                    .begin_with(format!("BEGIN; SELECT pg_advisory_xact_lock({lock})"))
+                    .await?
+            }
+        };
         let entered = enter(&mut tx, caller, studio_id, true, key).await?;
         if !entered.session_open {
             return Err(session_revoked());

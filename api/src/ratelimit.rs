@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
-use crate::auth::{bearer_token, TokenService};
+use crate::auth::{bearer_token, TokenService, VerifiedToken};
 use crate::error::ApiError;
 
 /// Budgets: requests per minute, and the burst allowed above the steady rate.
@@ -135,17 +135,19 @@ pub async fn limit(
     // invalid token counts against its IP alone, so nobody can spend another account's
     // budget. The session is not looked up here: a revoked session's unexpired token still
     // counts against its own account, which only its holder can spend.
-    let account = request
+    let verified = request
         .headers()
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(bearer_token)
         .and_then(|token| tokens.verify(token).ok())
-        .map(|claims| claims.sub);
-    if let Some(account) = account {
-        if let Err(e) = check(&limiters.account, &account) {
+        .map(VerifiedToken::from);
+    if let Some(verified) = verified {
+        if let Err(e) = check(&limiters.account, &verified.account_id) {
             return e.into_response();
         }
+        // The extractors take it from here instead of verifying again.
+        request.extensions_mut().insert(verified);
     }
     next.run(request).await
 }

@@ -56,7 +56,7 @@ pub struct AppState {
     /// Committed aggregate states the command buses start from.
     pub aggregates: Arc<AggregateCache>,
     pub limiters: Arc<Limiters>,
-    pub config: ApiConfig,
+    pub config: Arc<ApiConfig>,
 }
 
 impl AppState {
@@ -74,7 +74,7 @@ impl AppState {
             pool,
             sqs,
             waiter,
-            config,
+            config: Arc::new(config),
         })
     }
 }

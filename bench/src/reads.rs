@@ -35,6 +35,8 @@ pub(crate) async fn section(
     let studios = match projected {
         Some(s) if !s.is_empty() => s,
         _ => {
+            // Earlier sections' rows were never relayed; they must not delay this one.
+            crate::commands::empty_outbox(observer).await?;
             let pipeline = services::start_pipeline(bins, world).await?;
             let started = Instant::now();
             let created = http.create_studios(args.studios, "reads").await;

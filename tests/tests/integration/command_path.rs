@@ -639,10 +639,12 @@ async fn read_models_refuse_to_be_read_inside_a_command_transaction() -> anyhow:
     )
     .await?;
     let mut tx = env.api_pool.begin().await?;
-    sqlx::query("SELECT * FROM repstream_enter($1, $2, $3, true, NULL)")
+    sqlx::query(api::tenancy::ENTER_SQL)
         .bind(studio)
         .bind(owner.id)
         .bind(Uuid::new_v4())
+        .bind("on")
+        .bind(None::<String>)
         .execute(&mut *tx)
         .await?;
     let read = sqlx::query("SELECT count(*) FROM studio_view")
