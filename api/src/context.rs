@@ -154,10 +154,13 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
             .extensions
             .get::<CorrelationId>()
             .map_or_else(|| Uuid::new_v4().to_string(), |c| c.0.clone());
+        // Copied into every event's metadata: bounded and plain like the correlation id,
+        // or left out.
         let request_id = parts
             .headers
             .get(&REQUEST_ID_HEADER)
             .and_then(|v| v.to_str().ok())
+            .filter(|v| acceptable(v))
             .map(str::to_owned);
         let if_match = match parts.headers.get(axum::http::header::IF_MATCH) {
             None => None,

@@ -32,6 +32,9 @@ pub enum ApiError {
     /// 413: body over the configured limit.
     #[error("the request body is too large")]
     PayloadTooLarge,
+    /// 413: the event the command would record exceeds what the pipeline carries.
+    #[error("the change would record an event of {bytes} bytes; the limit is {limit}")]
+    EventTooLarge { bytes: usize, limit: usize },
     /// 400: a path segment did not parse (e.g. not a UUID).
     #[error("invalid path parameter: {0}")]
     InvalidPath(String),
@@ -133,7 +136,7 @@ impl ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge | Self::EventTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Validation(_) | Self::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound { .. } | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -151,6 +154,7 @@ impl ApiError {
             Self::InvalidBody(_) => "invalid_body",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::EventTooLarge { .. } => "event_too_large",
             Self::InvalidPath(_) => "invalid_path_parameter",
             Self::InvalidQuery(_) => "invalid_query_parameter",
             Self::InvalidHeader { .. } => "invalid_header",
@@ -360,6 +364,7 @@ pub fn from_command<E: DomainError>(err: infra::event_store::CommandError<E>) ->
         CommandError::Unique(constraint) => ApiError::Internal(anyhow::anyhow!(
             "unexpected unique violation on {constraint}"
         )),
+        CommandError::TooLarge { bytes, limit } => ApiError::EventTooLarge { bytes, limit },
         CommandError::Store(msg) => ApiError::Internal(anyhow::anyhow!(msg)),
     }
 }

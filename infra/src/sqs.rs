@@ -3,6 +3,7 @@
 //! and tests create uniquely-prefixed copies from the same file.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use anyhow::Context;
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -12,11 +13,74 @@ use crate::config::AwsArgs;
 
 pub use aws_sdk_sqs::Client as SqsClient;
 
+/// The largest message body SQS accepts (256 KiB, message attributes included).
+pub const SQS_MESSAGE_MAX: usize = 256 * 1024;
+
+/// The largest envelope body the event store accepts: SQS's limit less room for the
+/// message attributes (bounded: ids, an event type and a correlation id of ≤ 128 bytes).
+/// A command whose event would exceed it is refused when it is made (see ADR 0006).
+pub const ENVELOPE_MAX: usize = SQS_MESSAGE_MAX - 4 * 1024;
+
+/// The JSON text of `message` as SQS accepts it. SQS refuses bodies containing
+/// characters outside XML's `Char` production; in JSON text the only such characters a
+/// Rust string can hold (U+FFFE, U+FFFF; control characters are escaped by serde_json,
+/// lone surrogates cannot exist) sit inside strings, where `\uXXXX` is the same
+/// character to every JSON parser. Nothing is dropped.
+pub fn message_body(message: &serde_json::Value) -> String {
+    let text = message.to_string();
+    if !text.contains(['\u{fffe}', '\u{ffff}']) {
+        return text;
+    }
+    let mut safe = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '\u{fffe}' => safe.push_str("\\ufffe"),
+            '\u{ffff}' => safe.push_str("\\uffff"),
+            c => safe.push(c),
+        }
+    }
+    safe
+}
+
+/// Timeouts of an SQS client: a call never hangs its caller.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// One HTTP attempt (long polls included: keep it above their wait).
+    pub attempt: Duration,
+    /// The whole operation, retries included.
+    pub operation: Duration,
+}
+
+impl Timeouts {
+    /// For consumers, whose receives long-poll up to 20 s.
+    pub const CONSUMER: Timeouts = Timeouts {
+        attempt: Duration::from_secs(25),
+        operation: Duration::from_secs(60),
+    };
+    /// For the relay: a send that hangs must end (and leadership with it) soon.
+    pub const RELAY: Timeouts = Timeouts {
+        attempt: Duration::from_secs(5),
+        operation: Duration::from_secs(15),
+    };
+}
+
+/// Builds an SQS client with [`Timeouts::CONSUMER`].
+pub async fn client(args: &AwsArgs) -> SqsClient {
+    client_with(args, Timeouts::CONSUMER).await
+}
+
 /// Builds an SQS client. Credentials come from the standard AWS chain (env vars
 /// locally); the endpoint override is configuration only, never a code path.
-pub async fn client(args: &AwsArgs) -> SqsClient {
+pub async fn client_with(args: &AwsArgs, timeouts: Timeouts) -> SqsClient {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(args.aws_region.clone()));
+        .region(aws_config::Region::new(args.aws_region.clone()))
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(timeouts.attempt)
+                .operation_timeout(timeouts.operation)
+                .build(),
+        );
     if let Some(endpoint) = &args.aws_endpoint_url {
         loader = loader.endpoint_url(endpoint);
     }
@@ -134,4 +198,21 @@ pub mod attributes {
     pub const CORRELATION_ID: &str = "correlation_id";
     pub const EVENT_TYPE: &str = "event_type";
     pub const TENANT_ID: &str = "tenant_id";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_escape_what_sqs_refuses_and_keep_every_character() {
+        let value = serde_json::json!({"name": "a\u{ffff}b\u{fffe}c\u{1f600}\u{7}"});
+        let body = message_body(&value);
+        assert!(!body.contains(['\u{fffe}', '\u{ffff}', '\u{7}']), "{body}");
+        let back: serde_json::Value = serde_json::from_str(&body).expect("valid JSON");
+        assert_eq!(back, value);
+        // Nothing to escape: the plain serialisation.
+        let plain = serde_json::json!({"name": "Zoë"});
+        assert_eq!(message_body(&plain), plain.to_string());
+    }
 }

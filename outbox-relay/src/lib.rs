@@ -18,11 +18,20 @@
 //!   between re-sends them (SQS deduplicates on the event id within its 5-minute window,
 //!   and every consumer is idempotent beyond it).
 //!
-//! Run: `repstream-outbox-relay` (see `--help` for settings).
+//! * **Poison stays with its aggregate.** Bodies are SQS-safe ([`infra::sqs::message_body`])
+//!   and envelopes bounded when they are made; batches are bounded by bytes as well as
+//!   count. A row SQS refuses as the sender's fault blocks only its own aggregate, and
+//!   after `park_after` refusals it is **parked** with its reason ([`ops`]). Failures
+//!   that are not the message's fault (SQS unreachable or slow: every call has a
+//!   timeout) back off without counting against any row.
+//!
+//! Run: `repstream-outbox-relay` (see `--help` for settings); `repstream-outbox-relay
+//! status` and `repstream-outbox-relay parked list|retry|discard` operate the outbox.
 
+pub mod ops;
 mod relay;
 
 pub use relay::{
-    connect_options, run, Claimed, DrainOutcome, OutboxRow, Relay, RelayConfig, SendReport,
+    connect_options, run, Claimed, DrainOutcome, OutboxRow, Relay, RelayConfig, Round, SendReport,
     LEADER_LOCK_KEY,
 };

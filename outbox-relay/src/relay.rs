@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
@@ -6,13 +6,19 @@ use anyhow::Context;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use futures::future::join_all;
 use infra::shutdown::CancellationToken;
-use infra::sqs::{attributes, SqsClient};
+use infra::sqs::{attributes, message_body, SqsClient, SQS_MESSAGE_MAX};
 use sqlx::postgres::{PgConnectOptions, PgListener};
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool, Postgres, Transaction};
 use tracing::{debug, error, info, info_span, warn, Instrument};
 
 /// SQS accepts at most 10 entries per SendMessageBatch.
 const SQS_BATCH_MAX: usize = 10;
+
+/// How long the leader lock connection may take to answer before leadership is given up.
+const LEADER_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a message's attributes may add to its body's size (SQS counts both).
+const ATTRIBUTE_ALLOWANCE: usize = 1024;
 
 /// Advisory lock key of the relay leader ("repstream-relay" in ASCII, truncated).
 pub const LEADER_LOCK_KEY: i64 = 0x7265_7073_7472_6561;
@@ -31,6 +37,13 @@ pub struct RelayConfig {
     /// How often published rows are pruned, and how old they must be.
     pub prune_interval: Duration,
     pub retention: Duration,
+    /// Refusals (SQS says the message itself is at fault) after which a row is parked:
+    /// it stops being sent, its reason is kept, and only its own aggregate waits behind
+    /// it until an operator retries or discards it.
+    pub park_after: i32,
+    /// Consecutive failed rounds (SQS unreachable, timing out) after which the leader
+    /// steps down, so a standby whose network works can take over.
+    pub step_down_after: u32,
 }
 
 impl RelayConfig {
@@ -43,6 +56,8 @@ impl RelayConfig {
             standby_interval: Duration::from_secs(2),
             prune_interval: Duration::from_secs(60),
             retention: Duration::from_secs(3600),
+            park_after: 5,
+            step_down_after: 3,
         }
     }
 
@@ -68,11 +83,25 @@ pub struct Claimed {
     pub rows: Vec<OutboxRow>,
 }
 
-/// What SQS accepted and refused.
+/// What SQS accepted and refused. Rows in neither list (behind a refused row of their
+/// aggregate, or in a lane that hit an outage) stay pending for the next round.
 #[derive(Debug, Default)]
 pub struct SendReport {
     pub published: Vec<i64>,
-    pub failed: Vec<(i64, String)>,
+    /// The message itself is at fault (SQS's `SenderFault`, or too large to send): these
+    /// count towards parking.
+    pub refused: Vec<(i64, String)>,
+    /// Not the message's fault (SQS unreachable, timed out, throttled, failing): the
+    /// relay backs off; nothing is counted against the rows.
+    pub transient: Vec<(i64, String)>,
+}
+
+impl SendReport {
+    fn merge(&mut self, other: SendReport) {
+        self.published.extend(other.published);
+        self.refused.extend(other.refused);
+        self.transient.extend(other.transient);
+    }
 }
 
 #[derive(Clone)]
@@ -87,12 +116,16 @@ impl Relay {
         Self { pool, sqs, config }
     }
 
-    /// Claims the oldest unpublished rows, in commit-independent id order.
+    /// Claims the oldest unpublished rows, in commit-independent id order, except parked
+    /// rows and the rows of their aggregates after them.
     pub async fn claim(&self) -> anyhow::Result<Claimed> {
         let mut tx = self.pool.begin().await.context("beginning claim")?;
         let rows: Vec<OutboxRow> = sqlx::query_as(
-            "SELECT id, event_id, tenant_id, aggregate_id, message FROM outbox \
-             WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+            "SELECT o.id, o.event_id, o.tenant_id, o.aggregate_id, o.message FROM outbox o \
+             WHERE o.published_at IS NULL AND o.parked_at IS NULL \
+               AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.published_at IS NULL \
+                 AND p.parked_at IS NOT NULL AND p.aggregate_id = o.aggregate_id AND p.id < o.id) \
+             ORDER BY o.id LIMIT $1 FOR UPDATE OF o SKIP LOCKED",
         )
         .bind(self.config.claim_limit())
         .fetch_all(&mut *tx)
@@ -121,39 +154,78 @@ impl Relay {
         .await;
         let mut report = SendReport::default();
         for lane in results {
-            report.published.extend(lane.published);
-            report.failed.extend(lane.failed);
+            report.merge(lane);
         }
         report
     }
 
+    /// Sends one lane's rows in order, in batches bounded by count and by bytes. A
+    /// refused row blocks the rest of its aggregate for this round; the lane goes on with
+    /// the other aggregates. An outage (the call itself failed) ends the lane.
     async fn send_lane(&self, lane: Vec<&OutboxRow>) -> SendReport {
         let mut report = SendReport::default();
         let batch_size = self.config.batch_size.clamp(1, SQS_BATCH_MAX);
-        for chunk in lane.chunks(batch_size) {
-            match self.send_batch(chunk).await {
-                Ok(failed) if failed.is_empty() => {
-                    report.published.extend(chunk.iter().map(|r| r.id));
+        let mut blocked: HashSet<&str> = HashSet::new();
+        let mut pending = lane.into_iter().peekable();
+        while pending.peek().is_some() {
+            let mut batch: Vec<(&OutboxRow, String)> = Vec::with_capacity(batch_size);
+            let mut bytes = 0;
+            while let Some(row) = pending.peek() {
+                let row = *row;
+                if blocked.contains(row.aggregate_id.as_str()) {
+                    pending.next();
+                    continue;
                 }
-                Ok(failed) => {
-                    // Keep only what precedes the first failure of each aggregate.
-                    let mut blocked: HashMap<&str, ()> = HashMap::new();
-                    for row in chunk {
-                        if let Some(reason) = failed.get(&row.id) {
-                            blocked.insert(&row.aggregate_id, ());
-                            report.failed.push((row.id, reason.clone()));
-                        } else if blocked.contains_key(row.aggregate_id.as_str()) {
-                            report.failed.push((row.id, "earlier event failed".into()));
-                        } else {
-                            report.published.push(row.id);
+                let body = message_body(&row.message);
+                let size = body.len() + ATTRIBUTE_ALLOWANCE;
+                if size > SQS_MESSAGE_MAX {
+                    pending.next();
+                    blocked.insert(&row.aggregate_id);
+                    report.refused.push((
+                        row.id,
+                        format!(
+                            "message of {} bytes exceeds SQS's limit of {SQS_MESSAGE_MAX}",
+                            body.len()
+                        ),
+                    ));
+                    continue;
+                }
+                if batch.len() == batch_size || bytes + size > SQS_MESSAGE_MAX {
+                    break;
+                }
+                pending.next();
+                bytes += size;
+                batch.push((row, body));
+            }
+            if batch.is_empty() {
+                continue;
+            }
+            match self.send_batch(&batch).await {
+                Ok(refusals) => {
+                    for (row, _) in &batch {
+                        if blocked.contains(row.aggregate_id.as_str()) {
+                            continue; // behind an earlier refusal of this batch
+                        }
+                        match refusals.get(&row.id) {
+                            None => report.published.push(row.id),
+                            Some(Refusal {
+                                sender_fault: true,
+                                reason,
+                            }) => {
+                                blocked.insert(&row.aggregate_id);
+                                report.refused.push((row.id, reason.clone()));
+                            }
+                            Some(Refusal { reason, .. }) => {
+                                blocked.insert(&row.aggregate_id);
+                                report.transient.push((row.id, reason.clone()));
+                            }
                         }
                     }
-                    break;
                 }
                 Err(reason) => {
                     report
-                        .failed
-                        .extend(chunk.iter().map(|r| (r.id, reason.clone())));
+                        .transient
+                        .extend(batch.iter().map(|(r, _)| (r.id, reason.clone())));
                     break;
                 }
             }
@@ -162,10 +234,13 @@ impl Relay {
         report
     }
 
-    /// Returns the ids SQS refused, with the reason.
-    async fn send_batch(&self, rows: &[&OutboxRow]) -> Result<HashMap<i64, String>, String> {
+    /// Returns the entries SQS refused; `Err` when the call itself failed.
+    async fn send_batch(
+        &self,
+        rows: &[(&OutboxRow, String)],
+    ) -> Result<HashMap<i64, Refusal>, String> {
         let mut entries = Vec::with_capacity(rows.len());
-        for (i, row) in rows.iter().enumerate() {
+        for (i, (row, body)) in rows.iter().enumerate() {
             let correlation = row
                 .message
                 .pointer("/metadata/correlation_id")
@@ -178,7 +253,7 @@ impl Relay {
                 .unwrap_or("unknown");
             let entry = SendMessageBatchRequestEntry::builder()
                 .id(i.to_string())
-                .message_body(row.message.to_string())
+                .message_body(body)
                 .message_group_id(&row.aggregate_id)
                 .message_deduplication_id(row.event_id.to_string())
                 .message_attributes(attributes::CORRELATION_ID, string_attr(correlation)?)
@@ -204,16 +279,19 @@ impl Relay {
                     aws_sdk_sqs::error::DisplayErrorContext(e)
                 )
             })?;
-        let mut failed = HashMap::new();
+        let mut refused = HashMap::new();
         for f in output.failed {
-            if let Some(row) = f.id.parse::<usize>().ok().and_then(|i| rows.get(i)) {
-                failed.insert(
+            if let Some((row, _)) = f.id.parse::<usize>().ok().and_then(|i| rows.get(i)) {
+                refused.insert(
                     row.id,
-                    format!("{}: {}", f.code, f.message.unwrap_or_default()),
+                    Refusal {
+                        sender_fault: f.sender_fault,
+                        reason: format!("{}: {}", f.code, f.message.unwrap_or_default()),
+                    },
                 );
             }
         }
-        Ok(failed)
+        Ok(refused)
     }
 
     /// Marks what SQS accepted as published and records failures, then commits.
@@ -226,10 +304,35 @@ impl Relay {
                 .await
                 .context("marking published")?;
         }
-        if !report.failed.is_empty() {
-            let (ids, reasons): (Vec<i64>, Vec<String>) = report.failed.iter().cloned().unzip();
+        if !report.refused.is_empty() {
+            let (ids, reasons): (Vec<i64>, Vec<String>) = report.refused.iter().cloned().unzip();
+            let marked: Vec<(i64, String, bool)> = sqlx::query_as(
+                "UPDATE outbox o SET attempts = attempts + 1, last_error = f.reason, \
+                   parked_at = CASE WHEN o.attempts + 1 >= $3 THEN now() END \
+                 FROM UNNEST($1::int8[], $2::text[]) AS f(id, reason) WHERE o.id = f.id \
+                 RETURNING o.id, o.aggregate_id, o.parked_at IS NOT NULL",
+            )
+            .bind(&ids)
+            .bind(&reasons)
+            .bind(self.config.park_after)
+            .fetch_all(&mut *tx)
+            .await
+            .context("recording refusals")?;
+            for (id, aggregate_id, parked) in marked {
+                if parked {
+                    error!(
+                        outbox_id = id,
+                        %aggregate_id,
+                        "outbox row parked: SQS keeps refusing it; only its aggregate waits \
+                         (repstream-outbox-relay parked --help)"
+                    );
+                }
+            }
+        }
+        if !report.transient.is_empty() {
+            let (ids, reasons): (Vec<i64>, Vec<String>) = report.transient.iter().cloned().unzip();
             sqlx::query(
-                "UPDATE outbox o SET attempts = attempts + 1, last_error = f.reason \
+                "UPDATE outbox o SET last_error = f.reason \
                  FROM UNNEST($1::int8[], $2::text[]) AS f(id, reason) WHERE o.id = f.id",
             )
             .bind(&ids)
@@ -241,36 +344,54 @@ impl Relay {
         tx.commit().await.context("committing outbox marks")
     }
 
-    /// One claim → send → mark round. Returns (claimed, published, failed).
-    pub async fn relay_once(&self) -> anyhow::Result<(usize, usize, usize)> {
+    /// One claim → send → mark round.
+    pub async fn relay_once(&self) -> anyhow::Result<Round> {
         let claimed = self.claim().await?;
         if claimed.rows.is_empty() {
             claimed.tx.commit().await.context("closing empty claim")?;
-            return Ok((0, 0, 0));
+            return Ok(Round::default());
         }
         let report = self.send(&claimed.rows).await;
-        let counts = (
-            claimed.rows.len(),
-            report.published.len(),
-            report.failed.len(),
-        );
-        for (id, reason) in &report.failed {
-            warn!(outbox_id = id, %reason, "SQS refused an outbox row; will retry");
+        let round = Round {
+            claimed: claimed.rows.len(),
+            published: report.published.len(),
+            refused: report.refused.len(),
+            transient: report.transient.len(),
+        };
+        for (id, reason) in &report.refused {
+            warn!(outbox_id = id, %reason, "SQS refused an outbox row; its aggregate waits");
+        }
+        for (id, reason) in report.transient.iter().take(1) {
+            warn!(outbox_id = id, %reason, rows = report.transient.len(), "publishing failed; will retry");
         }
         self.mark(claimed, &report).await?;
-        Ok(counts)
+        Ok(round)
     }
 
-    /// Publishes until the outbox is empty or a round fails to make progress.
+    /// Publishes until the outbox is drained or SQS is failing.
     pub async fn drain(&self) -> anyhow::Result<DrainOutcome> {
+        self.drain_leading(None).await
+    }
+
+    /// Like [`Self::drain`], checking before every round that the leader lock's session
+    /// (`lock`) is alive: a relay that lost its lock stops before its next batch.
+    async fn drain_leading(
+        &self,
+        mut lock: Option<&mut PgConnection>,
+    ) -> anyhow::Result<DrainOutcome> {
         let mut total = 0;
         loop {
-            let (claimed, published, failed) = self.relay_once().await?;
-            total += published;
-            if failed > 0 {
+            if let Some(conn) = lock.as_deref_mut() {
+                still_leader(conn).await?;
+            }
+            let round = self.relay_once().await?;
+            total += round.published;
+            if round.transient > 0 {
                 return Ok(DrainOutcome::Failing { published: total });
             }
-            if (claimed as i64) < self.config.claim_limit() {
+            // Refused rows are already out of the way (their aggregates are skipped or
+            // parked), so a full round means more is waiting.
+            if (round.claimed as i64) < self.config.claim_limit() {
                 return Ok(DrainOutcome::Drained { published: total });
             }
         }
@@ -297,9 +418,26 @@ impl Relay {
     }
 }
 
+/// What one [`Relay::relay_once`] round did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Round {
+    pub claimed: usize,
+    pub published: usize,
+    pub refused: usize,
+    pub transient: usize,
+}
+
 pub enum DrainOutcome {
     Drained { published: usize },
     Failing { published: usize },
+}
+
+/// One entry SQS refused.
+#[derive(Debug)]
+struct Refusal {
+    /// SQS's `SenderFault`: the message itself is wrong and will be refused again.
+    sender_fault: bool,
+    reason: String,
 }
 
 fn string_attr(value: &str) -> Result<MessageAttributeValue, String> {
@@ -358,7 +496,8 @@ pub async fn run(
             .await;
         let _ = lock_conn.close().await;
         if result.is_err() {
-            sleep_or_cancel(config.standby_interval, &shutdown).await;
+            // Long enough for a standby to try the lock at least once before we do.
+            sleep_or_cancel(config.standby_interval * 2, &shutdown).await;
         }
     }
     info!("outbox relay stopped");
@@ -377,22 +516,25 @@ async fn lead(
         .context("LISTEN connection")?;
     listener.listen("outbox").await.context("LISTEN outbox")?;
     let mut backoff = Duration::ZERO;
+    let mut failures = 0u32;
     let mut last_prune = tokio::time::Instant::now();
     loop {
-        // Still leader? If our lock session died, another relay may already lead.
-        sqlx::query("SELECT 1")
-            .execute(&mut *lock_conn)
-            .await
-            .context("leader lock connection lost")?;
-
-        match relay.drain().await {
+        // Still leader before every round? If our lock session died, another relay may
+        // already lead.
+        let drained = relay.drain_leading(Some(&mut *lock_conn)).await;
+        match drained {
             Ok(DrainOutcome::Drained { published }) => {
                 if published > 0 {
                     debug!(published, "outbox drained");
                 }
                 backoff = Duration::ZERO;
+                failures = 0;
             }
             Ok(DrainOutcome::Failing { published }) => {
+                failures += 1;
+                if failures >= config.step_down_after.max(1) {
+                    anyhow::bail!("SQS failed {failures} rounds in a row; stepping down");
+                }
                 backoff = (backoff * 2).clamp(Duration::from_millis(100), Duration::from_secs(30));
                 warn!(
                     published,
@@ -426,10 +568,28 @@ async fn lead(
         }
         tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
-            n = listener.recv() => { n.context("LISTEN connection lost")?; }
+            n = listener.recv() => {
+                n.context("LISTEN connection lost")?;
+                // Every commit notifies: take all that arrived, so they never pile up
+                // in Postgres's notification queue. One drain answers them all.
+                while listener.next_buffered().is_some() {}
+            }
             _ = tokio::time::sleep(config.poll_interval) => {}
         }
     }
+}
+
+/// The leader lock's session is alive (it holds the lock for as long as it lives), checked
+/// within a bound: a hung connection is a lost one.
+async fn still_leader(lock_conn: &mut PgConnection) -> anyhow::Result<()> {
+    tokio::time::timeout(
+        LEADER_CHECK_TIMEOUT,
+        sqlx::query("SELECT 1").execute(lock_conn),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("leader lock connection did not answer"))?
+    .context("leader lock connection lost")?;
+    Ok(())
 }
 
 async fn sleep_or_cancel(d: Duration, shutdown: &CancellationToken) {

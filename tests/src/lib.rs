@@ -228,13 +228,14 @@ impl TestEnv {
 
     /// Runs a relay (leader election included) until the returned token is cancelled.
     pub fn spawn_relay(&self) -> CancellationToken {
+        self.spawn_relay_with(self.sqs.clone())
+    }
+
+    /// Like [`Self::spawn_relay`], publishing through `sqs` (e.g. a client of an
+    /// endpoint that never answers).
+    pub fn spawn_relay_with(&self, sqs: SqsClient) -> CancellationToken {
         let token = self.shutdown.child_token();
-        let (pool, sqs, config, t) = (
-            self.relay_pool.clone(),
-            self.sqs.clone(),
-            self.relay_config(),
-            token.clone(),
-        );
+        let (pool, config, t) = (self.relay_pool.clone(), self.relay_config(), token.clone());
         let connect = outbox_relay::connect_options(&self.relay_url).expect("valid url");
         tokio::spawn(async move { outbox_relay::run(pool, connect, sqs, config, t).await });
         token

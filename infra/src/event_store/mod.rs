@@ -361,9 +361,18 @@ where
                 payload: payload.clone(),
                 metadata: envelope_meta.clone(),
             };
-            messages.push(
-                serde_json::to_value(&envelope).map_err(|e| CommandError::Store(e.to_string()))?,
-            );
+            let message =
+                serde_json::to_value(&envelope).map_err(|e| CommandError::Store(e.to_string()))?;
+            // Bounded when it is made: a row the relay could never publish is refused
+            // here, not parked later (ADR 0006).
+            let bytes = crate::sqs::message_body(&message).len();
+            if bytes > crate::sqs::ENVELOPE_MAX {
+                return Err(CommandError::TooLarge {
+                    bytes,
+                    limit: crate::sqs::ENVELOPE_MAX,
+                });
+            }
+            messages.push(message);
             sequences.push(
                 i64::try_from(sequence)
                     .map_err(|_| CommandError::Store("sequence overflow".into()))?,

@@ -85,6 +85,10 @@ pub enum CommandError<E: std::error::Error> {
     /// email already taken). Nothing was written.
     #[error("unique constraint `{0}` violated")]
     Unique(String),
+    /// An event's envelope would exceed what the events queue carries
+    /// ([`crate::sqs::ENVELOPE_MAX`]). Nothing was written.
+    #[error("an event of {bytes} bytes exceeds the limit of {limit} bytes")]
+    TooLarge { bytes: usize, limit: usize },
     /// The store failed (connection, serialization, ...). Details are for logs only.
     #[error("event store failure: {0}")]
     Store(String),
