@@ -20,5 +20,6 @@ pub mod hooks;
 pub mod inline;
 pub mod jobs;
 pub mod shutdown;
+pub mod side_effect;
 pub mod sqs;
 pub mod telemetry;

@@ -1,10 +1,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
 use infra::consumer::MessageHandler;
 use infra::jobs::NotificationJob;
+use infra::side_effect::{Claim, Ledger};
 use sqlx::PgPool;
 use tracing::{info, info_span, Instrument};
 
@@ -18,13 +20,17 @@ pub struct RenderedMessage {
     pub body: String,
 }
 
-/// Delivers messages (SMTP relay, SES, ... in production).
+/// Delivers messages (SMTP relay, SES, ... in production). A send is retried with the
+/// same [`RenderedMessage::id`] after a crash between sending and recording: pass it to
+/// the provider as its idempotency key (SES/SMTP `Message-ID`, an API's idempotency
+/// header) so the provider delivers it once.
 #[async_trait]
 pub trait Notifier: Send + Sync {
     async fn send(&self, message: &RenderedMessage) -> anyhow::Result<()>;
 }
 
-/// Local delivery into a mailbox folder: one `<id>.eml` file per message.
+/// Local delivery into a mailbox folder: one `<id>.eml` file per message, so sending a
+/// message again replaces it (the id is the idempotency key).
 pub struct MailboxNotifier {
     dir: PathBuf,
     from: String,
@@ -122,46 +128,51 @@ pub fn render(job: &NotificationJob) -> anyhow::Result<RenderedMessage> {
     })
 }
 
-/// Consumes notification jobs.
+/// Consumes notification jobs, each sent once ([`infra::side_effect`]).
 #[derive(Clone)]
 pub struct NotificationWorker {
-    pool: PgPool,
+    ledger: Ledger,
     notifier: Arc<dyn Notifier>,
 }
 
 const CONSUMER: &str = "notifications";
 
+/// How long a claimed job is exclusive: well above a send's timeout.
+const LEASE: Duration = Duration::from_secs(60);
+
 impl NotificationWorker {
     pub fn new(pool: PgPool, notifier: Arc<dyn Notifier>) -> Self {
-        Self { pool, notifier }
+        Self {
+            ledger: Ledger::new(pool, CONSUMER, LEASE),
+            notifier,
+        }
     }
 
-    /// Processes one job at least once and records it once. Returns false when the
-    /// job had already been processed.
+    /// The worker's ledger (for tests and operators).
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// Claims, sends and records one job. Returns false when it had already been sent;
+    /// fails (to be redelivered later) while another worker is sending it.
     pub async fn process(&self, job: &NotificationJob) -> anyhow::Result<bool> {
-        let done: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM processed_message WHERE consumer = $1 AND message_id = $2)",
-        )
-        .bind(CONSUMER)
-        .bind(job.job_id)
-        .fetch_one(&self.pool)
-        .await
-        .context("checking processed jobs")?;
-        if done {
-            return Ok(false);
-        }
+        // A job that cannot render never claims: it goes to the DLQ after its retries.
         let message = render(job)?;
-        self.notifier.send(&message).await?;
-        sqlx::query(
-            "INSERT INTO processed_message (consumer, message_id, tenant_id) VALUES ($1, $2, $3) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(CONSUMER)
-        .bind(job.job_id)
-        .bind(job.tenant_id)
-        .execute(&self.pool)
-        .await
-        .context("recording processed job")?;
+        match self.ledger.claim(job.job_id, job.tenant_id).await? {
+            Claim::Done => return Ok(false),
+            Claim::InProgress => {
+                anyhow::bail!("job {} is being sent by another worker", job.job_id)
+            }
+            Claim::Mine { attempt } if attempt > 1 => {
+                info!(job_id = %job.job_id, attempt, "retrying a notification with its idempotency key");
+            }
+            Claim::Mine { .. } => {}
+        }
+        if let Err(e) = self.notifier.send(&message).await {
+            self.ledger.failed(job.job_id, &format!("{e:#}")).await?;
+            return Err(e);
+        }
+        self.ledger.done(job.job_id).await?;
         info!(job_id = %job.job_id, template = %job.template, "notification delivered");
         Ok(true)
     }

@@ -190,8 +190,8 @@ async fn a_new_contact_email_is_confirmed_once_through_the_notification_worker(
         .await?;
     let body: serde_json::Value = r.json().await?;
     assert_eq!(body["version"], 2);
-    // The worker writes the message before its processed mark commits, so
-    // the mark is waited for rather than read once.
+    // The worker writes the message before it records the send, so the record is
+    // waited for rather than read once.
     let pool = env.pool.clone();
     eventually(
         Duration::from_secs(30),
@@ -200,7 +200,7 @@ async fn a_new_contact_email_is_confirmed_once_through_the_notification_worker(
             let pool = pool.clone();
             async move {
                 let processed: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FROM processed_message WHERE consumer = 'notifications'",
+                    "SELECT count(*) FROM side_effect WHERE consumer = 'notifications' AND state = 'done'",
                 )
                 .fetch_one(&pool)
                 .await?;

@@ -11,6 +11,7 @@ mod poison;
 mod projector;
 mod relay;
 mod scheduling;
+mod side_effects;
 mod structure;
 mod tenancy;
 

@@ -1,0 +1,114 @@
+//! Exactly once per side effect: a worker **claims** a job (the intent, with a lease)
+//! before the side effect and **records** the outcome after it, in `side_effect`.
+//!
+//! ```text
+//! claim ──► Mine ──► send (provider idempotency key = job id) ──► done
+//!       ├─► Done        a redelivery after the send: nothing happens
+//!       └─► InProgress  a redelivery during the send: retried later, never sent twice
+//! ```
+//!
+//! A worker that dies between the send and the record leaves a claim whose lease runs
+//! out; the next delivery takes it over and sends again **with the same idempotency
+//! key**, which the provider deduplicates (the local mailbox writes `<job id>.eml`, so a
+//! second send replaces the same message). A failed send releases the claim at once.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// What a claim found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// This worker owns the job now (`attempt` 1 is the first; more is a retry after a
+    /// failure or a takeover of an expired lease).
+    Mine { attempt: i32 },
+    /// The side effect already happened.
+    Done,
+    /// Another worker holds an unexpired lease: try again later.
+    InProgress,
+}
+
+/// One consumer's ledger of side effects.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    pool: PgPool,
+    consumer: &'static str,
+    /// How long a claim is exclusive: longer than the side effect may take.
+    lease: Duration,
+}
+
+impl Ledger {
+    pub fn new(pool: PgPool, consumer: &'static str, lease: Duration) -> Self {
+        Self {
+            pool,
+            consumer,
+            lease,
+        }
+    }
+
+    /// Claims `job_id` (see [`Claim`]).
+    pub async fn claim(&self, job_id: Uuid, tenant_id: Uuid) -> anyhow::Result<Claim> {
+        let attempt: Option<i32> = sqlx::query_scalar(
+            "INSERT INTO side_effect (consumer, job_id, tenant_id, state, lease_until, attempts) \
+             VALUES ($1, $2, $3, 'claimed', now() + make_interval(secs => $4), 1) \
+             ON CONFLICT (consumer, job_id) DO UPDATE \
+               SET state = 'claimed', lease_until = EXCLUDED.lease_until, \
+                   attempts = side_effect.attempts + 1, claimed_at = now() \
+               WHERE side_effect.state = 'failed' \
+                  OR (side_effect.state = 'claimed' AND side_effect.lease_until < now()) \
+             RETURNING attempts",
+        )
+        .bind(self.consumer)
+        .bind(job_id)
+        .bind(tenant_id)
+        .bind(self.lease.as_secs_f64())
+        .fetch_optional(&self.pool)
+        .await
+        .context("claiming a side effect")?;
+        if let Some(attempt) = attempt {
+            return Ok(Claim::Mine { attempt });
+        }
+        let state: Option<String> =
+            sqlx::query_scalar("SELECT state FROM side_effect WHERE consumer = $1 AND job_id = $2")
+                .bind(self.consumer)
+                .bind(job_id)
+                .fetch_optional(&self.pool)
+                .await
+                .context("reading a side effect's state")?;
+        Ok(match state.as_deref() {
+            Some("done") => Claim::Done,
+            _ => Claim::InProgress,
+        })
+    }
+
+    /// Records that the side effect happened.
+    pub async fn done(&self, job_id: Uuid) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE side_effect SET state = 'done', done_at = now(), lease_until = NULL, \
+             last_error = NULL WHERE consumer = $1 AND job_id = $2",
+        )
+        .bind(self.consumer)
+        .bind(job_id)
+        .execute(&self.pool)
+        .await
+        .context("recording a side effect")?;
+        Ok(())
+    }
+
+    /// Records that the side effect failed (nothing happened): the next delivery retries.
+    pub async fn failed(&self, job_id: Uuid, reason: &str) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE side_effect SET state = 'failed', lease_until = NULL, last_error = $3 \
+             WHERE consumer = $1 AND job_id = $2 AND state = 'claimed'",
+        )
+        .bind(self.consumer)
+        .bind(job_id)
+        .bind(reason.chars().take(1000).collect::<String>())
+        .execute(&self.pool)
+        .await
+        .context("recording a failed side effect")?;
+        Ok(())
+    }
+}
