@@ -281,6 +281,10 @@ impl Validator {
 
 impl From<anyhow::Error> for ApiError {
     fn from(err: anyhow::Error) -> Self {
+        if infra::db::is_transient_chain(&err) {
+            tracing::error!(error = format!("{err:#}"), "database unavailable");
+            return Self::Unavailable;
+        }
         Self::Internal(err)
     }
 }
@@ -293,12 +297,11 @@ impl From<serde_json::Error> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
-        match err {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                tracing::error!(error = %err, "database unavailable");
-                Self::Unavailable
-            }
-            other => Self::Internal(other.into()),
+        if infra::db::is_transient(&err) {
+            tracing::error!(error = %err, "database unavailable");
+            Self::Unavailable
+        } else {
+            Self::Internal(err.into())
         }
     }
 }
@@ -365,6 +368,10 @@ pub fn from_command<E: DomainError>(err: infra::event_store::CommandError<E>) ->
             "unexpected unique violation on {constraint}"
         )),
         CommandError::TooLarge { bytes, limit } => ApiError::EventTooLarge { bytes, limit },
+        CommandError::Unavailable(msg) => {
+            tracing::error!(error = %msg, "event store unavailable");
+            ApiError::Unavailable
+        }
         CommandError::Store(msg) => ApiError::Internal(anyhow::anyhow!(msg)),
     }
 }

@@ -2,6 +2,11 @@
 //! delete what succeeded, and push failures back with exponential visibility backoff.
 //! SQS's redrive policy moves a message that keeps failing to the queue's DLQ after
 //! `maxReceiveCount` receives; the loop never stops for one bad message.
+//!
+//! **Outages are not poison.** A failure that is the database's, not the message's
+//! ([`crate::db::is_transient`]: unreachable, restarting, pool exhausted) hands the rest
+//! of the batch back and **pauses receiving** until [`MessageHandler::ready`] answers,
+//! so a message spends at most one receive per outage instead of reaching the DLQ.
 
 use std::time::Duration;
 
@@ -16,7 +21,20 @@ use crate::sqs::SqsClient;
 #[async_trait::async_trait]
 pub trait MessageHandler: Clone + Send + Sync + 'static {
     async fn handle(&self, body: &str) -> anyhow::Result<()>;
+
+    /// Are the handler's dependencies reachable (e.g. `SELECT 1`)? Asked while the loop
+    /// is paused after an outage; receiving resumes once this succeeds.
+    async fn ready(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
+
+/// How long an outage pause waits between readiness probes, at most.
+const PAUSE_PROBE_MAX: Duration = Duration::from_secs(10);
+
+/// How long messages handed back during an outage stay invisible: short, because the
+/// loop does not receive again before its dependencies answer.
+const OUTAGE_REDELIVERY: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone)]
 pub struct ConsumerConfig {
@@ -95,7 +113,19 @@ async fn receive_loop<H: MessageHandler>(
             }
         };
         let mut done = Vec::new();
+        let mut outage = false;
         for message in messages {
+            if outage {
+                // The rest of the batch goes back untouched: it is not at fault.
+                give_back(
+                    &sqs,
+                    &config,
+                    message.receipt_handle.as_deref(),
+                    OUTAGE_REDELIVERY,
+                )
+                .await;
+                continue;
+            }
             let receipt = message.receipt_handle.clone().unwrap_or_default();
             let receives: u32 = message
                 .attributes
@@ -119,6 +149,15 @@ async fn receive_loop<H: MessageHandler>(
             .await;
             match result {
                 Ok(()) => done.push(receipt),
+                Err(e) if crate::db::is_transient_chain(&e) => {
+                    let _enter = span.enter();
+                    warn!(
+                        error = format!("{e:#}"),
+                        receives, "dependency unavailable; pausing receives until it answers"
+                    );
+                    outage = true;
+                    give_back(&sqs, &config, Some(&receipt), OUTAGE_REDELIVERY).await;
+                }
                 Err(e) => {
                     let _enter = span.enter();
                     warn!(
@@ -160,6 +199,47 @@ async fn receive_loop<H: MessageHandler>(
                 .await
             {
                 warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "DeleteMessageBatch failed");
+            }
+        }
+        if outage {
+            pause_until_ready(&handler, &shutdown).await;
+        }
+    }
+}
+
+/// Makes a received message visible again after `delay`.
+async fn give_back(
+    sqs: &SqsClient,
+    config: &ConsumerConfig,
+    receipt: Option<&str>,
+    delay: Duration,
+) {
+    let Some(receipt) = receipt else { return };
+    let _ = sqs
+        .change_message_visibility()
+        .queue_url(&config.queue_url)
+        .receipt_handle(receipt)
+        .visibility_timeout(delay.as_secs() as i32)
+        .send()
+        .await;
+}
+
+/// Probes the handler's dependencies with backoff until they answer (or shutdown).
+async fn pause_until_ready<H: MessageHandler>(handler: &H, shutdown: &CancellationToken) {
+    let mut wait = Duration::from_millis(250);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        match handler.ready().await {
+            Ok(()) => {
+                info!("dependencies answer again; resuming receives");
+                return;
+            }
+            Err(e) => {
+                tracing::debug!(error = format!("{e:#}"), "still unavailable");
+                wait = (wait * 2).min(PAUSE_PROBE_MAX);
             }
         }
     }

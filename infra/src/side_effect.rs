@@ -48,6 +48,12 @@ impl Ledger {
         }
     }
 
+    /// Is the ledger's database reachable?
+    pub async fn ready(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Claims `job_id` (see [`Claim`]).
     pub async fn claim(&self, job_id: Uuid, tenant_id: Uuid) -> anyhow::Result<Claim> {
         let attempt: Option<i32> = sqlx::query_scalar(

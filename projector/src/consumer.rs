@@ -173,4 +173,9 @@ impl infra::consumer::MessageHandler for Projector {
         debug!(?outcome, event_type = %envelope.event_type, aggregate_id = %envelope.aggregate_id, sequence = envelope.sequence, "projected");
         Ok(())
     }
+
+    async fn ready(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
 }

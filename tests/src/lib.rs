@@ -14,6 +14,8 @@
 //! # Ok(()) }
 //! ```
 
+pub mod proxy;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
@@ -26,6 +28,8 @@ use infra::shutdown::CancellationToken;
 use infra::sqs::SqsClient;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgPool};
+
+pub use proxy::Proxy;
 use uuid::Uuid;
 
 pub use api::{ApiConfig, AppState};
@@ -141,6 +145,33 @@ impl TestEnv {
             .unwrap_or_default()
     }
 
+    /// A pool of `role` whose connections go through `proxy` (see [`Proxy`]).
+    pub async fn pool_via(&self, proxy: &Proxy, role: &str, max: u32) -> anyhow::Result<PgPool> {
+        let options: PgConnectOptions = self.role_url(role).parse().context("url")?;
+        let url = format!(
+            "postgres://{role}@{}/{}",
+            proxy.addr(),
+            options.get_database().unwrap_or_default()
+        );
+        let db = DatabaseArgs {
+            database_url: url.parse().context("url")?,
+            database_max_connections: max,
+        };
+        infra::db::connect(&db, "repstream-tests-proxied").await
+    }
+
+    /// Where Postgres listens (for a [`Proxy`] in front of it).
+    pub fn database_addr(&self) -> anyhow::Result<std::net::SocketAddr> {
+        let options: PgConnectOptions = self.database_url.parse().context("url")?;
+        let host = match options.get_host() {
+            "localhost" => "127.0.0.1",
+            h => h,
+        };
+        format!("{host}:{}", options.get_port())
+            .parse()
+            .context("Postgres host is not an IP address")
+    }
+
     /// The database as one of the service roles (trust auth, as `make run`).
     pub fn role_url(&self, role: &str) -> String {
         let (scheme, rest) = self
@@ -200,9 +231,15 @@ impl TestEnv {
     }
 
     pub async fn spawn_api_with(&self, config: ApiConfig) -> anyhow::Result<TestApp> {
+        self.spawn_api_on(config, self.api_pool.clone()).await
+    }
+
+    /// Serves the API with its own pool (e.g. one whose connections pass a [`Proxy`]).
+    pub async fn spawn_api_on(&self, config: ApiConfig, pool: PgPool) -> anyhow::Result<TestApp> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let state = self.state(config);
+        let waiter = api::waiter::ViewWaiter::start(pool.clone(), self.shutdown.clone());
+        let state = AppState::new(pool, self.sqs.clone(), waiter, config)?;
         let token = self.shutdown.clone();
         tokio::spawn(async move { api::serve(listener, state, token).await });
         Ok(TestApp {
@@ -250,7 +287,7 @@ impl TestEnv {
         )
     }
 
-    fn consumer_config(&self, queue: &str) -> infra::consumer::ConsumerConfig {
+    pub fn consumer_config(&self, queue: &str) -> infra::consumer::ConsumerConfig {
         let mut config = infra::consumer::ConsumerConfig::new(queue.to_owned());
         config.wait_seconds = 1;
         config.retry_base = Duration::ZERO;

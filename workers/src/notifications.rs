@@ -186,4 +186,8 @@ impl MessageHandler for NotificationWorker {
         let span = info_span!("job", job_id = %job.job_id, correlation_id = job.correlation_id.as_deref().unwrap_or(""));
         self.process(&job).instrument(span).await.map(|_| ())
     }
+
+    async fn ready(&self) -> anyhow::Result<()> {
+        self.ledger.ready().await
+    }
 }

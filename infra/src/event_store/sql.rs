@@ -63,6 +63,7 @@ pub(super) fn map_sqlx<E: std::error::Error>(err: sqlx::Error) -> CommandError<E
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             CommandError::Unique(db.constraint().unwrap_or_default().to_owned())
         }
+        _ if crate::db::is_transient(&err) => CommandError::Unavailable(err.to_string()),
         _ => CommandError::Store(err.to_string()),
     }
 }

@@ -89,7 +89,11 @@ pub enum CommandError<E: std::error::Error> {
     /// ([`crate::sqs::ENVELOPE_MAX`]). Nothing was written.
     #[error("an event of {bytes} bytes exceeds the limit of {limit} bytes")]
     TooLarge { bytes: usize, limit: usize },
-    /// The store failed (connection, serialization, ...). Details are for logs only.
+    /// The database is unreachable or restarting, or the transaction lost a retryable
+    /// race ([`crate::db::is_transient`]): retry later. Nothing was written.
+    #[error("the event store is unavailable: {0}")]
+    Unavailable(String),
+    /// The store failed (serialization, a broken invariant, ...). Details are for logs only.
     #[error("event store failure: {0}")]
     Store(String),
 }
