@@ -101,10 +101,15 @@ start() { # start NAME CMD...
   PIDS+=("$!")
   log "started $name (pid $!, log: $LOGS/$name.log)"
 }
-start api env DATABASE_URL="$(as_role repstream_api)" "$BIN/repstream-api" serve
-start outbox-relay env DATABASE_URL="$(as_role repstream_relay)" "$BIN/repstream-outbox-relay"
-start projector env DATABASE_URL="$(as_role repstream_projector)" "$BIN/repstream-projector" run
-start workers env DATABASE_URL="$(as_role repstream_worker)" "$BIN/repstream-workers"
+# Prometheus metrics: one listener per service, on the next free ports from 9100.
+M_API="$(free_port 9100)"
+M_RELAY="$(free_port $((M_API + 1)))"
+M_PROJECTOR="$(free_port $((M_RELAY + 1)))"
+M_WORKERS="$(free_port $((M_PROJECTOR + 1)))"
+start api env DATABASE_URL="$(as_role repstream_api)" METRICS_ADDR="127.0.0.1:$M_API" "$BIN/repstream-api" serve
+start outbox-relay env DATABASE_URL="$(as_role repstream_relay)" METRICS_ADDR="127.0.0.1:$M_RELAY" "$BIN/repstream-outbox-relay"
+start projector env DATABASE_URL="$(as_role repstream_projector)" METRICS_ADDR="127.0.0.1:$M_PROJECTOR" "$BIN/repstream-projector" run
+start workers env DATABASE_URL="$(as_role repstream_worker)" METRICS_ADDR="127.0.0.1:$M_WORKERS" "$BIN/repstream-workers"
 
 check_services() { # a dead service stops everything
   local i
@@ -142,6 +147,8 @@ cat <<BANNER
    OpenAPI   $API/openapi.json
    Postgres  $DATABASE_URL
    AWS       $AWS_ENDPOINT_URL (SQS + S3 emulator)
+   Metrics   http://127.0.0.1:{$M_API,$M_RELAY,$M_PROJECTOR,$M_WORKERS}/metrics (api, relay, projector, workers)
+   Outbox    target/debug/repstream-outbox-relay status | parked list
 
  Demo data:
 $(printf '%s\n' "$SEED_OUT" | sed 's/^/   /')

@@ -108,6 +108,7 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(routes::health::router())
         .split_for_parts();
     let router = router
+        .route_layer(axum::middleware::from_fn(track_http))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi.clone()))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -143,6 +144,27 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         )
         .with_state(state);
     (router, openapi)
+}
+
+/// Request count and latency per route template (never the raw path), method and
+/// status.
+async fn track_http(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let started = std::time::Instant::now();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let response = next.run(request).await;
+    let labels = [
+        ("method", method),
+        ("route", route),
+        ("status", response.status().as_u16().to_string()),
+    ];
+    metrics::counter!("repstream_http_requests_total", &labels).increment(1);
+    metrics::histogram!("repstream_http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    response
 }
 
 fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {

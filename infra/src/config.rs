@@ -80,4 +80,8 @@ pub struct TelemetryArgs {
     /// Log filter (tracing-subscriber EnvFilter syntax).
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     pub rust_log: String,
+    /// Serve Prometheus metrics at `http://<addr>/metrics` (unset: not served). Keep it
+    /// off the public network.
+    #[arg(long, env = "METRICS_ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }

@@ -147,6 +147,13 @@ async fn receive_loop<H: MessageHandler>(
             }
             .instrument(span.clone())
             .await;
+            let outcome = match &result {
+                Ok(()) => "handled",
+                Err(e) if crate::db::is_transient_chain(e) => "unavailable",
+                Err(_) => "failed",
+            };
+            metrics::counter!("repstream_messages_total", "queue" => queue_name(&config.queue_url), "outcome" => outcome)
+                .increment(1);
             match result {
                 Ok(()) => done.push(receipt),
                 Err(e) if crate::db::is_transient_chain(&e) => {
@@ -205,6 +212,11 @@ async fn receive_loop<H: MessageHandler>(
             pause_until_ready(&handler, &shutdown).await;
         }
     }
+}
+
+/// The queue's name (the last segment of its URL): a bounded label.
+fn queue_name(url: &str) -> String {
+    url.rsplit('/').next().unwrap_or(url).to_owned()
 }
 
 /// Makes a received message visible again after `delay`.

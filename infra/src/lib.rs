@@ -19,6 +19,7 @@ pub mod event_store;
 pub mod hooks;
 pub mod inline;
 pub mod jobs;
+pub mod metrics;
 pub mod shutdown;
 pub mod side_effect;
 pub mod sqs;

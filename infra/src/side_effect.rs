@@ -74,6 +74,8 @@ impl Ledger {
         .await
         .context("claiming a side effect")?;
         if let Some(attempt) = attempt {
+            let outcome = if attempt > 1 { "retried" } else { "claimed" };
+            self.count(outcome);
             return Ok(Claim::Mine { attempt });
         }
         let state: Option<String> =
@@ -83,10 +85,21 @@ impl Ledger {
                 .fetch_optional(&self.pool)
                 .await
                 .context("reading a side effect's state")?;
-        Ok(match state.as_deref() {
+        let claim = match state.as_deref() {
             Some("done") => Claim::Done,
             _ => Claim::InProgress,
-        })
+        };
+        self.count(if claim == Claim::Done {
+            "duplicate"
+        } else {
+            "in_progress"
+        });
+        Ok(claim)
+    }
+
+    fn count(&self, outcome: &'static str) {
+        metrics::counter!("repstream_side_effects_total", "consumer" => self.consumer, "outcome" => outcome)
+            .increment(1);
     }
 
     /// Records that the side effect happened.
@@ -100,6 +113,7 @@ impl Ledger {
         .execute(&self.pool)
         .await
         .context("recording a side effect")?;
+        self.count("done");
         Ok(())
     }
 
@@ -115,6 +129,7 @@ impl Ledger {
         .execute(&self.pool)
         .await
         .context("recording a failed side effect")?;
+        self.count("failed");
         Ok(())
     }
 }

@@ -6,8 +6,18 @@ use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::config::{LogFormat, TelemetryArgs};
 
-/// Installs the global subscriber. Call once, first thing in `main`.
+/// Installs the global subscriber and, with `METRICS_ADDR`, the metrics listener. Call
+/// once, first thing in `main` (inside the runtime).
 pub fn init(args: &TelemetryArgs) {
+    init_logs(args);
+    if let Some(addr) = args.metrics_addr {
+        if let Err(e) = crate::metrics::serve(addr) {
+            tracing::error!(error = format!("{e:#}"), "metrics not served");
+        }
+    }
+}
+
+fn init_logs(args: &TelemetryArgs) {
     let filter = EnvFilter::try_new(&args.rust_log).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     // A second init (tests) is harmless: keep the first subscriber.

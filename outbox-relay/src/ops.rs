@@ -32,6 +32,26 @@ pub async fn status(pool: &PgPool) -> anyhow::Result<Status> {
     .context("reading outbox status")
 }
 
+/// What is waiting: read through the partial indexes only (cheap enough for a gauge).
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct Backlog {
+    pub pending: i64,
+    pub oldest_pending_secs: f64,
+    pub parked: i64,
+}
+
+pub async fn backlog(pool: &PgPool) -> anyhow::Result<Backlog> {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL AND parked_at IS NULL) AS pending, \
+           COALESCE((SELECT EXTRACT(EPOCH FROM now() - created_at)::float8 FROM outbox \
+             WHERE published_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT 1), 0) AS oldest_pending_secs, \
+           (SELECT count(*) FROM outbox WHERE published_at IS NULL AND parked_at IS NOT NULL) AS parked",
+    )
+    .fetch_one(pool)
+    .await
+    .context("reading the outbox backlog")
+}
+
 /// A parked row, with why it was parked.
 #[derive(Debug, Serialize, sqlx::FromRow)]
 pub struct Parked {

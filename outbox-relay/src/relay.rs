@@ -17,6 +17,9 @@ const SQS_BATCH_MAX: usize = 10;
 /// How long the leader lock connection may take to answer before leadership is given up.
 const LEADER_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How often the leader refreshes the outbox gauges.
+const GAUGE_INTERVAL: Duration = Duration::from_secs(10);
+
 /// What a message's attributes may add to its body's size (SQS counts both).
 const ATTRIBUTE_ALLOWANCE: usize = 1024;
 
@@ -358,6 +361,16 @@ impl Relay {
             refused: report.refused.len(),
             transient: report.transient.len(),
         };
+        for (outcome, n) in [
+            ("published", round.published),
+            ("refused", round.refused),
+            ("failed", round.transient),
+        ] {
+            if n > 0 {
+                metrics::counter!("repstream_outbox_rows_total", "outcome" => outcome)
+                    .increment(n as u64);
+            }
+        }
         for (id, reason) in &report.refused {
             warn!(outbox_id = id, %reason, "SQS refused an outbox row; its aggregate waits");
         }
@@ -518,6 +531,7 @@ async fn lead(
     let mut backoff = Duration::ZERO;
     let mut failures = 0u32;
     let mut last_prune = tokio::time::Instant::now();
+    let mut last_gauges = tokio::time::Instant::now() - GAUGE_INTERVAL;
     loop {
         // Still leader before every round? If our lock session died, another relay may
         // already lead.
@@ -549,6 +563,21 @@ async fn lead(
                     backoff_ms = backoff.as_millis() as u64,
                     "relay round failed; backing off"
                 );
+            }
+        }
+        if last_gauges.elapsed() >= GAUGE_INTERVAL {
+            last_gauges = tokio::time::Instant::now();
+            match crate::ops::backlog(pool).await {
+                Ok(b) => {
+                    metrics::gauge!("repstream_outbox_pending").set(b.pending as f64);
+                    metrics::gauge!("repstream_outbox_oldest_pending_seconds")
+                        .set(b.oldest_pending_secs);
+                    metrics::gauge!("repstream_outbox_parked").set(b.parked as f64);
+                }
+                Err(e) => warn!(
+                    error = format!("{e:#}"),
+                    "reading the outbox backlog failed"
+                ),
             }
         }
         if last_prune.elapsed() >= config.prune_interval {

@@ -103,6 +103,12 @@ impl Projector {
             jobs::enqueue(&self.sqs, &self.notifications_queue_url, job).await?;
         }
         tx.commit().await.context("committing projection")?;
+        // Event time to view time: what a reader without `min_version` is behind by.
+        let lag = (chrono::Utc::now() - envelope.occurred_at).num_milliseconds() as f64 / 1000.0;
+        metrics::histogram!("repstream_projection_lag_seconds", "aggregate_type" => envelope.aggregate_type.clone())
+            .record(lag.max(0.0));
+        metrics::counter!("repstream_projected_events_total", "aggregate_type" => envelope.aggregate_type.clone())
+            .increment(applied as u64);
         Ok(Outcome::Applied { events: applied })
     }
 }

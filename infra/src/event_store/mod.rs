@@ -271,6 +271,32 @@ where
         expected_version: Option<u64>,
         metadata: &CommandMetadata,
     ) -> Result<Executed<A>, CommandError<A::Error>> {
+        let result = self
+            .decide_and_append(conn, aggregate_id, command, expected_version, metadata)
+            .await;
+        let outcome = match &result {
+            Ok(executed) if executed.outcome.events == 0 => "unchanged",
+            Ok(_) => "accepted",
+            Err(CommandError::Rejected(_)) => "refused",
+            Err(CommandError::VersionMismatch { .. } | CommandError::Conflict) => "conflict",
+            Err(CommandError::IdTaken | CommandError::Unique(_)) => "taken",
+            Err(CommandError::TooLarge { .. }) => "too_large",
+            Err(CommandError::Unavailable(_)) => "unavailable",
+            Err(CommandError::Store(_)) => "error",
+        };
+        metrics::counter!("repstream_commands_total", "aggregate" => A::TYPE, "outcome" => outcome)
+            .increment(1);
+        result
+    }
+
+    async fn decide_and_append(
+        &self,
+        conn: &mut PgConnection,
+        aggregate_id: &str,
+        command: A::Command,
+        expected_version: Option<u64>,
+        metadata: &CommandMetadata,
+    ) -> Result<Executed<A>, CommandError<A::Error>> {
         let tenant = metadata.tenant_id;
         let Loaded {
             mut aggregate,

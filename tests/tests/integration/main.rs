@@ -7,6 +7,7 @@ mod command_path;
 mod end_to_end;
 mod event_store;
 mod identity;
+mod metrics;
 mod outage;
 mod poison;
 mod projector;
