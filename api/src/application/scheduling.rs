@@ -17,6 +17,23 @@ use crate::state::AppState;
 use crate::tenancy::Membership;
 
 /// `422` unless `location` is one of this studio's; its zone (or the studio's).
+/// How far in the past a class may start when it is scheduled: late entry of today's
+/// classes is fine; a backlog of history is not (it would land on the attendance sweep
+/// all at once).
+pub const PAST_LIMIT: chrono::Duration = chrono::Duration::days(1);
+
+/// `422` unless a class starting at `starts_at` may be scheduled now.
+pub fn check_start(field: &str, starts_at: chrono::DateTime<chrono::Utc>) -> Result<(), ApiError> {
+    let now = chrono::Utc::now();
+    if starts_at < now - PAST_LIMIT {
+        return Err(ApiError::invalid_field(
+            field,
+            "may not be more than a day in the past",
+        ));
+    }
+    Ok(())
+}
+
 pub async fn location_zone(
     cmd: &mut CommandTx,
     location: Option<Uuid>,

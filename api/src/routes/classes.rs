@@ -96,6 +96,7 @@ pub async fn create_class(
     AppPath(path): AppPath<StudioPath>,
     AppJson(body): AppJson<CreateClass>,
 ) -> Result<Response, ApiError> {
+    scheduling::check_start("starts_at", body.starts_at)?;
     let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
     cmd.require(Action::ManageSchedule)?;
     let shape = scheduling::class_shape(

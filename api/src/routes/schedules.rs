@@ -165,6 +165,9 @@ pub async fn create_series(
         .into_iter()
         .map(|s| (Uuid::new_v5(&schedule_id, s.to_rfc3339().as_bytes()), s))
         .collect();
+    for (_, starts_at) in planned.iter().take(1).chain(planned.last()) {
+        scheduling::check_start("starts_on", *starts_at)?;
+    }
     let length = chrono::Duration::minutes(i64::from(shape.duration_minutes));
     let times: Vec<_> = planned.iter().map(|(_, s)| (*s, *s + length)).collect();
     let own: Vec<Uuid> = planned.iter().map(|(id, _)| *id).collect();

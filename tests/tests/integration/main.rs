@@ -15,6 +15,7 @@ mod relay;
 mod scheduling;
 mod side_effects;
 mod structure;
+mod sweeps;
 mod tenancy;
 
 use domain::account::AccountId;
