@@ -14,6 +14,7 @@
 pub mod config;
 pub mod consumer;
 pub mod db;
+pub mod dlq;
 pub mod envelope;
 pub mod event_store;
 pub mod hooks;

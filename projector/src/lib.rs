@@ -20,13 +20,16 @@
 //! tables or jobs adds a [`Hook`]. The list is [`all_projections`].
 //!
 //! `repstream-projector rebuild <projection>` replays a read model from the events table
-//! into a fresh table and swaps it in without stopping live projection.
+//! into a fresh table and swaps it in without stopping live projection;
+//! `repstream-projector status` prints each projection's lag, and `repstream-projector
+//! dlq list|redrive` shows and moves back dead letters ([`infra::dlq`]).
 
 mod class;
 mod consumer;
 mod document;
 mod projection;
 mod rebuild;
+mod status;
 mod studio;
 mod trainer_calendar;
 
@@ -35,6 +38,7 @@ pub use document::{DocumentProjection, Hook, Step};
 pub use infra::consumer::{run, ConsumerConfig};
 pub use projection::Projection;
 pub use rebuild::rebuild;
+pub use status::{status, ProjectionStatus};
 
 use domain::class::view::ClassView;
 use domain::class_type::view::ClassTypeView;

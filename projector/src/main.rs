@@ -43,6 +43,33 @@ enum Command {
         /// The projection to rebuild (e.g. `studio_view`).
         projection: String,
     },
+    /// Print each projection's lag behind the event store (JSON lines).
+    Status,
+    /// Dead letters of the events or notifications queue.
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+        /// Which queue's DLQ.
+        #[arg(long, value_enum, default_value_t = QueueKind::Events)]
+        queue: QueueKind,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DlqAction {
+    /// List dead letters (JSON lines; they stay in the DLQ).
+    List {
+        #[arg(long, default_value_t = 100)]
+        max: usize,
+    },
+    /// Move every dead letter back to its source queue.
+    Redrive,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum QueueKind {
+    Events,
+    Notifications,
 }
 
 #[tokio::main]
@@ -69,6 +96,39 @@ async fn main() -> anyhow::Result<()> {
             })
             .await?;
             eprintln!("rebuild {projection}: done, {n} events applied, swapped in");
+            Ok(())
+        }
+        Command::Status => {
+            for row in projector::status(&pool, &projector::all_projections()).await? {
+                println!("{}", serde_json::to_string(&row)?);
+            }
+            Ok(())
+        }
+        Command::Dlq { action, queue } => {
+            let sqs = infra::sqs::client(&cli.aws).await;
+            let source = match queue {
+                QueueKind::Events => cli.queues.events_queue.clone(),
+                QueueKind::Notifications => cli.queues.notifications_queue.clone(),
+            };
+            let dlq = infra::sqs::resources()?
+                .queues
+                .into_iter()
+                .find(|q| q.name == source)
+                .and_then(|q| q.dlq)
+                .with_context(|| format!("no DLQ declared for {source}"))?;
+            let source_url = infra::sqs::queue_url(&sqs, &source).await?;
+            let dlq_url = infra::sqs::queue_url(&sqs, &dlq).await?;
+            match action {
+                DlqAction::List { max } => {
+                    for letter in infra::dlq::list(&sqs, &dlq_url, max).await? {
+                        println!("{}", serde_json::to_string(&letter)?);
+                    }
+                }
+                DlqAction::Redrive => {
+                    let n = infra::dlq::redrive(&sqs, &dlq_url, &source_url).await?;
+                    eprintln!("moved {n} message(s) from {dlq} back to {source}");
+                }
+            }
             Ok(())
         }
         Command::Run {

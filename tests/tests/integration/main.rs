@@ -8,6 +8,7 @@ mod end_to_end;
 mod event_store;
 mod identity;
 mod metrics;
+mod ops;
 mod outage;
 mod poison;
 mod projector;
