@@ -29,6 +29,21 @@ pub trait MessageHandler: Clone + Send + Sync + 'static {
     }
 }
 
+/// A handler's answer "not now, and not my fault": the message comes back after the
+/// given delay (e.g. another worker's lease on the job runs out) and nothing is logged
+/// as a failure. Each such cycle still costs one receive, so the delay should be the
+/// real wait, not a poll.
+#[derive(Debug)]
+pub struct RetryAfter(pub Duration);
+
+impl std::fmt::Display for RetryAfter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "retry after {:?}", self.0)
+    }
+}
+
+impl std::error::Error for RetryAfter {}
+
 /// How long an outage pause waits between readiness probes, at most.
 const PAUSE_PROBE_MAX: Duration = Duration::from_secs(10);
 
@@ -149,6 +164,7 @@ async fn receive_loop<H: MessageHandler>(
             .await;
             let outcome = match &result {
                 Ok(()) => "handled",
+                Err(e) if e.downcast_ref::<RetryAfter>().is_some() => "deferred",
                 Err(e) if crate::db::is_transient_chain(e) => "unavailable",
                 Err(_) => "failed",
             };
@@ -156,6 +172,13 @@ async fn receive_loop<H: MessageHandler>(
                 .increment(1);
             match result {
                 Ok(()) => done.push(receipt),
+                Err(e) if e.downcast_ref::<RetryAfter>().is_some() => {
+                    let delay = e
+                        .downcast_ref::<RetryAfter>()
+                        .map_or(Duration::ZERO, |r| r.0);
+                    tracing::debug!(?delay, "message deferred");
+                    give_back(&sqs, &config, Some(&receipt), delay).await;
+                }
                 Err(e) if crate::db::is_transient_chain(&e) => {
                     let _enter = span.enter();
                     warn!(

@@ -26,8 +26,8 @@ pub enum Claim {
     Mine { attempt: i32 },
     /// The side effect already happened.
     Done,
-    /// Another worker holds an unexpired lease: try again later.
-    InProgress,
+    /// Another worker holds an unexpired lease: try again once it has run out.
+    InProgress { retry_in: Duration },
 }
 
 /// One consumer's ledger of side effects.
@@ -46,6 +46,12 @@ impl Ledger {
             consumer,
             lease,
         }
+    }
+
+    /// The same ledger with another lease.
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
     }
 
     /// Is the ledger's database reachable?
@@ -78,16 +84,23 @@ impl Ledger {
             self.count(outcome);
             return Ok(Claim::Mine { attempt });
         }
-        let state: Option<String> =
-            sqlx::query_scalar("SELECT state FROM side_effect WHERE consumer = $1 AND job_id = $2")
-                .bind(self.consumer)
-                .bind(job_id)
-                .fetch_optional(&self.pool)
-                .await
-                .context("reading a side effect's state")?;
-        let claim = match state.as_deref() {
-            Some("done") => Claim::Done,
-            _ => Claim::InProgress,
+        let row: Option<(String, f64)> = sqlx::query_as(
+            "SELECT state, COALESCE(EXTRACT(EPOCH FROM lease_until - now()), 0)::float8 \
+             FROM side_effect WHERE consumer = $1 AND job_id = $2",
+        )
+        .bind(self.consumer)
+        .bind(job_id)
+        .fetch_optional(&self.pool)
+        .await
+        .context("reading a side effect's state")?;
+        let claim = match row {
+            Some((state, _)) if state == "done" => Claim::Done,
+            Some((_, secs)) => Claim::InProgress {
+                retry_in: Duration::from_secs_f64(secs.clamp(1.0, self.lease.as_secs_f64())),
+            },
+            None => Claim::InProgress {
+                retry_in: Duration::from_secs(1),
+            },
         };
         self.count(if claim == Claim::Done {
             "duplicate"

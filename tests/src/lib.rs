@@ -30,6 +30,14 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgPool};
 
 pub use proxy::Proxy;
+
+/// The pipeline's components, for crash tests ([`TestEnv::spawn_crashable`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Component {
+    Relay,
+    Projector,
+    Worker,
+}
 use uuid::Uuid;
 
 pub use api::{ApiConfig, AppState};
@@ -315,7 +323,8 @@ impl TestEnv {
             self.mailbox.clone(),
             "repstream <test@repstream.local>".into(),
         ));
-        let worker = workers::NotificationWorker::new(self.worker_pool.clone(), notifier);
+        let worker = workers::NotificationWorker::new(self.worker_pool.clone(), notifier)
+            .with_lease(Duration::from_secs(3));
         let (sqs, config, t) = (
             self.sqs.clone(),
             self.consumer_config(&self.notifications_queue),
@@ -323,6 +332,51 @@ impl TestEnv {
         );
         tokio::spawn(async move { infra::consumer::run(worker, sqs, config, t).await });
         token
+    }
+
+    /// Runs `component` as a task that can be killed at any await point, as a crash
+    /// would (`JoinHandle::abort`: open transactions are dropped uncommitted, leases and
+    /// locks are left to expire or fall with their connections).
+    pub fn spawn_crashable(&self, component: Component) -> tokio::task::JoinHandle<()> {
+        let never = CancellationToken::new();
+        match component {
+            Component::Relay => {
+                let (pool, sqs, config) = (
+                    self.relay_pool.clone(),
+                    self.sqs.clone(),
+                    self.relay_config(),
+                );
+                let connect = outbox_relay::connect_options(&self.relay_url).expect("valid url");
+                tokio::spawn(async move {
+                    let _ = outbox_relay::run(pool, connect, sqs, config, never).await;
+                })
+            }
+            Component::Projector => {
+                let (p, sqs, config) = (
+                    self.projector(),
+                    self.sqs.clone(),
+                    self.consumer_config(&self.events_queue),
+                );
+                tokio::spawn(async move {
+                    let _ = projector::run(p, sqs, config, never).await;
+                })
+            }
+            Component::Worker => {
+                let notifier = Arc::new(workers::MailboxNotifier::new(
+                    self.mailbox.clone(),
+                    "repstream <test@repstream.local>".into(),
+                ));
+                let worker = workers::NotificationWorker::new(self.worker_pool.clone(), notifier)
+                    .with_lease(Duration::from_secs(3));
+                let (sqs, config) = (
+                    self.sqs.clone(),
+                    self.consumer_config(&self.notifications_queue),
+                );
+                tokio::spawn(async move {
+                    let _ = infra::consumer::run(worker, sqs, config, never).await;
+                })
+            }
+        }
     }
 
     /// Everything: api, relay, projector and worker.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use infra::consumer::MessageHandler;
+use infra::consumer::{MessageHandler, RetryAfter};
 use infra::jobs::NotificationJob;
 use infra::side_effect::{Claim, Ledger};
 use sqlx::PgPool;
@@ -148,6 +148,13 @@ impl NotificationWorker {
         }
     }
 
+    /// Claims last `lease` instead of [`LEASE`] (tests: a crashed worker's job is taken
+    /// over sooner).
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.ledger = self.ledger.with_lease(lease);
+        self
+    }
+
     /// The worker's ledger (for tests and operators).
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
@@ -160,9 +167,9 @@ impl NotificationWorker {
         let message = render(job)?;
         match self.ledger.claim(job.job_id, job.tenant_id).await? {
             Claim::Done => return Ok(false),
-            Claim::InProgress => {
-                anyhow::bail!("job {} is being sent by another worker", job.job_id)
-            }
+            // Another worker is sending it: come back when its lease has run out (sent
+            // by then, or taken over), without counting as a failure.
+            Claim::InProgress { retry_in } => return Err(anyhow::Error::new(RetryAfter(retry_in))),
             Claim::Mine { attempt } if attempt > 1 => {
                 info!(job_id = %job.job_id, attempt, "retrying a notification with its idempotency key");
             }
