@@ -37,7 +37,7 @@ pub use consumer::{Outcome, Projector};
 pub use document::{DocumentProjection, Hook, Step};
 pub use infra::consumer::{run, ConsumerConfig};
 pub use projection::Projection;
-pub use rebuild::rebuild;
+pub use rebuild::{rebuild, rebuild_paged};
 pub use status::{status, ProjectionStatus};
 
 use domain::class::view::ClassView;

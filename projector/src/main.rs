@@ -90,12 +90,21 @@ async fn main() -> anyhow::Result<()> {
                     names.join(", ")
                 );
             };
+            let started = std::time::Instant::now();
+            let rate = |done: u64| done as f64 / started.elapsed().as_secs_f64().max(1e-3);
             let n = projector::rebuild(&pool, p.as_ref(), |done, total| {
                 let pct = (done * 100).checked_div(total).unwrap_or(100);
-                eprintln!("rebuild {projection}: {done}/{total} events ({pct}%)");
+                eprintln!(
+                    "rebuild {projection}: {done}/{total} events ({pct}%, {:.0} events/s)",
+                    rate(done)
+                );
             })
             .await?;
-            eprintln!("rebuild {projection}: done, {n} events applied, swapped in");
+            eprintln!(
+                "rebuild {projection}: done, {n} events applied in {:.1} s ({:.0} events/s), swapped in",
+                started.elapsed().as_secs_f64(),
+                rate(n)
+            );
             Ok(())
         }
         Command::Status => {

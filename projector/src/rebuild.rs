@@ -1,7 +1,6 @@
 use std::collections::HashMap;
 
 use anyhow::Context;
-use futures::TryStreamExt;
 use infra::envelope::{EventEnvelope, StoredEvent, STORED_EVENT_COLUMNS};
 use sqlx::PgPool;
 use tracing::info;
@@ -9,18 +8,34 @@ use uuid::Uuid;
 
 use crate::projection::Projection;
 
+/// Events per page of a rebuild's replay.
+const REBUILD_PAGE: usize = 5000;
+
 /// Rebuilds `projection` from the events table into a fresh table and swaps it in.
 ///
-/// Live projection keeps writing the old table meanwhile. The swap transaction locks the
-/// checkpoints (so the projector pauses), applies whatever committed since the replay
-/// read its streams, renames the tables and replaces the checkpoints; the projector then
-/// resumes on the new table. Readers are never without a table. `progress` is called
+/// Live projection keeps writing the old table meanwhile. The replay reads the events
+/// in pages by position (short statements: no statement timeout stops a rebuild of any
+/// size). The swap transaction locks this projection's table and checkpoints only (so
+/// only this projection pauses; others keep projecting), applies whatever committed
+/// since the replay read its streams, renames the tables and replaces the checkpoints;
+/// the projector then resumes on the new table. Readers are never without a table. `progress` is called
 /// with (events replayed, events in total).
 pub async fn rebuild(
     pool: &PgPool,
     projection: &dyn Projection,
+    progress: impl FnMut(u64, u64),
+) -> anyhow::Result<u64> {
+    rebuild_paged(pool, projection, REBUILD_PAGE, progress).await
+}
+
+/// [`rebuild`] with `page` events per page.
+pub async fn rebuild_paged(
+    pool: &PgPool,
+    projection: &dyn Projection,
+    page_size: usize,
     mut progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<u64> {
+    let page_size = page_size.max(1);
     let live = projection.table();
     let fresh = format!("{live}_rebuild");
     sqlx::query(&format!("DROP TABLE IF EXISTS {fresh}"))
@@ -39,16 +54,25 @@ pub async fn rebuild(
     // stream id → (tenant, last applied sequence)
     let mut streams: HashMap<String, (Uuid, i64)> = HashMap::new();
     let mut replayed = 0u64;
-    {
-        let mut reader = pool.acquire().await?;
-        let mut writer = pool.begin().await?;
-        let sql = format!(
-            "SELECT {STORED_EVENT_COLUMNS} FROM events WHERE aggregate_type = $1 ORDER BY position"
-        );
-        let mut rows = sqlx::query_as::<_, StoredEvent>(&sql)
+    // Paged by position: every page is a short statement (no statement timeout can end
+    // a rebuild of any size) and a short transaction.
+    let sql = format!(
+        "SELECT {STORED_EVENT_COLUMNS} FROM events WHERE aggregate_type = $1 AND position > $2 \
+         ORDER BY position LIMIT {page_size}"
+    );
+    let mut after = 0i64;
+    loop {
+        let rows: Vec<StoredEvent> = sqlx::query_as(&sql)
             .bind(projection.aggregate_type())
-            .fetch(&mut *reader);
-        while let Some(row) = rows.try_next().await.context("reading events")? {
+            .bind(after)
+            .fetch_all(pool)
+            .await
+            .context("reading events")?;
+        let Some(last) = rows.last() else { break };
+        after = last.position;
+        let page = rows.len();
+        let mut writer = pool.begin().await?;
+        for row in rows {
             let envelope = EventEnvelope::from(row);
             let last = streams.get(&envelope.aggregate_id).map_or(0, |(_, s)| *s);
             if envelope.sequence as i64 != last + 1 {
@@ -62,22 +86,27 @@ pub async fn rebuild(
                 (envelope.tenant_id, envelope.sequence as i64),
             );
             replayed += 1;
-            if replayed.is_multiple_of(1000) {
-                writer.commit().await?;
-                writer = pool.begin().await?;
-                progress(replayed, total);
-            }
         }
         writer.commit().await?;
+        progress(replayed, total);
+        if page < page_size {
+            break;
+        }
     }
-    progress(replayed, total);
 
     // The swap.
     let mut tx = pool.begin().await?;
-    sqlx::query("LOCK TABLE projection_checkpoint IN EXCLUSIVE MODE")
+    // The catch-up may be long on a busy system: no statement timeout for it.
+    sqlx::query("SET LOCAL statement_timeout = 0")
         .execute(&mut *tx)
         .await?;
+    // Pause this projection only: its table (writers wait) and its checkpoints (their
+    // row locks); every other projection keeps projecting.
     sqlx::query(&format!("LOCK TABLE {live} IN ACCESS EXCLUSIVE MODE"))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("SELECT 1 FROM projection_checkpoint WHERE projection = $1 FOR UPDATE")
+        .bind(projection.name())
         .execute(&mut *tx)
         .await?;
     let heads: Vec<(String, i64)> = sqlx::query_as(
