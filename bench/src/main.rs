@@ -68,6 +68,10 @@
 //! client, 10 per batch, 4 batches in flight. The ratio relay/raw is the share of
 //! LocalStack's own ingest rate the relay achieves.
 //!
+//! **(rebuild)** `studio_view` is rebuilt (the projector's own `rebuild`, in this
+//! process, as the schema owner) from `--rebuild-events` events of synthetic studio
+//! streams written straight into the events table: events/s replayed and swapped in.
+//!
 //! Durability settings, server version, CPU count and build profile are printed first:
 //! a run with `fsync=off` or a debug build is not comparable with one without.
 
@@ -76,6 +80,7 @@ mod cpu;
 mod e2e;
 mod http;
 mod reads;
+mod rebuild;
 mod relay;
 mod services;
 mod stats;
@@ -127,6 +132,9 @@ pub(crate) struct Args {
     /// (relay) Distinct aggregates, i.e. SQS message groups, of those messages.
     #[arg(long, default_value_t = 64)]
     relay_groups: usize,
+    /// (rebuild) Events in the synthetic streams `studio_view` is rebuilt from.
+    #[arg(long, default_value_t = 100_000)]
+    rebuild_events: u64,
     /// Sections to skip (repeat, or comma-separate: `--skip e2e,relay`).
     #[arg(long, value_enum, value_delimiter = ',')]
     skip: Vec<Section>,
@@ -140,6 +148,7 @@ enum Section {
     Reads,
     E2e,
     Relay,
+    Rebuild,
 }
 
 impl Args {
@@ -336,6 +345,9 @@ async fn run(args: &Args, world: &World) -> anyhow::Result<()> {
     outcome?;
     if args.runs(Section::Relay) {
         relay::section(args, world, &observer, &mut summary).await?;
+    }
+    if args.runs(Section::Rebuild) {
+        rebuild::section(args, &observer, &mut summary).await?;
     }
 
     summary.print();
