@@ -71,9 +71,11 @@ impl Projector {
                 // the store. They are committed (this event's outbox row came after them).
                 load_range(&mut tx, envelope, last, sequence).await?
             };
-            for event in &events {
-                jobs.extend(projection.apply(&mut tx, projection.table(), event).await?);
-            }
+            jobs.extend(
+                projection
+                    .apply_run(&mut tx, projection.table(), &events)
+                    .await?,
+            );
             sqlx::query(
                 "UPDATE projection_checkpoint SET last_sequence = $4, updated_at = now() \
                  WHERE projection = $1 AND aggregate_type = $2 AND aggregate_id = $3",

@@ -41,61 +41,84 @@ impl<V: View, H: Hook<V>> DocumentProjection<V, H> {
         }
     }
 
-    /// The document step: applies `envelope` to its stream's document in `table` (the
-    /// live table or a rebuild's copy).
-    async fn write<'a>(
+    /// Applies a run of consecutive events of one stream (sequence order) to its
+    /// document in `table` (the live table or a rebuild's copy): the document is read
+    /// once, each event is folded in and shown to the hook, and the result is written
+    /// once. Returns the jobs the hook produced.
+    async fn fold(
         &self,
         conn: &mut PgConnection,
-        table: &'a str,
-        envelope: &'a EventEnvelope,
-    ) -> anyhow::Result<Step<'a, V>> {
-        let event: V::Event = serde_json::from_value(envelope.payload.clone())
-            .with_context(|| format!("decoding {} payload", envelope.event_type))?;
-        let id: Uuid = envelope
+        table: &str,
+        run: &[EventEnvelope],
+    ) -> anyhow::Result<Vec<NotificationJob>> {
+        let Some(first) = run.first() else {
+            return Ok(Vec::new());
+        };
+        let id: Uuid = first
             .aggregate_id
             .parse()
             .with_context(|| format!("{} id is not a UUID", V::AGGREGATE_TYPE))?;
-        let previous: Option<V> =
+        let stored: Option<V> =
             sqlx::query_scalar(&format!("SELECT doc FROM {table} WHERE id = $1"))
                 .bind(id)
                 .fetch_optional(&mut *conn)
                 .await
                 .with_context(|| format!("loading {table}"))?
                 .map(|Json(doc)| doc);
-        let next = V::apply(
-            previous.clone(),
-            &event,
-            envelope.sequence,
-            envelope.occurred_at,
-        )
-        .with_context(|| {
-            format!(
-                "{} stream {id} starts with {}, which cannot start a view",
-                V::AGGREGATE_TYPE,
-                envelope.event_type
+        let existed = stored.is_some();
+        let mut current = stored;
+        let mut created: Option<Vec<(&'static str, Uuid)>> = None;
+        let mut jobs = Vec::new();
+        for envelope in run {
+            anyhow::ensure!(
+                envelope.aggregate_id == first.aggregate_id,
+                "a run mixes streams"
+            );
+            let event: V::Event = serde_json::from_value(envelope.payload.clone())
+                .with_context(|| format!("decoding {} payload", envelope.event_type))?;
+            let next = V::apply(
+                current.clone(),
+                &event,
+                envelope.sequence,
+                envelope.occurred_at,
             )
-        })?;
-        let step = Step {
-            table,
-            envelope,
-            id,
-            event,
-            previous,
-            next,
+            .with_context(|| {
+                format!(
+                    "{} stream {id} starts with {}, which cannot start a view",
+                    V::AGGREGATE_TYPE,
+                    envelope.event_type
+                )
+            })?;
+            let step = Step {
+                table,
+                envelope,
+                id,
+                event,
+                previous: current.take(),
+                next,
+            };
+            if step.previous.is_none() && !existed && created.is_none() {
+                created = Some(self.hook.created_with(&step)?);
+            }
+            jobs.extend(self.hook.after(conn, &step).await?);
+            current = Some(step.next);
+        }
+        let (Some(doc), Some(last)) = (current, run.last()) else {
+            return Ok(jobs);
         };
-        let version = i64::try_from(step.next.version()).unwrap_or(i64::MAX);
-        let written = if step.previous.is_some() {
+        let version = i64::try_from(doc.version()).unwrap_or(i64::MAX);
+        let written = if existed {
             sqlx::query(&format!(
                 "UPDATE {table} SET version = $2, doc = $3, updated_at = $4 WHERE id = $1"
             ))
             .bind(id)
             .bind(version)
-            .bind(Json(&step.next))
-            .bind(envelope.occurred_at)
+            .bind(Json(&doc))
+            .bind(last.occurred_at)
             .execute(&mut *conn)
             .await
         } else {
-            let columns = self.hook.created_with(&step)?;
+            let columns = created.unwrap_or_default();
             let mut names = String::new();
             let mut params = String::new();
             for (n, (name, _)) in columns.iter().enumerate() {
@@ -110,10 +133,10 @@ impl<V: View, H: Hook<V>> DocumentProjection<V, H> {
             );
             let mut insert = sqlx::query(&sql)
                 .bind(id)
-                .bind(envelope.tenant_id)
+                .bind(first.tenant_id)
                 .bind(version)
-                .bind(Json(&step.next))
-                .bind(envelope.occurred_at);
+                .bind(Json(&doc))
+                .bind(last.occurred_at);
             for (_, value) in columns {
                 insert = insert.bind(value);
             }
@@ -123,7 +146,7 @@ impl<V: View, H: Hook<V>> DocumentProjection<V, H> {
             .with_context(|| format!("writing {table}"))?
             .rows_affected();
         anyhow::ensure!(rows == 1, "{table} row {id} vanished while being written");
-        Ok(step)
+        Ok(jobs)
     }
 }
 
@@ -189,7 +212,15 @@ impl<V: View, H: Hook<V>> Projection for DocumentProjection<V, H> {
         table: &str,
         envelope: &EventEnvelope,
     ) -> anyhow::Result<Vec<NotificationJob>> {
-        let step = self.write(conn, table, envelope).await?;
-        self.hook.after(conn, &step).await
+        self.fold(conn, table, std::slice::from_ref(envelope)).await
+    }
+
+    async fn apply_run(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        run: &[EventEnvelope],
+    ) -> anyhow::Result<Vec<NotificationJob>> {
+        self.fold(conn, table, run).await
     }
 }

@@ -20,4 +20,19 @@ pub trait Projection: Send + Sync {
         table: &str,
         event: &EventEnvelope,
     ) -> anyhow::Result<Vec<NotificationJob>>;
+
+    /// Applies consecutive events of one stream, in order (a gap fill, a rebuild's
+    /// page). A projection may do it in fewer statements than one event at a time.
+    async fn apply_run(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        run: &[EventEnvelope],
+    ) -> anyhow::Result<Vec<NotificationJob>> {
+        let mut jobs = Vec::new();
+        for event in run {
+            jobs.extend(self.apply(conn, table, event).await?);
+        }
+        Ok(jobs)
+    }
 }

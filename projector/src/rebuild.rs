@@ -71,21 +71,43 @@ pub async fn rebuild_paged(
         let Some(last) = rows.last() else { break };
         after = last.position;
         let page = rows.len();
-        let mut writer = pool.begin().await?;
+        // The page's events by stream, each stream's in order: one document read and
+        // one write per stream and page.
+        let mut runs: Vec<Vec<EventEnvelope>> = Vec::new();
+        let mut run_of: HashMap<String, usize> = HashMap::new();
         for row in rows {
             let envelope = EventEnvelope::from(row);
-            let last = streams.get(&envelope.aggregate_id).map_or(0, |(_, s)| *s);
-            if envelope.sequence as i64 != last + 1 {
-                // Committed after an event with a higher position of another stream
-                // was read; the swap's catch-up will apply it in order.
+            let slot = *run_of
+                .entry(envelope.aggregate_id.clone())
+                .or_insert_with(|| {
+                    runs.push(Vec::new());
+                    runs.len() - 1
+                });
+            runs[slot].push(envelope);
+        }
+        let mut writer = pool.begin().await?;
+        for run in runs {
+            let Some(first) = run.first() else { continue };
+            let last = streams.get(&first.aggregate_id).map_or(0, |(_, s)| *s);
+            // Only the part that continues the stream: an event committed after one of
+            // a higher position was read is applied by the swap's catch-up, in order.
+            let contiguous = run
+                .iter()
+                .enumerate()
+                .take_while(|(i, e)| e.sequence as i64 == last + 1 + *i as i64)
+                .count();
+            if contiguous == 0 {
                 continue;
             }
-            projection.apply(&mut writer, &fresh, &envelope).await?;
-            streams.insert(
-                envelope.aggregate_id.clone(),
-                (envelope.tenant_id, envelope.sequence as i64),
-            );
-            replayed += 1;
+            let run = &run[..contiguous];
+            projection.apply_run(&mut writer, &fresh, run).await?;
+            if let Some(end) = run.last() {
+                streams.insert(
+                    end.aggregate_id.clone(),
+                    (end.tenant_id, end.sequence as i64),
+                );
+            }
+            replayed += contiguous as u64;
         }
         writer.commit().await?;
         progress(replayed, total);
@@ -130,15 +152,12 @@ pub async fn rebuild_paged(
         .bind(last)
         .fetch_all(&mut *tx)
         .await?;
-        for row in rows {
-            let envelope = EventEnvelope::from(row);
-            projection.apply(&mut tx, &fresh, &envelope).await?;
-            streams.insert(
-                aggregate_id.clone(),
-                (envelope.tenant_id, envelope.sequence as i64),
-            );
-            caught_up += 1;
+        let run: Vec<EventEnvelope> = rows.into_iter().map(EventEnvelope::from).collect();
+        projection.apply_run(&mut tx, &fresh, &run).await?;
+        if let Some(end) = run.last() {
+            streams.insert(aggregate_id.clone(), (end.tenant_id, end.sequence as i64));
         }
+        caught_up += run.len() as u64;
     }
     let old = format!("{live}_old");
     sqlx::query(&format!("ALTER TABLE {live} RENAME TO {old}"))
