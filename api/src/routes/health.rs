@@ -52,8 +52,12 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let postgres =
         match tokio::time::timeout(limit, sqlx::query("SELECT 1").execute(&state.pool)).await {
             Ok(Ok(_)) => "ok".to_owned(),
-            Ok(Err(e)) => format!("error: {e}"),
-            Err(_) => "error: timed out".to_owned(),
+            Ok(Err(e)) => {
+                // The reason goes to the log; the probe's caller gets the state only.
+                tracing::warn!(error = %e, "readiness: postgres unavailable");
+                "unavailable".to_owned()
+            }
+            Err(_) => "timed_out".to_owned(),
         };
     let sqs = match tokio::time::timeout(
         limit,
@@ -62,8 +66,11 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     .await
     {
         Ok(Ok(_)) => "ok".to_owned(),
-        Ok(Err(e)) => format!("error: {e:#}"),
-        Err(_) => "error: timed out".to_owned(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = format!("{e:#}"), "readiness: sqs unavailable");
+            "unavailable".to_owned()
+        }
+        Err(_) => "timed_out".to_owned(),
     };
     let ready = postgres == "ok" && sqs == "ok";
     let status = if ready {

@@ -117,3 +117,30 @@ async fn a_database_outage_pauses_the_projector_sends_nothing_to_the_dlq_and_ans
     token.cancel();
     Ok(())
 }
+
+#[tokio::test]
+async fn readiness_reports_states_without_raw_error_text() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let link = Proxy::start(env.database_addr()?).await?;
+    let app = env
+        .spawn_api_on(
+            env.api_config(),
+            env.pool_via(&link, "repstream_api", 2).await?,
+        )
+        .await?;
+    let (status, body) = app.get_json("/readyz").await?;
+    assert_eq!(status, 200, "{body}");
+    link.cut();
+    let (status, body) = app.get_json("/readyz").await?;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status"], "not_ready");
+    let postgres = body["checks"]["postgres"].as_str().unwrap_or_default();
+    assert!(matches!(postgres, "unavailable" | "timed_out"), "{body}");
+    assert_eq!(body["checks"]["sqs"], "ok");
+    assert!(
+        !body.to_string().contains("error"),
+        "raw error text: {body}"
+    );
+    link.restore();
+    Ok(())
+}
