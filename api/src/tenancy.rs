@@ -31,6 +31,22 @@ pub async fn tenant_tx(
     Ok(tx)
 }
 
+/// The bound row `x` (tenant, account, open, role) both request statements start from:
+/// `$1` tenant, `$2` account, `$3` session, `$4` the command mark (`'on'` or `''`).
+macro_rules! entered {
+    () => {
+        "(SELECT b.tenant, b.account, \
+             EXISTS (SELECT 1 FROM auth_session s WHERE s.id = $3 AND s.account_id = b.account \
+                     AND s.revoked_at IS NULL) AS open, \
+             (SELECT m.role FROM studio_membership m \
+               WHERE m.tenant_id = b.tenant AND m.account_id = b.account) AS role \
+           FROM (SELECT set_config('app.tenant_id', $1::uuid::text, true)::uuid AS tenant, \
+                        set_config('app.account_id', $2::uuid::text, true)::uuid AS account, \
+                        set_config('app.command', $4::text, true) AS command) b \
+           OFFSET 0) x"
+    };
+}
+
 /// Binds the statement's transaction to a tenant, a caller and (`$4 = 'on'`) the command
 /// path, and reads in the same statement what every request needs: is the caller's
 /// session open, their role in the studio, the studio's zone and settings, and a stored
@@ -43,22 +59,17 @@ pub async fn tenant_tx(
 /// snapshot per statement: a caller that must see what a concurrent writer of the same
 /// key committed takes that key's lock *before* this statement (see
 /// [`crate::command::CommandTx::begin`]).
-pub const ENTER_SQL: &str = "SELECT x.open, x.role, \
+pub const ENTER_SQL: &str = concat!(
+    "SELECT x.open, x.role, \
        (SELECT p.timezone FROM studio_profile p WHERE p.tenant_id = x.tenant), \
        (SELECT p.settings FROM studio_profile p WHERE p.tenant_id = x.tenant), \
        (SELECT k.fingerprint FROM idempotency_key k WHERE $5::text IS NOT NULL \
           AND k.account_id = x.account AND k.key = $5 AND k.created_at > now() - interval '24 hours'), \
        (SELECT k.reply FROM idempotency_key k WHERE $5::text IS NOT NULL \
           AND k.account_id = x.account AND k.key = $5 AND k.created_at > now() - interval '24 hours') \
-     FROM (SELECT b.tenant, b.account, \
-             EXISTS (SELECT 1 FROM auth_session s WHERE s.id = $3 AND s.account_id = b.account \
-                     AND s.revoked_at IS NULL) AS open, \
-             (SELECT m.role FROM studio_membership m \
-               WHERE m.tenant_id = b.tenant AND m.account_id = b.account) AS role \
-           FROM (SELECT set_config('app.tenant_id', $1::uuid::text, true)::uuid AS tenant, \
-                        set_config('app.account_id', $2::uuid::text, true)::uuid AS account, \
-                        set_config('app.command', $4::text, true) AS command) b \
-           OFFSET 0) x";
+     FROM ",
+    entered!()
+);
 
 /// What [`ENTER_SQL`] answers.
 pub(crate) struct Entered {
@@ -259,23 +270,17 @@ where
     let sql = format!(
         "SELECT x.open, x.role, \
            CASE WHEN x.open AND x.role IS NOT NULL \
-             THEN (SELECT v.doc FROM {table} v WHERE v.id = $1 AND v.tenant_id = x.tenant) END \
-         FROM (SELECT b.tenant, \
-                 EXISTS (SELECT 1 FROM auth_session s WHERE s.id = $4 AND s.account_id = b.account \
-                         AND s.revoked_at IS NULL) AS open, \
-                 (SELECT m.role FROM studio_membership m \
-                   WHERE m.tenant_id = b.tenant AND m.account_id = b.account) AS role \
-               FROM (SELECT set_config('app.tenant_id', $2::uuid::text, true)::uuid AS tenant, \
-                            set_config('app.account_id', $3::uuid::text, true)::uuid AS account, \
-                            set_config('app.command', '', true) AS command) b \
-               OFFSET 0) x"
+             THEN (SELECT v.doc FROM {table} v WHERE v.id = $5 AND v.tenant_id = x.tenant) END \
+         FROM {}",
+        entered!()
     );
     let (open, role, doc): (bool, Option<String>, Option<sqlx::types::Json<T>>) =
         sqlx::query_as(&sql)
-            .bind(id)
             .bind(studio_id)
             .bind(caller.account_id)
             .bind(caller.session_id)
+            .bind("")
+            .bind(id)
             .fetch_one(pool)
             .await?;
     if !open {

@@ -198,13 +198,7 @@ async fn receive_loop<H: MessageHandler>(
                         .retry_base
                         .saturating_mul(1 << receives.saturating_sub(1).min(16))
                         .min(Duration::from_secs(300));
-                    let _ = sqs
-                        .change_message_visibility()
-                        .queue_url(&config.queue_url)
-                        .receipt_handle(receipt)
-                        .visibility_timeout(delay.as_secs() as i32)
-                        .send()
-                        .await;
+                    give_back(&sqs, &config, Some(&receipt), delay).await;
                 }
             }
         }

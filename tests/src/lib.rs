@@ -379,6 +379,17 @@ impl TestEnv {
         }
     }
 
+    /// How many messages the local notifier has written into `self.mailbox`.
+    pub fn mailbox_messages(&self) -> usize {
+        std::fs::read_dir(&self.mailbox)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
     /// Everything: api, relay, projector and worker.
     pub async fn spawn_all(&self) -> anyhow::Result<TestApp> {
         let app = self.spawn_api().await?;

@@ -107,20 +107,14 @@ async fn components_killed_at_random_moments_leave_every_view_at_its_head_and_ea
         )
         .await?;
     }
-    let mailbox = env.mailbox.clone();
-    let sent = eventually(Duration::from_secs(60), "every confirmation sent", || {
-        let mailbox = mailbox.clone();
-        async move {
-            let n = std::fs::read_dir(&mailbox)
-                .map(|d| {
-                    d.filter_map(Result::ok)
-                        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-                        .count()
-                })
-                .unwrap_or(0);
+    let sent = eventually(
+        Duration::from_secs(60),
+        "every confirmation sent",
+        || async {
+            let n = env.mailbox_messages();
             Ok((n >= mails).then_some(n))
-        }
-    })
+        },
+    )
     .await?;
     assert_eq!(sent, mails, "a confirmation was sent twice or lost");
     let doubled: i64 = sqlx::query_scalar(

@@ -21,16 +21,6 @@ fn job(tenant: Uuid) -> NotificationJob {
     }
 }
 
-fn messages(env: &TestEnv) -> usize {
-    std::fs::read_dir(&env.mailbox)
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-                .count()
-        })
-        .unwrap_or(0)
-}
-
 #[tokio::test]
 async fn a_job_delivered_twice_or_taken_over_after_a_crash_mid_send_sends_one_message(
 ) -> anyhow::Result<()> {
@@ -47,14 +37,14 @@ async fn a_job_delivered_twice_or_taken_over_after_a_crash_mid_send_sends_one_me
     let once = job(tenant);
     assert!(worker.process(&once).await?);
     assert!(!worker.process(&once).await?, "the redelivery sent again");
-    assert_eq!(messages(&env), 1);
+    assert_eq!(env.mailbox_messages(), 1);
 
     // Two deliveries at the same moment: one sends, the other does not.
     let racing = job(tenant);
     let (a, b) = tokio::join!(worker.process(&racing), worker.process(&racing));
     let sent = [a, b].into_iter().filter(|r| matches!(r, Ok(true))).count();
     assert_eq!(sent, 1);
-    assert_eq!(messages(&env), 2);
+    assert_eq!(env.mailbox_messages(), 2);
 
     // A worker claims and sends, then dies before recording the send.
     let crashed = job(tenant);
@@ -63,10 +53,10 @@ async fn a_job_delivered_twice_or_taken_over_after_a_crash_mid_send_sends_one_me
         Claim::Mine { attempt: 1 }
     );
     notifier.send(&workers::render(&crashed)?).await?;
-    assert_eq!(messages(&env), 3);
+    assert_eq!(env.mailbox_messages(), 3);
     // Redelivered while its lease runs: refused for now, nothing sent.
     assert!(worker.process(&crashed).await.is_err());
-    assert_eq!(messages(&env), 3);
+    assert_eq!(env.mailbox_messages(), 3);
     // The lease runs out; the next delivery takes over and sends with the same
     // idempotency key (the job id), which the provider deduplicates: still one message.
     sqlx::query(
@@ -76,7 +66,7 @@ async fn a_job_delivered_twice_or_taken_over_after_a_crash_mid_send_sends_one_me
     .execute(&env.pool)
     .await?;
     assert!(worker.process(&crashed).await?);
-    assert_eq!(messages(&env), 3);
+    assert_eq!(env.mailbox_messages(), 3);
     let (state, attempts): (String, i32) =
         sqlx::query_as("SELECT state, attempts FROM side_effect WHERE job_id = $1")
             .bind(crashed.job_id)
