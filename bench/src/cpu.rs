@@ -94,3 +94,73 @@ fn backend_ticks(db_name: &str) -> u64 {
         .map(|pid| ticks(&pid))
         .sum()
 }
+
+/// CPU of every process a command passes through, sampled around a phase: the services
+/// (by pid), the SQS emulator (every process whose command line names `localstack`),
+/// the bench database's backends and this load generator.
+#[derive(Debug, Clone)]
+pub(crate) struct Census {
+    services: Vec<(&'static str, u32)>,
+    db_name: String,
+}
+
+impl Census {
+    pub(crate) fn new(services: Vec<(&'static str, Option<u32>)>, db_name: &str) -> Self {
+        Self {
+            services: services
+                .into_iter()
+                .filter_map(|(name, pid)| pid.map(|p| (name, p)))
+                .collect(),
+            db_name: db_name.to_owned(),
+        }
+    }
+
+    /// Ticks so far: the services in order, then emulator, postgres, generator.
+    pub(crate) fn sample(&self) -> Vec<u64> {
+        let mut out: Vec<u64> = self
+            .services
+            .iter()
+            .map(|(_, pid)| ticks(&pid.to_string()))
+            .collect();
+        out.push(matching_ticks(|title| {
+            title.contains("localstack.runtime.main") || title.contains("moto_server")
+        }));
+        out.push(backend_ticks(&self.db_name));
+        out.push(ticks("self"));
+        out
+    }
+
+    /// "cpu per command: api …, relay …, …" between two samples.
+    pub(crate) fn describe(&self, before: &[u64], after: &[u64], commands: u64) -> String {
+        let names = self.services.iter().map(|(n, _)| *n).chain([
+            "sqs emulator",
+            "postgres",
+            "load generator",
+        ]);
+        let parts: Vec<String> = names
+            .zip(before.iter().zip(after))
+            .map(|(name, (b, a))| {
+                let secs = a.saturating_sub(*b) as f64 / TICKS_PER_SEC;
+                format!("{name} {:.0} µs", secs * 1e6 / commands.max(1) as f64)
+            })
+            .collect();
+        format!("cpu per command: {}", parts.join(", "))
+    }
+}
+
+/// Ticks of every process whose command line (NULs as spaces) satisfies `matches`.
+fn matching_ticks(matches: impl Fn(&str) -> bool) -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| matches(&String::from_utf8_lossy(&c).replace('\0', " ")))
+                .unwrap_or(false)
+        })
+        .map(|pid| ticks(&pid))
+        .sum()
+}

@@ -12,9 +12,10 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::commands::{empty_outbox, LOCATION_CAP};
+use crate::cpu::Census;
 use crate::http::{transport_error, Http, Reply};
 use crate::services::{self, Binaries};
-use crate::stats::{ms, rate, E2e, Latencies, Summary};
+use crate::stats::{ms, E2e, Latencies, Summary};
 use crate::{Args, World};
 
 /// A command whose view is not updated within this long counts as "never caught up".
@@ -43,33 +44,6 @@ pub(crate) async fn section(
     empty_outbox(observer).await?;
     let pipeline = services::start_pipeline(bins, world).await?;
 
-    // Notifications go through a task of their own, so no receive is ever cancelled.
-    let (note_tx, note_rx) = mpsc::unbounded_channel::<Uuid>();
-    let mut listener = PgListener::connect_with(observer)
-        .await
-        .context("LISTEN connection")?;
-    listener
-        .listen("projection_updated")
-        .await
-        .context("LISTEN projection_updated")?;
-    let listen_task = tokio::spawn(async move {
-        loop {
-            match listener.recv().await {
-                Ok(n) => {
-                    if let Ok(id) = n.payload().parse::<Uuid>() {
-                        if note_tx.send(id).is_err() {
-                            return;
-                        }
-                    }
-                }
-                Err(e) => {
-                    eprintln!("    LISTEN failed ({e}); falling back to polling");
-                    return;
-                }
-            }
-        }
-    });
-
     let outcome = async {
         let warmup = Instant::now();
         let studios = http.create_studios(args.studios, "e2e").await?;
@@ -79,12 +53,19 @@ pub(crate) async fn section(
             studios.len(),
             warmup.elapsed().as_secs_f64()
         );
-        let e2e = offered_load(args, http, observer, &studios, note_rx).await?;
+        let e2e = load_at(
+            http,
+            observer,
+            &studios,
+            args.e2e_rate,
+            args.e2e_secs,
+            "e2e",
+        )
+        .await?;
         anyhow::Ok((studios, e2e))
     }
     .await;
 
-    listen_task.abort();
     services::stop_all(pipeline).await;
 
     let (studios, e2e) = outcome?;
@@ -150,31 +131,74 @@ pub(crate) async fn wait_for_views(
     }
 }
 
-async fn offered_load(
-    args: &Args,
+/// Offers `rate` commands/s for `secs` seconds over `studios` and tracks each accepted
+/// command until its view shows it (the relay and projector must be running).
+async fn load_at(
     http: &Http,
     observer: &PgPool,
     studios: &[Uuid],
+    rate: f64,
+    secs: u64,
+    label: &str,
+) -> anyhow::Result<E2e> {
+    // Notifications go through a task of their own, so no receive is ever cancelled.
+    let (note_tx, note_rx) = mpsc::unbounded_channel::<Uuid>();
+    let mut listener = PgListener::connect_with(observer)
+        .await
+        .context("LISTEN connection")?;
+    listener
+        .listen("projection_updated")
+        .await
+        .context("LISTEN projection_updated")?;
+    let listen_task = tokio::spawn(async move {
+        loop {
+            match listener.recv().await {
+                Ok(n) => {
+                    if let Ok(id) = n.payload().parse::<Uuid>() {
+                        if note_tx.send(id).is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => {
+                    eprintln!("    LISTEN failed ({e}); falling back to polling");
+                    return;
+                }
+            }
+        }
+    });
+    let e2e = offered_load(http, observer, studios, rate, secs, label, note_rx).await;
+    listen_task.abort();
+    e2e
+}
+
+async fn offered_load(
+    http: &Http,
+    observer: &PgPool,
+    studios: &[Uuid],
+    rate: f64,
+    secs: u64,
+    label: &str,
     notes: mpsc::UnboundedReceiver<Uuid>,
 ) -> anyhow::Result<E2e> {
-    let total = ((args.e2e_rate * args.e2e_secs as f64).round() as u64).max(1);
+    let total = ((rate * secs as f64).round() as u64).max(1);
     let (reg_tx, reg_rx) = mpsc::unbounded_channel::<Registered>();
     let watched: HashSet<Uuid> = studios.iter().copied().collect();
     let tracker = tokio::spawn(track(observer.clone(), watched, reg_rx, notes));
 
     let mut set = JoinSet::new();
     let start = Instant::now();
-    let interval = Duration::from_secs_f64(1.0 / args.e2e_rate);
+    let interval = Duration::from_secs_f64(1.0 / rate);
     let n = studios.len() as u64;
     for i in 0..total {
         tokio::time::sleep_until(start + interval.mul_f64(i as f64)).await;
         let studio = studios[(i % n) as usize];
         let round = i / n;
         let add = (round & 1) == 0 && round / 2 < u64::from(LOCATION_CAP);
-        let (http, reg_tx) = (http.clone(), reg_tx.clone());
+        let (http, reg_tx, name) = (http.clone(), reg_tx.clone(), format!("{label}-{i}"));
         set.spawn(async move {
             let started = Instant::now();
-            let reply = http.command(studio, add, &format!("e2e-{i}")).await;
+            let reply = http.command(studio, add, &name).await;
             let accepted = Instant::now();
             match reply {
                 Ok(Reply::Accepted(version)) => {
@@ -206,7 +230,7 @@ async fn offered_load(
         offered: total,
         accepted,
         errors,
-        achieved_rate: rate(total, sent_in.max(interval)),
+        achieved_rate: crate::stats::rate(total, sent_in.max(interval)),
         command_latency: Latencies::new(command_latency),
         latency: Latencies::new(tracked.latencies),
         not_caught_up: tracked.not_caught_up,
@@ -348,4 +372,171 @@ fn note(known: &mut HashMap<Uuid, (u64, Instant)>, id: Uuid, version: u64, seen:
     if version > entry.0 {
         *entry = (version, seen);
     }
+}
+
+/// How long each step of the sustained search offers its rate.
+const STEP_SECS: u64 = 15;
+/// Each step offers this much more than the last one that held.
+const STEP_FACTOR: f64 = 1.25;
+/// Steps before the search gives up climbing.
+const MAX_STEPS: usize = 10;
+/// The bar a rate must hold: accepted -> view p99 under this.
+const SUSTAINED_P99: Duration = Duration::from_secs(1);
+
+/// Did the pipeline keep up with this load? (Every command accepted, every one in its
+/// view, p99 under [`SUSTAINED_P99`], and the load generator kept the offered rate.)
+fn held(e2e: &E2e, rate: f64) -> bool {
+    e2e.errors.is_empty()
+        && e2e.accepted == e2e.offered
+        && e2e.not_caught_up == 0
+        && e2e.achieved_rate >= rate * 0.95
+        && e2e.latency.pct(99.0).is_some_and(|p| p < SUSTAINED_P99)
+}
+
+/// (sustained) The highest offered command rate at which accepted -> view p99 stays
+/// under 1 s, with the API, relay and projector as processes: climbs in steps of
+/// [`STEP_SECS`] from `--sustained-from`, then holds the best rate for
+/// `--sustained-secs` to confirm it. Each step gets fresh studios (their streams, and
+/// the location cap, start empty).
+pub(crate) async fn sustained_section(
+    args: &Args,
+    world: &World,
+    bins: &Binaries,
+    http: &Http,
+    observer: &PgPool,
+    api: (Option<u32>, Option<f64>),
+    summary: &mut Summary,
+) -> anyhow::Result<()> {
+    let (api_pid, api_max) = api;
+    println!(
+        "\n(sustained) highest command rate with accepted->view p99 < 1 s: steps of {STEP_SECS} s \
+         from {} commands/s (x{STEP_FACTOR}), then {} s at the best",
+        args.sustained_from, args.sustained_secs
+    );
+    empty_outbox(observer).await?;
+    let pipeline = services::start_pipeline(bins, world).await?;
+    let census = Census::new(
+        vec![
+            ("api", api_pid),
+            ("relay", pipeline.first().and_then(|s| s.pid())),
+            ("projector", pipeline.get(1).and_then(|s| s.pid())),
+        ],
+        &world.env.database_name(),
+    );
+    let census = &census;
+    let outcome = async {
+        let mut best: Option<f64> = None;
+        let mut rate = args.sustained_from;
+        for step in 0..MAX_STEPS {
+            let (e2e, cpu) = step_at(
+                args,
+                http,
+                observer,
+                census,
+                rate,
+                STEP_SECS,
+                &format!("s{step}"),
+            )
+            .await?;
+            let ok = held(&e2e, rate);
+            report_step(rate, STEP_SECS, &e2e, ok, &cpu);
+            if !ok {
+                break;
+            }
+            best = Some(rate);
+            rate *= STEP_FACTOR;
+        }
+        let Some(mut best) = best else {
+            return anyhow::Ok(None);
+        };
+        // Confirm for the full duration; one step down if it does not hold.
+        for attempt in 0..3 {
+            let (e2e, cpu) = step_at(
+                args,
+                http,
+                observer,
+                census,
+                best,
+                args.sustained_secs,
+                &format!("c{attempt}"),
+            )
+            .await?;
+            let ok = held(&e2e, best);
+            report_step(best, args.sustained_secs, &e2e, ok, &cpu);
+            if ok {
+                return Ok(Some((best, e2e)));
+            }
+            best /= STEP_FACTOR;
+        }
+        Ok(None)
+    }
+    .await;
+    services::stop_all(pipeline).await;
+    let note = api_max.map_or(
+        "API maximum not measured (commands skipped)".to_owned(),
+        |m| format!("API alone: {m:.1} commands/s"),
+    );
+    match outcome? {
+        Some((rate, e2e)) => {
+            summary.row(
+                format!(
+                    "(sustained) commands/s with accepted->view p99 < 1 s for {} s",
+                    args.sustained_secs
+                ),
+                format!("{rate:.1}"),
+                format!("p99 {}, {note}", ms(e2e.latency.pct(99.0))),
+            );
+            if let Some(max) = api_max {
+                summary.row(
+                    "(sustained) ratio sustained / API maximum",
+                    crate::stats::ratio(rate, max),
+                    "",
+                );
+            }
+        }
+        None => summary.row(
+            "(sustained) commands/s with accepted->view p99 < 1 s",
+            "none held",
+            format!("from {} commands/s; {note}", args.sustained_from),
+        ),
+    }
+    Ok(())
+}
+
+/// One step: fresh studios, projected, then the offered load; with where its CPU went.
+async fn step_at(
+    args: &Args,
+    http: &Http,
+    observer: &PgPool,
+    census: &Census,
+    rate: f64,
+    secs: u64,
+    label: &str,
+) -> anyhow::Result<(E2e, String)> {
+    let warmup = Instant::now();
+    let studios = http.create_studios(args.studios, label).await?;
+    wait_for_views(observer, &studios, warmup + CATCH_UP_LIMIT).await?;
+    let before = census.sample();
+    let e2e = load_at(http, observer, &studios, rate, secs, label).await?;
+    let cpu = census.describe(&before, &census.sample(), e2e.accepted);
+    Ok((e2e, cpu))
+}
+
+fn report_step(rate: f64, secs: u64, e2e: &E2e, ok: bool, cpu: &str) {
+    let errors = if e2e.errors.is_empty() {
+        String::new()
+    } else {
+        format!(" errors {:?}", e2e.errors)
+    };
+    println!(
+        "    {rate:7.1}/s for {secs:>2} s: accepted {} of {} at {:.1}/s{errors}; accepted->view {}; \
+         not caught up {} -> {}",
+        e2e.accepted,
+        e2e.offered,
+        e2e.achieved_rate,
+        e2e.latency.describe(),
+        e2e.not_caught_up,
+        if ok { "holds" } else { "does not hold" }
+    );
+    println!("             {cpu}");
 }

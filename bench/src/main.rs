@@ -61,6 +61,12 @@
 //! projection_updated`, then a read of the view; a 1 s poll is only a fallback): the
 //! staleness a reader sees without `min_version`.
 //!
+//! **(sustained)** The same open-loop load, searched for the highest rate the whole
+//! pipeline keeps up with: steps of 15 s from `--sustained-from` commands/s, ×1.25 each
+//! step, each on fresh studios; a step holds when every command is accepted and reaches
+//! its view with p99 under 1 s. The best rate is then held for `--sustained-secs`
+//! (default 60) to count, and printed next to the API's own maximum (commands).
+//!
 //! **(relay)** `--relay-messages` outbox rows with real envelopes, spread over
 //! `--relay-groups` aggregates (= SQS message groups), are published by `Relay::drain`
 //! (in this process: it is the relay's own loop, measured without the pipeline) to a
@@ -126,6 +132,12 @@ pub(crate) struct Args {
     /// (e2e) How long the offered load lasts, in seconds.
     #[arg(long, default_value_t = 10)]
     e2e_secs: u64,
+    /// (sustained) The first offered rate of the search, in commands per second.
+    #[arg(long, default_value_t = 100.0)]
+    sustained_from: f64,
+    /// (sustained) How long the best rate must hold to count, in seconds.
+    #[arg(long, default_value_t = 60)]
+    sustained_secs: u64,
     /// (relay) Outbox rows published by the relay (and messages sent raw).
     #[arg(long, default_value_t = 5000)]
     relay_messages: usize,
@@ -147,6 +159,7 @@ enum Section {
     Streams,
     Reads,
     E2e,
+    Sustained,
     Relay,
     Rebuild,
 }
@@ -195,6 +208,14 @@ async fn run_main(args: Args) -> anyhow::Result<()> {
         "--e2e-rate must be in (0, 10000]"
     );
     ensure!(args.e2e_secs > 0, "--e2e-secs must be at least 1");
+    ensure!(
+        args.sustained_from > 0.0 && args.sustained_from <= 10_000.0,
+        "--sustained-from must be in (0, 10000]"
+    );
+    ensure!(
+        args.sustained_secs > 0,
+        "--sustained-secs must be at least 1"
+    );
     ensure!(
         args.relay_messages > 0,
         "--relay-messages must be at least 1"
@@ -325,6 +346,18 @@ async fn run(args: &Args, world: &World) -> anyhow::Result<()> {
         } else {
             None
         };
+        if args.runs(Section::Sustained) {
+            e2e::sustained_section(
+                args,
+                world,
+                &bins,
+                &http,
+                &observer,
+                (api.pid(), locations),
+                &mut summary,
+            )
+            .await?;
+        }
         if args.runs(Section::Reads) {
             reads::section(
                 args,

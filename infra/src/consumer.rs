@@ -3,6 +3,11 @@
 //! SQS's redrive policy moves a message that keeps failing to the queue's DLQ after
 //! `maxReceiveCount` receives; the loop never stops for one bad message.
 //!
+//! A receive of several messages is first offered whole to
+//! [`MessageHandler::handle_all`] (the projector applies it in one transaction); if that
+//! fails for any reason but an outage, the messages are handled one at a time, so a
+//! poison message is retried and dead-lettered alone.
+//!
 //! **Outages are not poison.** A failure that is the database's, not the message's
 //! ([`crate::db::is_transient`]: unreachable, restarting, pool exhausted) hands the rest
 //! of the batch back and **pauses receiving** until [`MessageHandler::ready`] answers,
@@ -11,7 +16,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
 use tracing::{info, info_span, warn, Instrument};
 
 use crate::shutdown::CancellationToken;
@@ -21,6 +26,15 @@ use crate::sqs::SqsClient;
 #[async_trait::async_trait]
 pub trait MessageHandler: Clone + Send + Sync + 'static {
     async fn handle(&self, body: &str) -> anyhow::Result<()>;
+
+    /// Handles a whole receive (several bodies) at once, e.g. in one transaction.
+    /// `Ok(false)`: not supported, the loop handles them one at a time. An error other
+    /// than an outage also falls back to one at a time, so only the failing message is
+    /// retried and a poison message never holds back the others of its receive.
+    async fn handle_all(&self, bodies: &[&str]) -> anyhow::Result<bool> {
+        let _ = bodies;
+        Ok(false)
+    }
 
     /// Are the handler's dependencies reachable (e.g. `SELECT 1`)? Asked while the loop
     /// is paused after an outage; receiving resumes once this succeeds.
@@ -129,6 +143,17 @@ async fn receive_loop<H: MessageHandler>(
         };
         let mut done = Vec::new();
         let mut outage = false;
+        let messages = match handle_together(&handler, &config, messages).await {
+            Together::Handled(receipts) => {
+                done = receipts;
+                Vec::new()
+            }
+            Together::Outage(messages) => {
+                outage = true;
+                messages
+            }
+            Together::OneByOne(messages) => messages,
+        };
         for message in messages {
             if outage {
                 // The rest of the batch goes back untouched: it is not at fault.
@@ -227,6 +252,59 @@ async fn receive_loop<H: MessageHandler>(
         }
         if outage {
             pause_until_ready(&handler, &shutdown).await;
+        }
+    }
+}
+
+/// What [`handle_together`] did with a receive.
+enum Together {
+    /// All handled; their receipts.
+    Handled(Vec<String>),
+    /// The dependencies are down: hand them all back and pause.
+    Outage(Vec<Message>),
+    /// Not handled together: one at a time.
+    OneByOne(Vec<Message>),
+}
+
+/// Offers a receive of several messages to [`MessageHandler::handle_all`].
+async fn handle_together<H: MessageHandler>(
+    handler: &H,
+    config: &ConsumerConfig,
+    messages: Vec<Message>,
+) -> Together {
+    if messages.len() < 2 {
+        return Together::OneByOne(messages);
+    }
+    let bodies: Vec<&str> = messages
+        .iter()
+        .map(|m| m.body.as_deref().unwrap_or_default())
+        .collect();
+    match handler.handle_all(&bodies).await {
+        Ok(true) => {
+            metrics::counter!("repstream_messages_total", "queue" => queue_name(&config.queue_url), "outcome" => "handled")
+                .increment(messages.len() as u64);
+            Together::Handled(
+                messages
+                    .into_iter()
+                    .map(|m| m.receipt_handle.unwrap_or_default())
+                    .collect(),
+            )
+        }
+        Ok(false) => Together::OneByOne(messages),
+        Err(e) if crate::db::is_transient_chain(&e) => {
+            warn!(
+                error = format!("{e:#}"),
+                messages = messages.len(),
+                "dependency unavailable; pausing receives until it answers"
+            );
+            metrics::counter!("repstream_messages_total", "queue" => queue_name(&config.queue_url), "outcome" => "unavailable")
+                .increment(messages.len() as u64);
+            Together::Outage(messages)
+        }
+        Err(e) => {
+            // One of them is at fault (or a conflict): find out which, one at a time.
+            tracing::debug!(error = format!("{e:#}"), "receive not handled together");
+            Together::OneByOne(messages)
         }
     }
 }

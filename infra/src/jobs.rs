@@ -66,3 +66,79 @@ pub async fn enqueue(
         .context("enqueueing notification job")?;
     Ok(())
 }
+
+/// Largest total of message bodies one `SendMessageBatch` carries (SQS's limit is
+/// 256 KiB including attributes).
+const BATCH_BODY_BYTES: usize = 200 * 1024;
+
+/// Enqueues jobs like [`enqueue`], up to ten per `SendMessageBatch`. Any entry SQS
+/// refuses fails the call (the caller retries all: duplicates are deduplicated).
+pub async fn enqueue_all(
+    sqs: &SqsClient,
+    queue_url: &str,
+    jobs: &[NotificationJob],
+) -> anyhow::Result<()> {
+    use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
+    if let [job] = jobs {
+        return enqueue(sqs, queue_url, job).await;
+    }
+    let attr = |v: &str| {
+        MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(v)
+            .build()
+            .context("building message attribute")
+    };
+    let mut batch: Vec<SendMessageBatchRequestEntry> = Vec::new();
+    let mut bytes = 0;
+    for (i, job) in jobs.iter().enumerate() {
+        let body = serde_json::to_string(job)?;
+        if !batch.is_empty() && (batch.len() == 10 || bytes + body.len() > BATCH_BODY_BYTES) {
+            send_batch(sqs, queue_url, std::mem::take(&mut batch)).await?;
+            bytes = 0;
+        }
+        bytes += body.len();
+        batch.push(
+            SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(body)
+                .message_group_id(job.tenant_id.to_string())
+                .message_deduplication_id(job.job_id.to_string())
+                .message_attributes(
+                    attributes::CORRELATION_ID,
+                    attr(job.correlation_id.as_deref().unwrap_or("none"))?,
+                )
+                .message_attributes(attributes::TENANT_ID, attr(&job.tenant_id.to_string())?)
+                .build()
+                .context("building batch entry")?,
+        );
+    }
+    if !batch.is_empty() {
+        send_batch(sqs, queue_url, batch).await?;
+    }
+    Ok(())
+}
+
+async fn send_batch(
+    sqs: &SqsClient,
+    queue_url: &str,
+    entries: Vec<aws_sdk_sqs::types::SendMessageBatchRequestEntry>,
+) -> anyhow::Result<()> {
+    let out = sqs
+        .send_message_batch()
+        .queue_url(queue_url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))
+        .context("enqueueing notification jobs")?;
+    if let Some(failed) = out.failed.first() {
+        anyhow::bail!(
+            "enqueueing notification jobs: {} of them refused, e.g. {} ({})",
+            out.failed.len(),
+            failed.code,
+            failed.message.as_deref().unwrap_or("")
+        );
+    }
+    Ok(())
+}

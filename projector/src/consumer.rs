@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -46,101 +47,174 @@ impl Projector {
     /// Applies one delivered event to every projection of its aggregate type, in one
     /// transaction with the checkpoints. Safe to call any number of times, in any order.
     pub async fn handle(&self, envelope: &EventEnvelope) -> anyhow::Result<Outcome> {
-        let relevant: Vec<&dyn Projection> = self
-            .projections
-            .iter()
-            .map(AsRef::as_ref)
-            .filter(|p| p.aggregate_type() == envelope.aggregate_type)
-            .collect();
-        if relevant.is_empty() {
+        self.handle_all(std::slice::from_ref(envelope)).await
+    }
+
+    /// Applies delivered events (one receive: any streams, any order, duplicates
+    /// allowed) in **one** transaction: per stream, each projection's checkpoint is
+    /// locked once, the events after it up to the highest delivered are folded in as one
+    /// run (missing ones read from the store), and the checkpoint advances once. One
+    /// commit for the lot is what lets the projector keep up with the API.
+    pub async fn handle_all(&self, envelopes: &[EventEnvelope]) -> anyhow::Result<Outcome> {
+        // Streams in a fixed order: concurrent receives lock checkpoints in one order.
+        let mut streams: BTreeMap<(&str, &str), Vec<&EventEnvelope>> = BTreeMap::new();
+        for envelope in envelopes {
+            if self.relevant(&envelope.aggregate_type).next().is_some() {
+                streams
+                    .entry((&envelope.aggregate_type, &envelope.aggregate_id))
+                    .or_default()
+                    .push(envelope);
+            }
+        }
+        if streams.is_empty() {
             return Ok(Outcome::Ignored);
         }
-        let sequence = i64::try_from(envelope.sequence).context("sequence out of range")?;
         let mut tx = self.pool.begin().await.context("beginning projection")?;
-        let mut applied = 0;
+        let mut applied_total = 0;
         let mut jobs: Vec<NotificationJob> = Vec::new();
-        for projection in relevant {
-            let last = lock_checkpoint(&mut tx, projection, envelope).await?;
-            if sequence <= last {
-                continue;
+        let mut updated: Vec<(&str, &EventEnvelope)> = Vec::new();
+        for ((aggregate_type, aggregate_id), mut delivered) in streams {
+            delivered.sort_by_key(|e| e.sequence);
+            let head = *delivered.last().expect("a stream has events");
+            let upto = i64::try_from(head.sequence).context("sequence out of range")?;
+            let mut applied = 0;
+            for projection in self.relevant(aggregate_type) {
+                let last = lock_checkpoint(&mut tx, projection, head).await?;
+                if upto <= last {
+                    continue;
+                }
+                let events = match delivered_run(&delivered, last, upto) {
+                    Some(run) => run,
+                    // Delivered ahead of its predecessors: apply the missing ones first,
+                    // from the store. They are committed (this event's outbox row came
+                    // after them).
+                    None => load_range(&mut tx, head, last, upto).await?,
+                };
+                jobs.extend(
+                    projection
+                        .apply_run(&mut tx, projection.table(), &events)
+                        .await?,
+                );
+                sqlx::query(
+                    "UPDATE projection_checkpoint SET last_sequence = $4, updated_at = now() \
+                     WHERE projection = $1 AND aggregate_type = $2 AND aggregate_id = $3",
+                )
+                .bind(projection.name())
+                .bind(aggregate_type)
+                .bind(aggregate_id)
+                .bind(upto)
+                .execute(&mut *tx)
+                .await
+                .context("advancing checkpoint")?;
+                applied = applied.max(events.len());
             }
-            let events = if sequence == last + 1 {
-                vec![envelope.clone()]
-            } else {
-                // Delivered ahead of its predecessors: apply the missing ones first, from
-                // the store. They are committed (this event's outbox row came after them).
-                load_range(&mut tx, envelope, last, sequence).await?
-            };
-            jobs.extend(
-                projection
-                    .apply_run(&mut tx, projection.table(), &events)
-                    .await?,
-            );
-            sqlx::query(
-                "UPDATE projection_checkpoint SET last_sequence = $4, updated_at = now() \
-                 WHERE projection = $1 AND aggregate_type = $2 AND aggregate_id = $3",
-            )
-            .bind(projection.name())
-            .bind(&envelope.aggregate_type)
-            .bind(&envelope.aggregate_id)
-            .bind(sequence)
-            .execute(&mut *tx)
-            .await
-            .context("advancing checkpoint")?;
-            applied = applied.max(events.len());
+            if applied > 0 {
+                applied_total += applied;
+                updated.push((aggregate_id, head));
+            }
         }
-        if applied == 0 {
+        if updated.is_empty() {
             tx.commit().await.context("closing duplicate")?;
             return Ok(Outcome::Duplicate);
         }
         // Wake read-your-writes waiters in the API (delivered on commit).
-        sqlx::query("SELECT pg_notify('projection_updated', $1)")
-            .bind(&envelope.aggregate_id)
+        let ids: Vec<&str> = updated.iter().map(|(id, _)| *id).collect();
+        sqlx::query("SELECT pg_notify('projection_updated', id) FROM unnest($1::text[]) AS id")
+            .bind(&ids)
             .execute(&mut *tx)
             .await
             .context("notifying waiters")?;
         // Jobs go out before the commit: a crash in between re-derives the same job ids,
         // which SQS and the workers deduplicate.
-        for job in &jobs {
-            jobs::enqueue(&self.sqs, &self.notifications_queue_url, job).await?;
-        }
+        jobs::enqueue_all(&self.sqs, &self.notifications_queue_url, &jobs).await?;
         tx.commit().await.context("committing projection")?;
         // Event time to view time: what a reader without `min_version` is behind by.
-        let lag = (chrono::Utc::now() - envelope.occurred_at).num_milliseconds() as f64 / 1000.0;
-        metrics::histogram!("repstream_projection_lag_seconds", "aggregate_type" => envelope.aggregate_type.clone())
-            .record(lag.max(0.0));
-        metrics::counter!("repstream_projected_events_total", "aggregate_type" => envelope.aggregate_type.clone())
-            .increment(applied as u64);
-        Ok(Outcome::Applied { events: applied })
+        let now = chrono::Utc::now();
+        for (_, head) in &updated {
+            let lag = (now - head.occurred_at).num_milliseconds() as f64 / 1000.0;
+            metrics::histogram!("repstream_projection_lag_seconds", "aggregate_type" => head.aggregate_type.clone())
+                .record(lag.max(0.0));
+        }
+        for envelope in envelopes {
+            metrics::counter!("repstream_projected_events_total", "aggregate_type" => envelope.aggregate_type.clone())
+                .increment(1);
+        }
+        Ok(Outcome::Applied {
+            events: applied_total,
+        })
+    }
+
+    fn relevant<'a>(&'a self, aggregate_type: &'a str) -> impl Iterator<Item = &'a dyn Projection> {
+        self.projections
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(move |p| p.aggregate_type() == aggregate_type)
     }
 }
 
+/// The delivered events after `last` up to `upto`, if they are all there (duplicates
+/// dropped); `None` when one is missing.
+fn delivered_run(delivered: &[&EventEnvelope], last: i64, upto: i64) -> Option<Vec<EventEnvelope>> {
+    let mut run: Vec<EventEnvelope> = Vec::new();
+    let mut next = last + 1;
+    for envelope in delivered {
+        let sequence = envelope.sequence as i64;
+        if sequence < next {
+            continue;
+        }
+        if sequence != next {
+            return None;
+        }
+        run.push((*envelope).clone());
+        next += 1;
+    }
+    (next == upto + 1).then_some(run)
+}
+
+/// Locks the projection's checkpoint of the envelope's stream (creating it at 0) and
+/// answers its position. One statement in the usual case: a stream's first event
+/// inserts, later events lock the existing row.
 async fn lock_checkpoint(
     conn: &mut PgConnection,
     projection: &dyn Projection,
     envelope: &EventEnvelope,
 ) -> anyhow::Result<i64> {
-    sqlx::query(
+    let select = || {
+        sqlx::query_scalar(
+            "SELECT last_sequence FROM projection_checkpoint \
+             WHERE projection = $1 AND aggregate_type = $2 AND aggregate_id = $3 FOR UPDATE",
+        )
+        .bind(projection.name())
+        .bind(&envelope.aggregate_type)
+        .bind(&envelope.aggregate_id)
+    };
+    if envelope.sequence > 1 {
+        if let Some(last) = select()
+            .fetch_optional(&mut *conn)
+            .await
+            .context("locking checkpoint")?
+        {
+            return Ok(last);
+        }
+    }
+    let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO projection_checkpoint (projection, aggregate_type, aggregate_id, tenant_id, last_sequence) \
-         VALUES ($1, $2, $3, $4, 0) ON CONFLICT DO NOTHING",
+         VALUES ($1, $2, $3, $4, 0) ON CONFLICT DO NOTHING RETURNING last_sequence",
     )
     .bind(projection.name())
     .bind(&envelope.aggregate_type)
     .bind(&envelope.aggregate_id)
     .bind(envelope.tenant_id)
-    .execute(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await
     .context("creating checkpoint")?;
-    sqlx::query_scalar(
-        "SELECT last_sequence FROM projection_checkpoint \
-         WHERE projection = $1 AND aggregate_type = $2 AND aggregate_id = $3 FOR UPDATE",
-    )
-    .bind(projection.name())
-    .bind(&envelope.aggregate_type)
-    .bind(&envelope.aggregate_id)
-    .fetch_one(&mut *conn)
-    .await
-    .context("locking checkpoint")
+    match inserted {
+        Some(last) => Ok(last),
+        None => select()
+            .fetch_one(&mut *conn)
+            .await
+            .context("locking checkpoint"),
+    }
 }
 
 /// Events `(after, upto]` of the envelope's stream, checked to be contiguous.
@@ -180,6 +254,19 @@ impl infra::consumer::MessageHandler for Projector {
         let outcome = Projector::handle(self, &envelope).await?;
         debug!(?outcome, event_type = %envelope.event_type, aggregate_id = %envelope.aggregate_id, sequence = envelope.sequence, "projected");
         Ok(())
+    }
+
+    /// A receive in one transaction; any message that is not an envelope sends the
+    /// receive back to one at a time, where it fails alone.
+    async fn handle_all(&self, bodies: &[&str]) -> anyhow::Result<bool> {
+        let envelopes = bodies
+            .iter()
+            .map(|body| serde_json::from_str::<EventEnvelope>(body))
+            .collect::<Result<Vec<_>, _>>()
+            .context("a message is not an event envelope")?;
+        let outcome = Projector::handle_all(self, &envelopes).await?;
+        debug!(?outcome, messages = envelopes.len(), "projected together");
+        Ok(true)
     }
 
     async fn ready(&self) -> anyhow::Result<()> {

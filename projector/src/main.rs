@@ -32,7 +32,7 @@ enum Command {
     /// Consume the events queue (the default).
     Run {
         /// Concurrent receive loops.
-        #[arg(long, env = "PROJECTOR_CONCURRENCY", default_value_t = 4)]
+        #[arg(long, env = "PROJECTOR_CONCURRENCY", default_value_t = 8)]
         concurrency: usize,
         /// Base delay (ms) before a failed message is retried; doubles per receive.
         #[arg(long, env = "PROJECTOR_RETRY_BASE_MS", default_value_t = 1000)]
@@ -74,13 +74,17 @@ enum QueueKind {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if cli.command.is_none() {
+        // No subcommand is `run`, with its flags' environment and defaults.
+        cli = Cli::parse_from(std::env::args_os().chain(["run".into()]));
+    }
     infra::telemetry::init(&cli.telemetry);
     let pool = infra::db::connect(&cli.db, "repstream-projector").await?;
-    match cli.command.unwrap_or(Command::Run {
-        concurrency: 4,
-        retry_base_ms: 1000,
-    }) {
+    let Some(command) = cli.command else {
+        anyhow::bail!("no command");
+    };
+    match command {
         Command::Rebuild { projection } => {
             let all = projector::all_projections();
             let Some(p) = all.iter().find(|p| p.name() == projection) else {

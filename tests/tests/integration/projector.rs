@@ -38,6 +38,92 @@ async fn duplicate_and_out_of_order_deliveries_end_equal_to_a_replay() -> anyhow
     Ok(())
 }
 
+/// A receive of several streams' events, shuffled, with duplicates and a gap, applied
+/// together (one transaction) ends where a replay does; so does a receive of duplicates.
+#[tokio::test]
+async fn a_receive_of_many_streams_applies_together_and_equals_a_replay() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let projector = env.projector();
+    let (a, b, c) = (
+        studio_with_history(&env.pool, 3).await?,
+        studio_with_history(&env.pool, 1).await?,
+        studio_with_history(&env.pool, 2).await?,
+    );
+    let (ea, eb, ec) = (
+        stream(&env.pool, a).await?,
+        stream(&env.pool, b).await?,
+        stream(&env.pool, c).await?,
+    );
+    // a: all but its second event (a gap the store fills), one duplicate; b: reversed;
+    // c: only its last event.
+    let receive = vec![
+        ea[3].clone(),
+        eb[2].clone(),
+        ea[0].clone(),
+        ec[3].clone(),
+        eb[1].clone(),
+        ea[4].clone(),
+        eb[0].clone(),
+        ea[2].clone(),
+        ea[3].clone(),
+    ];
+    let outcome = projector.handle_all(&receive).await?;
+    assert_eq!(
+        outcome,
+        projector::Outcome::Applied { events: 5 + 3 + 4 },
+        "every stream up to its highest delivered event, gaps included"
+    );
+    for id in [a, b, c] {
+        assert_eq!(
+            stored_view(&env.pool, id).await?,
+            Some(replayed_view(&env.pool, id).await?)
+        );
+    }
+    assert_eq!(
+        projector.handle_all(&receive).await?,
+        projector::Outcome::Duplicate,
+        "the same receive again changes nothing"
+    );
+    Ok(())
+}
+
+/// One poison message in a receive of good ones: the good ones are projected, only the
+/// poison one is retried (the receive falls back to one message at a time).
+#[tokio::test]
+async fn a_poison_message_does_not_hold_back_the_rest_of_its_receive() -> anyhow::Result<()> {
+    use infra::consumer::MessageHandler;
+    let env = TestEnv::new().await?;
+    let projector = env.projector();
+    let id = studio_with_history(&env.pool, 1).await?;
+    let events = stream(&env.pool, id).await?;
+    let mut bodies: Vec<String> = events
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<Result<_, _>>()?;
+    bodies.insert(1, "{ not an envelope".to_owned());
+    let refs: Vec<&str> = bodies.iter().map(String::as_str).collect();
+    assert!(
+        MessageHandler::handle_all(&projector, &refs).await.is_err(),
+        "the receive as a whole is refused"
+    );
+    assert_eq!(
+        stored_view(&env.pool, id).await?,
+        None,
+        "nothing half-applied"
+    );
+    // What the consumer does next: one at a time.
+    let mut results = Vec::new();
+    for body in &refs {
+        results.push(MessageHandler::handle(&projector, body).await.is_ok());
+    }
+    assert_eq!(results, vec![true, false, true, true]);
+    assert_eq!(
+        stored_view(&env.pool, id).await?,
+        Some(replayed_view(&env.pool, id).await?)
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn poison_messages_land_in_the_dlq_and_the_projector_keeps_going() -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
