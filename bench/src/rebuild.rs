@@ -1,5 +1,6 @@
 //! (rebuild) `studio_view` rebuilt from `--rebuild-events` events (synthetic studio
-//! streams written straight into the events table, as the store writes them) by the
+//! streams written straight into the events table, as the store writes them, with
+//! checkpoints as if live projection had applied them) by the
 //! projector's own `rebuild`, in this process, as the schema owner (as the `rebuild`
 //! subcommand runs).
 
@@ -44,6 +45,15 @@ pub(crate) async fn section(
     .execute(observer)
     .await
     .context("writing the synthetic streams")?;
+    // As if live projection had applied them all: a rebuild never runs ahead of it.
+    sqlx::query(
+        "INSERT INTO projection_checkpoint (projection, aggregate_type, aggregate_id, tenant_id, last_sequence) \
+         SELECT 'studio_view', 'studio', aggregate_id, min(tenant_id::text)::uuid, max(sequence) \
+         FROM events WHERE aggregate_type = 'studio' GROUP BY aggregate_id ON CONFLICT DO NOTHING",
+    )
+    .execute(observer)
+    .await
+    .context("writing their checkpoints")?;
     sqlx::query("ANALYZE events").execute(observer).await?;
     println!("    written in {:.1} s", started.elapsed().as_secs_f64());
     let projections = projector::all_projections();

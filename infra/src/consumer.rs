@@ -123,15 +123,29 @@ async fn receive_loop<H: MessageHandler>(
     shutdown: CancellationToken,
 ) {
     while !shutdown.is_cancelled() {
+        let receive = sqs
+            .receive_message()
+            .queue_url(&config.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(config.wait_seconds)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_attribute_names("All")
+            .send();
+        tokio::pin!(receive);
         let received = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            r = sqs.receive_message()
-                .queue_url(&config.queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(config.wait_seconds)
-                .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
-                .message_attribute_names("All")
-                .send() => r,
+            r = &mut receive => r,
+            _ = shutdown.cancelled() => {
+                // A long poll already sent goes on at SQS even if we stop listening: what
+                // it receives would stay invisible (its groups blocked) for the whole
+                // visibility timeout. Wait for it and hand that back at once.
+                if let Ok(out) = receive.await {
+                    for message in out.messages.unwrap_or_default() {
+                        give_back(&sqs, &config, message.receipt_handle.as_deref(), Duration::ZERO)
+                            .await;
+                    }
+                }
+                return;
+            }
         };
         let messages = match received {
             Ok(out) => out.messages.unwrap_or_default(),

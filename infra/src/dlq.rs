@@ -31,24 +31,8 @@ fn summary(body: &str) -> Option<serde_json::Value> {
 
 /// Approximate number of messages in `queue_url` (visible and in flight).
 pub async fn depth(sqs: &SqsClient, queue_url: &str) -> anyhow::Result<u64> {
-    let attrs = sqs
-        .get_queue_attributes()
-        .queue_url(queue_url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .context("reading queue attributes")?
-        .attributes
-        .unwrap_or_default();
-    let n = |a: QueueAttributeName| {
-        attrs
-            .get(&a)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    Ok(n(QueueAttributeName::ApproximateNumberOfMessages)
-        + n(QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
+    let (visible, in_flight) = counts(sqs, queue_url).await?;
+    Ok(visible + in_flight)
 }
 
 /// Up to `max` messages of a DLQ, without taking them (they stay visible).
@@ -146,4 +130,73 @@ pub async fn redrive(sqs: &SqsClient, dlq_url: &str, source_url: &str) -> anyhow
             moved += 1;
         }
     }
+}
+
+/// A queue and its DLQ (from the declared resources), by name and URL.
+pub async fn with_dlq(sqs: &SqsClient, source: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let mut out = vec![(source.to_owned(), crate::sqs::queue_url(sqs, source).await?)];
+    let dlq = crate::sqs::resources()?
+        .queues
+        .into_iter()
+        .find(|q| q.name == source)
+        .and_then(|q| q.dlq);
+    if let Some(dlq) = dlq {
+        let url = crate::sqs::queue_url(sqs, &dlq).await?;
+        out.push((dlq, url));
+    }
+    Ok(out)
+}
+
+/// Publishes `repstream_sqs_messages{queue, state="visible"|"in_flight"}` for `queues`
+/// every `every` until `shutdown`: the depth an operator alerts on (a DLQ above zero,
+/// an events queue that keeps growing). A failed read keeps the last figure.
+pub async fn watch(
+    sqs: SqsClient,
+    queues: Vec<(String, String)>,
+    every: std::time::Duration,
+    shutdown: crate::shutdown::CancellationToken,
+) {
+    loop {
+        for (name, url) in &queues {
+            match counts(&sqs, url).await {
+                Ok((visible, in_flight)) => {
+                    metrics::gauge!("repstream_sqs_messages", "queue" => name.clone(), "state" => "visible")
+                        .set(visible as f64);
+                    metrics::gauge!("repstream_sqs_messages", "queue" => name.clone(), "state" => "in_flight")
+                        .set(in_flight as f64);
+                }
+                Err(e) => {
+                    tracing::debug!(error = format!("{e:#}"), queue = %name, "queue depth unknown")
+                }
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+/// (visible, in flight) messages of a queue.
+async fn counts(sqs: &SqsClient, queue_url: &str) -> anyhow::Result<(u64, u64)> {
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .context("reading queue attributes")?
+        .attributes
+        .unwrap_or_default();
+    let n = |a: QueueAttributeName| {
+        attrs
+            .get(&a)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Ok((
+        n(QueueAttributeName::ApproximateNumberOfMessages),
+        n(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+    ))
 }

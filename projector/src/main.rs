@@ -72,6 +72,9 @@ enum QueueKind {
     Notifications,
 }
 
+/// How often the queue depth gauges are refreshed.
+const QUEUE_WATCH: Duration = Duration::from_secs(15);
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut cli = Cli::parse();
@@ -155,6 +158,12 @@ async fn main() -> anyhow::Result<()> {
                 .context("the events queue must exist (make run creates it)")?;
             let notifications =
                 infra::sqs::queue_url(&sqs, &cli.queues.notifications_queue).await?;
+            tokio::spawn(infra::dlq::watch(
+                sqs.clone(),
+                infra::dlq::with_dlq(&sqs, &cli.queues.events_queue).await?,
+                QUEUE_WATCH,
+                shutdown.clone(),
+            ));
             let projector = projector::Projector::new(
                 pool,
                 projector::all_projections(),

@@ -17,8 +17,11 @@ const REBUILD_PAGE: usize = 5000;
 /// in pages by position (short statements: no statement timeout stops a rebuild of any
 /// size). The swap transaction locks this projection's table and checkpoints only (so
 /// only this projection pauses; others keep projecting), applies whatever committed
-/// since the replay read its streams, renames the tables and replaces the checkpoints;
-/// the projector then resumes on the new table. Readers are never without a table. `progress` is called
+/// since the replay read its streams up to where live projection is, renames the
+/// tables and replaces the checkpoints; the projector then resumes on the new table.
+/// The rebuild never runs ahead of live projection: events live projection has not
+/// applied yet (in flight in the outbox or SQS) are applied by it after the swap, with
+/// their jobs, exactly as they would have been without a rebuild. Readers are never without a table. `progress` is called
 /// with (events replayed, events in total).
 pub async fn rebuild(
     pool: &PgPool,
@@ -86,15 +89,22 @@ pub async fn rebuild_paged(
             runs[slot].push(envelope);
         }
         let mut writer = pool.begin().await?;
+        let live_at = live_checkpoints(&mut writer, projection, run_of.keys()).await?;
         for run in runs {
             let Some(first) = run.first() else { continue };
             let last = streams.get(&first.aggregate_id).map_or(0, |(_, s)| *s);
-            // Only the part that continues the stream: an event committed after one of
-            // a higher position was read is applied by the swap's catch-up, in order.
+            let live_last = live_at.get(&first.aggregate_id).copied().unwrap_or(0);
+            // Only the part that continues the stream (an event committed after one of
+            // a higher position was read is applied by the swap's catch-up, in order),
+            // and never past live projection: events it has not applied yet are still
+            // on their way to it, and it applies them, jobs and all, after the swap.
             let contiguous = run
                 .iter()
                 .enumerate()
-                .take_while(|(i, e)| e.sequence as i64 == last + 1 + *i as i64)
+                .take_while(|(i, e)| {
+                    let sequence = e.sequence as i64;
+                    sequence == last + 1 + *i as i64 && sequence <= live_last
+                })
                 .count();
             if contiguous == 0 {
                 continue;
@@ -131,10 +141,14 @@ pub async fn rebuild_paged(
         .bind(projection.name())
         .execute(&mut *tx)
         .await?;
+    // Caught up to where live projection is (its checkpoints, now locked), not to the
+    // streams' heads: what live projection has not applied yet it applies after the
+    // swap, through its own path, so no job of an event in flight is lost.
     let heads: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT aggregate_id, max(sequence) FROM events WHERE aggregate_type = $1 GROUP BY aggregate_id",
+        "SELECT aggregate_id, last_sequence FROM projection_checkpoint \
+         WHERE projection = $1 AND last_sequence > 0",
     )
-    .bind(projection.aggregate_type())
+    .bind(projection.name())
     .fetch_all(&mut *tx)
     .await?;
     let mut caught_up = 0u64;
@@ -145,11 +159,12 @@ pub async fn rebuild_paged(
         }
         let rows: Vec<StoredEvent> = sqlx::query_as(&format!(
             "SELECT {STORED_EVENT_COLUMNS} FROM events WHERE aggregate_type = $1 \
-             AND aggregate_id = $2 AND sequence > $3 ORDER BY sequence"
+             AND aggregate_id = $2 AND sequence > $3 AND sequence <= $4 ORDER BY sequence"
         ))
         .bind(projection.aggregate_type())
         .bind(&aggregate_id)
         .bind(last)
+        .bind(head)
         .fetch_all(&mut *tx)
         .await?;
         let run: Vec<EventEnvelope> = rows.into_iter().map(EventEnvelope::from).collect();
@@ -197,4 +212,24 @@ pub async fn rebuild_paged(
         replayed, caught_up, "rebuild swapped in"
     );
     Ok(replayed + caught_up)
+}
+
+/// Live projection's checkpoints of `streams` (absent: it has applied nothing of them).
+async fn live_checkpoints(
+    conn: &mut sqlx::PgConnection,
+    projection: &dyn Projection,
+    streams: impl Iterator<Item = &String>,
+) -> anyhow::Result<HashMap<String, i64>> {
+    let ids: Vec<&str> = streams.map(String::as_str).collect();
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT aggregate_id, last_sequence FROM projection_checkpoint \
+         WHERE projection = $1 AND aggregate_type = $2 AND aggregate_id = ANY($3)",
+    )
+    .bind(projection.name())
+    .bind(projection.aggregate_type())
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await
+    .context("reading live checkpoints")?;
+    Ok(rows.into_iter().collect())
 }

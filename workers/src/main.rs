@@ -49,6 +49,12 @@ async fn main() -> anyhow::Result<()> {
     let pool = infra::db::connect(&cli.db, "repstream-workers").await?;
     let sqs = infra::sqs::client(&cli.aws).await;
     let queue_url = infra::sqs::queue_url(&sqs, &cli.queues.notifications_queue).await?;
+    tokio::spawn(infra::dlq::watch(
+        sqs.clone(),
+        infra::dlq::with_dlq(&sqs, &cli.queues.notifications_queue).await?,
+        Duration::from_secs(15),
+        shutdown.clone(),
+    ));
     let notifier = Arc::new(workers::MailboxNotifier::new(
         cli.mailbox_dir,
         cli.mail_from,

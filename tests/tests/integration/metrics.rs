@@ -53,3 +53,53 @@ async fn metrics_are_served_with_route_templates_and_outcomes_never_ids() -> any
     assert!(!text.contains(&studio.to_string()), "an id became a label");
     Ok(())
 }
+
+/// The queue depth gauges: what a DLQ holds shows up as `visible` messages of it.
+#[tokio::test]
+async fn queue_depths_are_gauges_per_queue_and_state() -> anyhow::Result<()> {
+    infra::metrics::install()?;
+    let env = TestEnv::new().await?;
+    env.sqs
+        .send_message()
+        .queue_url(&env.events_dlq)
+        .message_body("{}")
+        .message_group_id("dead")
+        .message_deduplication_id(uuid::Uuid::new_v4().to_string())
+        .send()
+        .await?;
+    let name = |url: &str| url.rsplit('/').next().unwrap_or(url).to_owned();
+    let queues = vec![
+        (name(&env.events_queue), env.events_queue.clone()),
+        (name(&env.events_dlq), env.events_dlq.clone()),
+    ];
+    let shutdown = infra::shutdown::CancellationToken::new();
+    let watcher = tokio::spawn(infra::dlq::watch(
+        env.sqs.clone(),
+        queues,
+        std::time::Duration::from_millis(100),
+        shutdown.clone(),
+    ));
+    let (dlq, queue) = (name(&env.events_dlq), name(&env.events_queue));
+    repstream_tests::eventually(
+        std::time::Duration::from_secs(20),
+        "the DLQ's depth as a gauge",
+        || {
+            let (dlq, queue) = (dlq.clone(), queue.clone());
+            async move {
+                let text = infra::metrics::render();
+                let value = |queue: &str| {
+                    let prefix =
+                        format!(r#"repstream_sqs_messages{{queue="{queue}",state="visible"}} "#);
+                    text.lines()
+                        .find_map(|l| l.strip_prefix(&prefix))
+                        .and_then(|v| v.trim().parse::<f64>().ok())
+                };
+                Ok((value(&dlq) == Some(1.0) && value(&queue) == Some(0.0)).then_some(()))
+            }
+        },
+    )
+    .await?;
+    shutdown.cancel();
+    watcher.await?;
+    Ok(())
+}
