@@ -346,18 +346,6 @@ async fn run(args: &Args, world: &World) -> anyhow::Result<()> {
         } else {
             None
         };
-        if args.runs(Section::Sustained) {
-            e2e::sustained_section(
-                args,
-                world,
-                &bins,
-                &http,
-                &observer,
-                (api.pid(), locations),
-                &mut summary,
-            )
-            .await?;
-        }
         if args.runs(Section::Reads) {
             reads::section(
                 args,
@@ -367,6 +355,18 @@ async fn run(args: &Args, world: &World) -> anyhow::Result<()> {
                 &observer,
                 &counter,
                 projected,
+                &mut summary,
+            )
+            .await?;
+        }
+        if args.runs(Section::Sustained) {
+            e2e::sustained_section(
+                args,
+                world,
+                &bins,
+                &http,
+                &observer,
+                (api.pid(), locations),
                 &mut summary,
             )
             .await?;

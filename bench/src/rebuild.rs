@@ -46,10 +46,12 @@ pub(crate) async fn section(
     .await
     .context("writing the synthetic streams")?;
     // As if live projection had applied them all: a rebuild never runs ahead of it.
+    // (Only these: the baseline's raw appends are not streams a view can start from.)
     sqlx::query(
         "INSERT INTO projection_checkpoint (projection, aggregate_type, aggregate_id, tenant_id, last_sequence) \
          SELECT 'studio_view', 'studio', aggregate_id, min(tenant_id::text)::uuid, max(sequence) \
-         FROM events WHERE aggregate_type = 'studio' GROUP BY aggregate_id ON CONFLICT DO NOTHING",
+         FROM events WHERE aggregate_type = 'studio' AND metadata->>'correlation_id' = 'bench' \
+         GROUP BY aggregate_id ON CONFLICT DO NOTHING",
     )
     .execute(observer)
     .await

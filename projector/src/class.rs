@@ -20,20 +20,24 @@ fn json_str<T: serde::Serialize>(v: &T) -> String {
         .unwrap_or_default()
 }
 
+/// One row per booking, following the class's roster.
+const BOOKING_VIEW: &str = "booking_view";
+
 #[async_trait]
 impl Hook<ClassView> for Bookings {
+    fn side_tables(&self) -> &'static [&'static str] {
+        &[BOOKING_VIEW]
+    }
+
     async fn after(
         &self,
         conn: &mut PgConnection,
         step: &Step<'_, ClassView>,
     ) -> anyhow::Result<Vec<NotificationJob>> {
-        // booking_view follows the roster, from live projection only. A rebuild of
-        // class_view replays old events: writing them to the live booking_view would send
-        // statuses back in time while it runs, and could leave an event the live projector
-        // applied meanwhile overwritten for good.
-        if !step.live() {
-            return Ok(Vec::new());
-        }
+        // booking_view follows the roster. A rebuild of class_view replays old events
+        // into booking_view_rebuild (swapped in with class_view_rebuild): writing them to
+        // the live booking_view would send statuses back in time while it runs.
+        let bookings = step.side_table(BOOKING_VIEW);
         let Step {
             envelope,
             id,
@@ -57,11 +61,11 @@ impl Hook<ClassView> for Bookings {
             | ClassEvent::ClassClosed => None,
         };
         if let Some(entry) = touched.and_then(|b| next.roster.iter().find(|r| r.booking_id == b)) {
-            sqlx::query(
-                "INSERT INTO booking_view (booking_id, tenant_id, class_id, client_id, status, starts_at, title, updated_at) \
+            sqlx::query(&format!(
+                "INSERT INTO {bookings} (booking_id, tenant_id, class_id, client_id, status, starts_at, title, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (booking_id) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at",
-            )
+                 ON CONFLICT (booking_id) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at"
+            ))
             .bind(entry.booking_id.0)
             .bind(envelope.tenant_id)
             .bind(id)
@@ -75,10 +79,10 @@ impl Hook<ClassView> for Bookings {
             .context("writing booking view")?;
         }
         if matches!(event, ClassEvent::ClassCancelled { .. }) {
-            sqlx::query(
-                "UPDATE booking_view SET status = 'class_cancelled', updated_at = $2 \
-                 WHERE class_id = $1 AND status IN ('booked', 'waitlisted', 'checked_in')",
-            )
+            sqlx::query(&format!(
+                "UPDATE {bookings} SET status = 'class_cancelled', updated_at = $2 \
+                 WHERE class_id = $1 AND status IN ('booked', 'waitlisted', 'checked_in')"
+            ))
             .bind(id)
             .bind(next.updated_at)
             .execute(&mut *conn)
@@ -86,7 +90,10 @@ impl Hook<ClassView> for Bookings {
             .context("cancelling bookings in booking view")?;
         }
 
-        // Notifications: a promotion, and a cancelled class.
+        // Notifications (live projection only): a promotion, and a cancelled class.
+        if !step.live() {
+            return Ok(Vec::new());
+        }
         let (template, clients): (&str, Vec<ClientId>) = match event {
             ClassEvent::WaitlistPromoted { client_id, .. } => {
                 ("waitlist_promoted", vec![*client_id])

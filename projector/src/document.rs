@@ -164,10 +164,21 @@ pub struct Step<'a, V: View> {
 }
 
 impl<V: View> Step<'_, V> {
-    /// Live projection, not a rebuild replaying old events into a fresh table: side
-    /// tables and jobs follow live projection only.
+    /// Live projection, not a rebuild replaying old events into a fresh table: jobs
+    /// follow live projection only.
     pub fn live(&self) -> bool {
         self.table == V::TABLE
+    }
+
+    /// Where this step writes side table `live_name`: the table itself in live
+    /// projection, its `_rebuild` copy in a rebuild (swapped in with the document
+    /// table, so a rebuild never touches what readers see before it is done).
+    pub fn side_table(&self, live_name: &'static str) -> std::borrow::Cow<'static, str> {
+        if self.live() {
+            live_name.into()
+        } else {
+            format!("{live_name}_rebuild").into()
+        }
     }
 }
 
@@ -178,6 +189,11 @@ pub trait Hook<V: View>: Send + Sync + 'static {
     /// written when the row is created (the stream's first event) and never changed.
     fn created_with(&self, _step: &Step<'_, V>) -> anyhow::Result<Vec<(&'static str, Uuid)>> {
         Ok(Vec::new())
+    }
+
+    /// The side tables [`Hook::after`] writes (see [`Projection::side_tables`]).
+    fn side_tables(&self) -> &'static [&'static str] {
+        &[]
     }
 
     /// Runs after the document is written, in the same transaction (side tables, jobs).
@@ -204,6 +220,9 @@ impl<V: View, H: Hook<V>> Projection for DocumentProjection<V, H> {
     }
     fn table(&self) -> &'static str {
         V::TABLE
+    }
+    fn side_tables(&self) -> &'static [&'static str] {
+        self.hook.side_tables()
     }
 
     async fn apply(

@@ -12,6 +12,11 @@ pub trait Projection: Send + Sync {
     fn aggregate_type(&self) -> &'static str;
     /// The live table.
     fn table(&self) -> &'static str;
+    /// Tables the projection writes besides its own (e.g. `booking_view`): a rebuild
+    /// rebuilds them into `{table}_rebuild` copies too and swaps them in together.
+    fn side_tables(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Applies one event to `table` (the live table, or a rebuild's fresh copy) and
     /// returns the jobs it causes. Called in stream order, exactly once per event.
     async fn apply(

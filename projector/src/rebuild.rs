@@ -11,18 +11,19 @@ use crate::projection::Projection;
 /// Events per page of a rebuild's replay.
 const REBUILD_PAGE: usize = 5000;
 
-/// Rebuilds `projection` from the events table into a fresh table and swaps it in.
+/// Rebuilds `projection` (its table and its side tables, e.g. `booking_view` with
+/// `class_view`) from the events table into fresh `_rebuild` copies and swaps them in.
 ///
-/// Live projection keeps writing the old table meanwhile. The replay reads the events
+/// Live projection keeps writing the old tables meanwhile. The replay reads the events
 /// in pages by position (short statements: no statement timeout stops a rebuild of any
-/// size). The swap transaction locks this projection's table and checkpoints only (so
-/// only this projection pauses; others keep projecting), applies whatever committed
-/// since the replay read its streams up to where live projection is, renames the
-/// tables and replaces the checkpoints; the projector then resumes on the new table.
+/// size). The swap transaction locks this projection's tables and checkpoints only (so
+/// only this projection pauses; others keep projecting), applies whatever live
+/// projection applied since the replay read its streams, renames the tables and
+/// replaces the checkpoints; the projector then resumes on the new tables.
 /// The rebuild never runs ahead of live projection: events live projection has not
 /// applied yet (in flight in the outbox or SQS) are applied by it after the swap, with
-/// their jobs, exactly as they would have been without a rebuild. Readers are never without a table. `progress` is called
-/// with (events replayed, events in total).
+/// their jobs, exactly as they would have been without a rebuild. Readers are never
+/// without a table. `progress` is called with (events replayed, events in total).
 pub async fn rebuild(
     pool: &PgPool,
     projection: &dyn Projection,
@@ -41,13 +42,21 @@ pub async fn rebuild_paged(
     let page_size = page_size.max(1);
     let live = projection.table();
     let fresh = format!("{live}_rebuild");
-    sqlx::query(&format!("DROP TABLE IF EXISTS {fresh}"))
-        .execute(pool)
-        .await?;
-    sqlx::query(&format!("CREATE TABLE {fresh} (LIKE {live} INCLUDING ALL)"))
+    // The document table and its side tables, each rebuilt into a `_rebuild` copy.
+    let tables: Vec<&str> = std::iter::once(live)
+        .chain(projection.side_tables().iter().copied())
+        .collect();
+    for table in &tables {
+        sqlx::query(&format!("DROP TABLE IF EXISTS {table}_rebuild"))
+            .execute(pool)
+            .await?;
+        sqlx::query(&format!(
+            "CREATE TABLE {table}_rebuild (LIKE {table} INCLUDING ALL)"
+        ))
         .execute(pool)
         .await
-        .context("creating the rebuild table")?;
+        .with_context(|| format!("creating the rebuild table of {table}"))?;
+    }
 
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = $1")
         .bind(projection.aggregate_type())
@@ -134,9 +143,12 @@ pub async fn rebuild_paged(
         .await?;
     // Pause this projection only: its table (writers wait) and its checkpoints (their
     // row locks); every other projection keeps projecting.
-    sqlx::query(&format!("LOCK TABLE {live} IN ACCESS EXCLUSIVE MODE"))
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(&format!(
+        "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
+        tables.join(", ")
+    ))
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("SELECT 1 FROM projection_checkpoint WHERE projection = $1 FOR UPDATE")
         .bind(projection.name())
         .execute(&mut *tx)
@@ -174,22 +186,23 @@ pub async fn rebuild_paged(
         }
         caught_up += run.len() as u64;
     }
-    let old = format!("{live}_old");
-    sqlx::query(&format!("ALTER TABLE {live} RENAME TO {old}"))
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(&format!("ALTER TABLE {fresh} RENAME TO {live}"))
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(&format!("DROP TABLE {old}"))
-        .execute(&mut *tx)
-        .await?;
-    // Re-apply grants and row-level security, which LIKE does not copy.
-    sqlx::query("SELECT repstream_secure_table($1)")
-        .bind(live)
-        .execute(&mut *tx)
-        .await
-        .context("securing the rebuilt table")?;
+    for table in &tables {
+        sqlx::query(&format!("ALTER TABLE {table} RENAME TO {table}_old"))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(&format!("ALTER TABLE {table}_rebuild RENAME TO {table}"))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(&format!("DROP TABLE {table}_old"))
+            .execute(&mut *tx)
+            .await?;
+        // Re-apply grants and row-level security, which LIKE does not copy.
+        sqlx::query("SELECT repstream_secure_table($1)")
+            .bind(table)
+            .execute(&mut *tx)
+            .await
+            .with_context(|| format!("securing the rebuilt {table}"))?;
+    }
     sqlx::query("DELETE FROM projection_checkpoint WHERE projection = $1")
         .bind(projection.name())
         .execute(&mut *tx)
