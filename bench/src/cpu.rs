@@ -77,22 +77,7 @@ fn ticks(pid: &str) -> u64 {
 /// Ticks of every backend whose process title names `db_name` (backends of ended
 /// connections are gone and not counted: the pools here keep theirs open).
 fn backend_ticks(db_name: &str) -> u64 {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    dir.filter_map(Result::ok)
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| {
-                    let title = String::from_utf8_lossy(&c);
-                    title.starts_with("postgres:") && title.contains(db_name)
-                })
-                .unwrap_or(false)
-        })
-        .map(|pid| ticks(&pid))
-        .sum()
+    matching_ticks(|title| title.starts_with("postgres:") && title.contains(db_name))
 }
 
 /// CPU of every process a command passes through, sampled around a phase: the services

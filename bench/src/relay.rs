@@ -106,7 +106,7 @@ pub(crate) async fn section(
         messages: published,
         failed: u64::try_from(left).unwrap_or_default(),
         elapsed,
-        queue_depth: queue_depth(&world.env.sqs, &relay_queue).await.ok(),
+        queue_depth: infra::dlq::depth(&world.env.sqs, &relay_queue).await.ok(),
     };
     println!(
         "    relay     {:>9.1} messages/s   ({} published in {:.2} s, {} left unpublished, queue depth {})",
@@ -168,26 +168,6 @@ async fn create_fifo_queue(sqs: &SqsClient, name: &str) -> anyhow::Result<String
         .with_context(|| format!("creating SQS queue {name}"))?
         .queue_url
         .context("SQS returned no queue URL")
-}
-
-async fn queue_depth(sqs: &SqsClient, queue_url: &str) -> anyhow::Result<u64> {
-    let attrs = sqs
-        .get_queue_attributes()
-        .queue_url(queue_url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await?
-        .attributes
-        .unwrap_or_default();
-    let n = |k: &QueueAttributeName| {
-        attrs
-            .get(k)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    Ok(n(&QueueAttributeName::ApproximateNumberOfMessages)
-        + n(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
 }
 
 fn string_attr(value: &str) -> anyhow::Result<MessageAttributeValue> {
@@ -276,6 +256,6 @@ async fn raw_send(
         messages: sent,
         failed,
         elapsed,
-        queue_depth: queue_depth(sqs, queue_url).await.ok(),
+        queue_depth: infra::dlq::depth(sqs, queue_url).await.ok(),
     })
 }

@@ -37,51 +37,19 @@ impl NotificationJob {
     }
 }
 
-/// Enqueues a job on a FIFO queue (group = tenant, dedup = job id).
-pub async fn enqueue(
-    sqs: &SqsClient,
-    queue_url: &str,
-    job: &NotificationJob,
-) -> anyhow::Result<()> {
-    let attr = |v: &str| {
-        aws_sdk_sqs::types::MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(v)
-            .build()
-            .context("building message attribute")
-    };
-    sqs.send_message()
-        .queue_url(queue_url)
-        .message_body(serde_json::to_string(job)?)
-        .message_group_id(job.tenant_id.to_string())
-        .message_deduplication_id(job.job_id.to_string())
-        .message_attributes(
-            attributes::CORRELATION_ID,
-            attr(job.correlation_id.as_deref().unwrap_or("none"))?,
-        )
-        .message_attributes(attributes::TENANT_ID, attr(&job.tenant_id.to_string())?)
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))
-        .context("enqueueing notification job")?;
-    Ok(())
-}
-
 /// Largest total of message bodies one `SendMessageBatch` carries (SQS's limit is
 /// 256 KiB including attributes).
 const BATCH_BODY_BYTES: usize = 200 * 1024;
 
-/// Enqueues jobs like [`enqueue`], up to ten per `SendMessageBatch`. Any entry SQS
-/// refuses fails the call (the caller retries all: duplicates are deduplicated).
+/// Enqueues jobs on a FIFO queue (group = tenant, dedup = job id), up to ten per
+/// `SendMessageBatch`. Any entry SQS refuses fails the call (the caller retries all:
+/// duplicates are deduplicated).
 pub async fn enqueue_all(
     sqs: &SqsClient,
     queue_url: &str,
     jobs: &[NotificationJob],
 ) -> anyhow::Result<()> {
     use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
-    if let [job] = jobs {
-        return enqueue(sqs, queue_url, job).await;
-    }
     let attr = |v: &str| {
         MessageAttributeValue::builder()
             .data_type("String")
