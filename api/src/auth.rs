@@ -31,6 +31,10 @@ pub struct AuthConfig {
     pub audience: String,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+    /// Longest a session lasts however often it is refreshed.
+    pub session_max_age: Duration,
+    /// Password hashes computed at once (see [`Passwords`]).
+    pub password_hash_concurrency: usize,
 }
 
 impl std::fmt::Debug for AuthConfig {
@@ -41,6 +45,8 @@ impl std::fmt::Debug for AuthConfig {
             .field("audience", &self.audience)
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
+            .field("session_max_age", &self.session_max_age)
+            .field("password_hash_concurrency", &self.password_hash_concurrency)
             .finish()
     }
 }
@@ -53,8 +59,33 @@ impl AuthConfig {
             audience: "repstream-api".to_owned(),
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+            session_max_age: Duration::from_secs(30 * 24 * 3600),
+            password_hash_concurrency: std::thread::available_parallelism()
+                .map_or(2, std::num::NonZeroUsize::get),
         }
     }
+}
+
+/// Signing secrets that were ever published in this repository's examples. Anyone who
+/// read them could sign tokens.
+const EXAMPLE_SECRETS: &[&str] = &[
+    "change-me-to-at-least-32-random-bytes-0000",
+    "dev-only-insecure-jwt-secret-0123456789abcdef",
+];
+
+/// Refuses a published example secret (a warning in dev mode).
+pub fn refuse_example_secret(secret: &[u8], dev_mode: bool) -> anyhow::Result<()> {
+    if !EXAMPLE_SECRETS.iter().any(|e| e.as_bytes() == secret) {
+        return Ok(());
+    }
+    if dev_mode {
+        tracing::warn!("JWT_SECRET is a published example (allowed in dev mode only)");
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to start: JWT_SECRET is the published example value; generate one \
+         (e.g. `openssl rand -hex 32`)"
+    )
 }
 
 /// Claims of an access token.
@@ -154,37 +185,75 @@ pub fn sha256_hex(value: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Hashes a password with Argon2id (default parameters), off the async threads.
-pub async fn hash_password(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?
-    .map_err(ApiError::Internal)
+/// Argon2id hashing and verification (default parameters: 19 MiB, 2 passes), off the
+/// async threads and bounded: at most `concurrency` at once, so a burst of sign-ins
+/// cannot take the blocking pool or the memory (each costs 19 MiB while it runs). A
+/// request that cannot start within [`PASSWORD_QUEUE_WAIT`] gets `503 busy` with
+/// `Retry-After`.
+#[derive(Clone)]
+pub struct Passwords {
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
-/// Verifies a password against a stored hash. With no stored hash, a dummy hash is
-/// verified anyway so unknown emails take as long as wrong passwords.
-pub async fn verify_password(password: String, stored: Option<String>) -> bool {
-    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$mL2Kr0Y4Mk0Lh1YxO1JjL9rlp5m7vHk9j1cO0m0yJ3k";
-    let known = stored.is_some();
-    let hash = stored.unwrap_or_else(|| DUMMY.to_owned());
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
+/// Longest a password hash waits for its turn.
+pub const PASSWORD_QUEUE_WAIT: Duration = Duration::from_secs(2);
+
+impl Passwords {
+    pub fn new(concurrency: usize) -> Self {
+        Self {
+            permits: Arc::new(tokio::sync::Semaphore::new(concurrency.max(1))),
+        }
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let permit =
+            tokio::time::timeout(PASSWORD_QUEUE_WAIT, self.permits.clone().acquire_owned())
+                .await
+                .map_err(|_| ApiError::Busy)?
+                .map_err(|_| ApiError::Busy)?;
+        tokio::task::spawn_blocking(move || {
+            let out = work();
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))
+    }
+
+    /// The PHC string of `password`'s Argon2id hash.
+    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
+        self.run(move || {
+            Argon2::default()
+                .hash_password(password.as_bytes())
+                .map(|h| h.to_string())
+                .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+        })
+        .await?
+        .map_err(ApiError::Internal)
+    }
+
+    /// Whether `password` matches `stored`. With no stored hash, a dummy hash is verified
+    /// anyway so unknown emails take as long as wrong passwords.
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, ApiError> {
+        const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$mL2Kr0Y4Mk0Lh1YxO1JjL9rlp5m7vHk9j1cO0m0yJ3k";
+        let known = stored.is_some();
+        let hash = stored.unwrap_or_else(|| DUMMY.to_owned());
+        let matches = self
+            .run(move || {
+                PasswordHash::new(&hash)
+                    .map(|parsed| {
+                        Argon2::default()
+                            .verify_password(password.as_bytes(), &parsed)
+                            .is_ok()
+                    })
+                    .unwrap_or(false)
             })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
-        && known
+            .await?;
+        Ok(matches && known)
+    }
 }
 
 /// The token of an `Authorization` header value: `Bearer <token>` (or `bearer`).
@@ -264,7 +333,8 @@ where
         }
         let claims = token_claims(parts, &TokenService::from_ref(state))?;
         let open: Option<bool> = sqlx::query_scalar(
-            "SELECT revoked_at IS NULL FROM auth_session WHERE id = $1 AND account_id = $2",
+            "SELECT revoked_at IS NULL AND expires_at > now() FROM auth_session \
+             WHERE id = $1 AND account_id = $2",
         )
         .bind(claims.session_id)
         .bind(claims.account_id)

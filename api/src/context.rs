@@ -27,6 +27,21 @@ fn acceptable(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
 
+/// Middleware, outermost: an incoming `X-Request-Id` that is not as bounded and plain
+/// as a correlation id (it is logged, echoed and stored in event metadata) is dropped,
+/// so the next layer mints a fresh one.
+pub async fn plain_request_id(mut request: Request, next: Next) -> Response {
+    let plain = request
+        .headers()
+        .get(&REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(acceptable);
+    if !plain {
+        request.headers_mut().remove(&REQUEST_ID_HEADER);
+    }
+    next.run(request).await
+}
+
 /// Middleware: adopt a well-formed incoming correlation id or mint one, and echo it.
 pub async fn correlation(mut request: Request, next: Next) -> Response {
     let id = request
@@ -229,6 +244,16 @@ fn parse_if_match(raw: &str) -> Result<Option<IfMatch>, ApiError> {
 }
 
 impl RequestContext {
+    /// The client's network as the limiters budget it (an IPv4 address, an IPv6 /64;
+    /// `unknown` without a peer address), e.g. to key sign-in failures.
+    pub fn source_network(&self) -> String {
+        self.ip
+            .as_deref()
+            .and_then(|ip| ip.parse().ok())
+            .map(crate::ratelimit::network)
+            .map_or_else(|| "unknown".to_owned(), |n| n.to_string())
+    }
+
     /// Event metadata for a command on `tenant_id`'s data.
     pub fn metadata(&self, tenant_id: Uuid) -> CommandMetadata {
         CommandMetadata {

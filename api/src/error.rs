@@ -101,6 +101,9 @@ pub enum ApiError {
     /// 503: a dependency is unavailable.
     #[error("service temporarily unavailable")]
     Unavailable,
+    /// 503: too many password checks are running; retry shortly.
+    #[error("too many sign-ins at once; retry shortly")]
+    Busy,
     /// 500: details go to the log only.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -143,7 +146,9 @@ impl ApiError {
             Self::VersionConflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::Replay(reply) => StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
-            Self::NotCaughtUp { .. } | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotCaughtUp { .. } | Self::Unavailable | Self::Busy => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -173,6 +178,7 @@ impl ApiError {
             Self::Rule { code, .. } => code,
             Self::NotCaughtUp { .. } => "view_not_caught_up",
             Self::Unavailable => "service_unavailable",
+            Self::Busy => "busy",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -328,7 +334,7 @@ impl ApiError {
             HeaderValue::from_static("application/problem+json"),
         );
         match &self {
-            Self::NotCaughtUp { .. } | Self::Unavailable => {
+            Self::NotCaughtUp { .. } | Self::Unavailable | Self::Busy => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

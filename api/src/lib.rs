@@ -114,6 +114,7 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(
             ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(context::plain_request_id))
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(axum::middleware::from_fn(context::correlation))

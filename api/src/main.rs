@@ -54,9 +54,24 @@ struct Cli {
     /// Burst above the steady rates.
     #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 60)]
     rate_limit_burst: u32,
-    /// Trust the first X-Forwarded-For hop as the client IP (only behind your own proxy).
-    #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false)]
-    trust_forwarded_for: bool,
+    /// Requests per minute addressed to one studio.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_PER_TENANT_PER_MINUTE",
+        default_value_t = 12_000
+    )]
+    rate_limit_per_tenant: u32,
+    /// Reverse proxies of your own in front of the API: the client IP is the
+    /// X-Forwarded-For entry that many hops from the right (0: the socket peer).
+    #[arg(long, env = "TRUSTED_PROXY_HOPS", default_value_t = 0)]
+    trusted_proxy_hops: usize,
+    /// Longest a session lasts, refreshed or not (seconds).
+    #[arg(long, env = "SESSION_MAX_AGE_SECS", default_value_t = 2_592_000)]
+    session_max_age_secs: u64,
+    /// Password hashes computed at once (Argon2id, 19 MiB each); more wait briefly, then
+    /// get 503 with Retry-After. Default: the number of CPUs.
+    #[arg(long, env = "PASSWORD_HASH_CONCURRENCY")]
+    password_hash_concurrency: Option<usize>,
     /// Comma-separated origins allowed by CORS (none by default).
     #[arg(
         long,
@@ -96,6 +111,10 @@ async fn main() -> anyhow::Result<()> {
     let mut auth = api::auth::AuthConfig::new(secret);
     auth.access_ttl = Duration::from_secs(cli.access_token_ttl_secs);
     auth.refresh_ttl = Duration::from_secs(cli.refresh_token_ttl_secs);
+    auth.session_max_age = Duration::from_secs(cli.session_max_age_secs);
+    if let Some(n) = cli.password_hash_concurrency {
+        auth.password_hash_concurrency = n.max(1);
+    }
     let mut config = ApiConfig::new(auth);
     config.read_wait_max = Duration::from_millis(cli.read_wait_max_ms);
     config.max_body_bytes = cli.max_body_bytes;
@@ -104,8 +123,9 @@ async fn main() -> anyhow::Result<()> {
         per_ip_per_minute: cli.rate_limit_per_ip,
         per_account_per_minute: cli.rate_limit_per_account,
         auth_per_ip_per_minute: cli.rate_limit_auth_per_ip,
+        per_tenant_per_minute: cli.rate_limit_per_tenant,
         burst: cli.rate_limit_burst,
-        trust_forwarded_for: cli.trust_forwarded_for,
+        trusted_proxy_hops: cli.trusted_proxy_hops,
     };
     config.cors_allowed_origins = cli
         .cors_allowed_origins
@@ -149,6 +169,8 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => {
+            infra::db::refuse_privileged(&pool, cli.db.dev_mode).await?;
+            api::auth::refuse_example_secret(&state.config.auth.jwt_secret, cli.db.dev_mode)?;
             let listener = tokio::net::TcpListener::bind(&cli.api_addr)
                 .await
                 .with_context(|| format!("binding {}", cli.api_addr))?;

@@ -88,7 +88,9 @@ async fn ensure_account(
         return Ok(id);
     }
     let id = Uuid::now_v7();
-    let hash = crate::auth::hash_password(password.to_owned())
+    let hash = state
+        .passwords
+        .hash(password.to_owned())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let command = AccountCommand::Register {

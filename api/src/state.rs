@@ -6,7 +6,7 @@ use infra::event_store::{AggregateCache, CommandBus};
 use infra::sqs::SqsClient;
 use sqlx::PgPool;
 
-use crate::auth::{AuthConfig, TokenService};
+use crate::auth::{AuthConfig, Passwords, TokenService};
 use crate::check_in_code::CheckInCodes;
 use crate::ratelimit::{Limiters, RateLimits};
 use crate::waiter::ViewWaiter;
@@ -50,6 +50,7 @@ pub struct AppState {
     pub pool: PgPool,
     pub sqs: SqsClient,
     pub tokens: TokenService,
+    pub passwords: Passwords,
     /// Derived from the token signing secret (see [`crate::check_in_code`]).
     pub check_in_codes: CheckInCodes,
     pub waiter: ViewWaiter,
@@ -68,6 +69,7 @@ impl AppState {
     ) -> anyhow::Result<Self> {
         Ok(Self {
             tokens: TokenService::new(config.auth.clone())?,
+            passwords: Passwords::new(config.auth.password_hash_concurrency),
             check_in_codes: CheckInCodes::new(&config.auth.jwt_secret)?,
             limiters: Arc::new(Limiters::new(&config.rate_limits)),
             aggregates: Arc::new(AggregateCache::new(AGGREGATE_CACHE_ENTRIES)),

@@ -37,7 +37,7 @@ macro_rules! entered {
     () => {
         "(SELECT b.tenant, b.account, \
              EXISTS (SELECT 1 FROM auth_session s WHERE s.id = $3 AND s.account_id = b.account \
-                     AND s.revoked_at IS NULL) AS open, \
+                     AND s.revoked_at IS NULL AND s.expires_at > now()) AS open, \
              (SELECT m.role FROM studio_membership m \
                WHERE m.tenant_id = b.tenant AND m.account_id = b.account) AS role \
            FROM (SELECT set_config('app.tenant_id', $1::uuid::text, true)::uuid AS tenant, \

@@ -285,6 +285,7 @@ impl World {
         let db = DatabaseArgs {
             database_url: self.role_url(role).parse().context("database url")?,
             database_max_connections: max,
+            dev_mode: false,
         };
         infra::db::connect(&db, application)
             .await

@@ -59,8 +59,11 @@ pub enum Action {
     ViewAudit,
     /// Read client records (without health fields unless [`Action::ViewClientHealth`]).
     ViewClient,
-    /// Create client records, edit profiles, assign trainers.
+    /// Create client records, edit profiles.
     ManageClients,
+    /// Assign trainers to a client record and unassign them. An assignment lets the
+    /// trainer see the client's health fields, so only roles that see them may grant it.
+    AssignTrainers,
     /// Record a client's health intake.
     RecordHealth,
     /// See a client's health and medical fields.
@@ -81,7 +84,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Action::ViewStudio,
         Action::ManageStudio,
         Action::ViewMembers,
@@ -89,6 +92,7 @@ impl Action {
         Action::ViewAudit,
         Action::ViewClient,
         Action::ManageClients,
+        Action::AssignTrainers,
         Action::RecordHealth,
         Action::ViewClientHealth,
         Action::ViewSchedule,
@@ -107,7 +111,8 @@ impl Action {
             Action::ManageMembers => "add, invite, change role, remove members",
             Action::ViewAudit => "read the audit log",
             Action::ViewClient => "read client records",
-            Action::ManageClients => "create clients, edit profiles, assign trainers",
+            Action::ManageClients => "create clients, edit profiles",
+            Action::AssignTrainers => "assign trainers to a client (lets them see health)",
             Action::RecordHealth => "record a client's health intake",
             Action::ViewClientHealth => "see health and medical fields",
             Action::ViewSchedule => "see the calendar and classes",
@@ -158,6 +163,8 @@ pub fn rule(role: Role, action: Action) -> Rule {
         (ViewClient, Client) => Own,
         (ManageClients, Owner | Admin | FrontDesk) => Allow,
         (ManageClients, Trainer | Client) => Deny,
+        (AssignTrainers, Owner | Admin) => Allow,
+        (AssignTrainers, Trainer | FrontDesk | Client) => Deny,
         (RecordHealth | ViewClientHealth, Owner | Admin) => Allow,
         (RecordHealth | ViewClientHealth, Trainer) => Assigned,
         (RecordHealth | ViewClientHealth, FrontDesk) => Deny,

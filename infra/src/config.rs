@@ -38,6 +38,11 @@ pub struct DatabaseArgs {
     /// Largest number of pooled connections this process opens.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
     pub database_max_connections: u32,
+    /// Development mode: start even when connected as a role that row-level security does
+    /// not bind (superuser, table owner, BYPASSRLS), or with a published example secret.
+    /// Never in production.
+    #[arg(long, env = "REPSTREAM_DEV_MODE", default_value_t = false)]
+    pub dev_mode: bool,
 }
 
 #[derive(Debug, Clone, clap::Args)]

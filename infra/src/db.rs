@@ -36,6 +36,42 @@ pub async fn connect(args: &DatabaseArgs, application_name: &str) -> anyhow::Res
         .context("connecting to Postgres")
 }
 
+/// Refuses to serve through a role that row-level security does not bind: a superuser,
+/// a role with `BYPASSRLS`, or the owner of the tenant tables (owners bypass their
+/// tables' policies). Services call this before serving; `migrate` runs as the owner and
+/// does not. With `dev_mode` the refusal is a loud warning instead.
+pub async fn refuse_privileged(pool: &PgPool, dev_mode: bool) -> anyhow::Result<()> {
+    let (role, superuser, bypass, owner): (String, bool, bool, bool) = sqlx::query_as(
+        "SELECT current_user::text, r.rolsuper, r.rolbypassrls, \
+           EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                   WHERE n.nspname = 'public' AND c.relname IN ('events', 'outbox') \
+                     AND pg_has_role(current_user, c.relowner, 'USAGE')) \
+         FROM pg_roles r WHERE r.rolname = current_user",
+    )
+    .fetch_one(pool)
+    .await
+    .context("checking the database role")?;
+    let why = match (superuser, bypass, owner) {
+        (true, _, _) => "a superuser",
+        (_, true, _) => "a BYPASSRLS role",
+        (_, _, true) => "the owner of the event store's tables",
+        _ => return Ok(()),
+    };
+    if dev_mode {
+        tracing::warn!(
+            %role,
+            "connected as {why}: row-level security does not apply (allowed in dev mode only)"
+        );
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to start: DATABASE_URL connects as `{role}`, {why}, which row-level security \
+         does not bind. Connect as the service's own role (repstream_api, repstream_relay, \
+         repstream_projector, repstream_worker; see the README), or set REPSTREAM_DEV_MODE=true \
+         for local development."
+    )
+}
+
 /// Applies pending migrations.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     MIGRATOR.run(pool).await.context("applying migrations")

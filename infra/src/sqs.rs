@@ -114,6 +114,9 @@ pub struct QueueSpec {
     pub visibility_timeout: u32,
     pub dlq: Option<String>,
     pub max_receive_count: Option<u32>,
+    /// Encrypted at rest with SQS-managed keys (SSE-SQS), the queue and its DLQ.
+    #[serde(default)]
+    pub sse_sqs: bool,
 }
 
 /// The declarations compiled into the binary.
@@ -132,7 +135,15 @@ pub async fn create_queues(
     for spec in resources()?.queues {
         let mut redrive = None;
         if let Some(dlq) = &spec.dlq {
-            let url = create_queue(client, &format!("{prefix}{dlq}"), spec.fifo, 30, None).await?;
+            let url = create_queue(
+                client,
+                &format!("{prefix}{dlq}"),
+                spec.fifo,
+                30,
+                spec.sse_sqs,
+                None,
+            )
+            .await?;
             let arn = client
                 .get_queue_attributes()
                 .queue_url(&url)
@@ -157,6 +168,7 @@ pub async fn create_queues(
             &format!("{prefix}{}", spec.name),
             spec.fifo,
             spec.visibility_timeout,
+            spec.sse_sqs,
             redrive,
         )
         .await?;
@@ -170,6 +182,7 @@ async fn create_queue(
     name: &str,
     fifo: bool,
     visibility_timeout: u32,
+    sse_sqs: bool,
     redrive: Option<String>,
 ) -> anyhow::Result<String> {
     let mut request = client.create_queue().queue_name(name).attributes(
@@ -180,6 +193,9 @@ async fn create_queue(
         request = request
             .attributes(QueueAttributeName::FifoQueue, "true")
             .attributes(QueueAttributeName::ContentBasedDeduplication, "false");
+    }
+    if sse_sqs {
+        request = request.attributes(QueueAttributeName::SqsManagedSseEnabled, "true");
     }
     if let Some(redrive) = redrive {
         request = request.attributes(QueueAttributeName::RedrivePolicy, redrive);

@@ -72,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
     let shutdown = infra::shutdown::on_signal();
     let pool = infra::db::connect(&cli.db, "repstream-outbox-relay").await?;
     match cli.command {
-        None | Some(Command::Run) => {}
+        None | Some(Command::Run) => infra::db::refuse_privileged(&pool, cli.db.dev_mode).await?,
         Some(Command::Status) => {
             println!(
                 "{}",

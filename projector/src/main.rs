@@ -151,6 +151,7 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             retry_base_ms,
         } => {
+            infra::db::refuse_privileged(&pool, cli.db.dev_mode).await?;
             let shutdown = infra::shutdown::on_signal();
             let sqs = infra::sqs::client(&cli.aws).await;
             let events = infra::sqs::queue_url(&sqs, &cli.queues.events_queue)

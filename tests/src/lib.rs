@@ -100,6 +100,7 @@ impl TestEnv {
             let db = DatabaseArgs {
                 database_url: url.parse().context("url")?,
                 database_max_connections: max,
+                dev_mode: false,
             };
             infra::db::connect(&db, "repstream-tests").await
         };
@@ -164,6 +165,7 @@ impl TestEnv {
         let db = DatabaseArgs {
             database_url: url.parse().context("url")?,
             database_max_connections: max,
+            dev_mode: false,
         };
         infra::db::connect(&db, "repstream-tests-proxied").await
     }

@@ -47,6 +47,7 @@ async fn main() -> anyhow::Result<()> {
     infra::telemetry::init(&cli.telemetry);
     let shutdown = infra::shutdown::on_signal();
     let pool = infra::db::connect(&cli.db, "repstream-workers").await?;
+    infra::db::refuse_privileged(&pool, cli.db.dev_mode).await?;
     let sqs = infra::sqs::client(&cli.aws).await;
     let queue_url = infra::sqs::queue_url(&sqs, &cli.queues.notifications_queue).await?;
     tokio::spawn(infra::dlq::watch(

@@ -105,6 +105,37 @@ pub async fn client_record(
     .await?)
 }
 
+/// Ends every trainer assignment `trainer` holds in this studio (they were removed, or
+/// are no longer a trainer), in the command's transaction: health visibility never
+/// outlives the relationship, and coming back does not restore it.
+pub async fn end_trainer_assignments(
+    state: &AppState,
+    cmd: &mut CommandTx,
+    trainer: Uuid,
+) -> Result<(), ApiError> {
+    let studio = cmd.studio_id;
+    let clients: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT client_id FROM client_record WHERE tenant_id = $1 AND $2 = ANY (trainers) \
+         ORDER BY client_id",
+    )
+    .bind(studio)
+    .bind(trainer)
+    .fetch_all(cmd.conn())
+    .await?;
+    let bus = state.bus::<domain::client::Client>();
+    for client in clients {
+        cmd.run_also(
+            &bus,
+            client,
+            domain::client::ClientCommand::UnassignTrainer {
+                trainer_id: domain::account::AccountId(trainer),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Makes `account` bookable: a member who joined as a client gets a client record in the
 /// same transaction — the unlinked record with their email if the studio has one (linked,
 /// not duplicated), else a new one (its id derived from studio and account, so a retry

@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::{hash_password, new_opaque_token, sha256_hex, verify_password, AuthUser};
+use crate::auth::{new_opaque_token, sha256_hex, AuthUser};
 use crate::context::RequestContext;
 use crate::error::{ApiError, Problem, Validator};
 use crate::extract::AppJson;
@@ -65,7 +65,7 @@ pub async fn signup(
     let password = v.check("password", Password::parse(&body.password, email.as_ref()));
     let full_name = v.check("full_name", DisplayName::parse(&body.full_name));
     let (email, password, full_name) = v.finish(|| Some((email?, password?, full_name?)))?;
-    let hash = hash_password(password.expose().to_owned()).await?;
+    let hash = state.passwords.hash(password.expose().to_owned()).await?;
     let account_id = Uuid::now_v7();
     let command = AccountCommand::Register {
         account_id: AccountId(account_id),
@@ -170,9 +170,15 @@ fn invalid_grant(message: &str) -> ApiError {
     }
 }
 
-/// Failed sign-ins before an account is locked, and the first lock's length (doubling
-/// with each further failure, up to an hour).
+/// Failed sign-ins from one source before it is locked out of an account, and the first
+/// lock's length (doubling with each further failure, up to [`MAX_LOCK_MINUTES`]).
 const FREE_FAILURES: i32 = 5;
+const MAX_LOCK_MINUTES: i32 = 60;
+
+/// Longest username and password a sign-in considers (an email is at most 254
+/// characters; new passwords at most 128).
+const MAX_USERNAME: usize = 320;
+const MAX_PASSWORD: usize = 1024;
 
 /// Sign in (password grant) or refresh (refresh_token grant).
 #[utoipa::path(post, path = "/auth/token", tag = "auth",
@@ -228,19 +234,49 @@ async fn password_grant(
     username: &str,
     password: String,
 ) -> Result<TokenResponse, ApiError> {
+    if username.len() > MAX_USERNAME {
+        return Err(ApiError::OAuth {
+            code: "invalid_request",
+            message: format!("`username` is longer than {MAX_USERNAME} characters"),
+        });
+    }
+    if password.len() > MAX_PASSWORD {
+        return Err(invalid_grant("wrong email or password"));
+    }
     let email = username.trim().to_lowercase();
-    let locked: Option<i64> = sqlx::query_scalar(
-        "SELECT ceil(extract(epoch FROM locked_until - now()))::int8 FROM login_attempt \
-         WHERE email = $1 AND locked_until > now()",
+    let source = ctx.source_network();
+    // The attempt is counted before the password is checked, in one statement that also
+    // tells whether a lock was already on: parallel guesses each take their own count, so
+    // no more than FREE_FAILURES of them get past the lock (a correct password clears the
+    // count below). Counts, exponent and lock are capped in SQL: no overflow. A day
+    // without failures starts the count afresh.
+    let (refused, retry_after): (bool, i64) = sqlx::query_as(
+        "INSERT INTO login_attempt AS a (email, source, failures, last_failure) VALUES ($1, $2, 1, now()) \
+         ON CONFLICT (email, source) DO UPDATE SET \
+           refused = a.locked_until IS NOT NULL AND a.locked_until > now(), \
+           failures = CASE WHEN a.locked_until > now() THEN a.failures \
+                           WHEN a.last_failure < now() - interval '1 day' THEN 1 \
+                           ELSE LEAST(a.failures + 1, 1000) END, \
+           locked_until = CASE \
+             WHEN a.locked_until > now() THEN a.locked_until \
+             WHEN a.last_failure < now() - interval '1 day' THEN NULL \
+             WHEN a.failures + 1 >= $3 THEN now() + make_interval(mins => \
+               LEAST($4, power(2, LEAST(a.failures + 1 - $3, 16))::int)) \
+             ELSE NULL END, \
+           last_failure = CASE WHEN a.locked_until > now() THEN a.last_failure ELSE now() END \
+         RETURNING refused, COALESCE(ceil(extract(epoch FROM locked_until - now()))::int8, 0)",
     )
     .bind(&email)
-    .fetch_optional(&state.pool)
+    .bind(&source)
+    .bind(FREE_FAILURES)
+    .bind(MAX_LOCK_MINUTES)
+    .fetch_one(&state.pool)
     .await?;
-    if let Some(secs) = locked {
+    if refused {
         return Err(ApiError::TooManyRequests {
             code: "account_locked",
-            message: "too many failed sign-ins; try again later".to_owned(),
-            retry_after_secs: secs.max(1) as u64,
+            message: "too many failed sign-ins from your network; try again later".to_owned(),
+            retry_after_secs: retry_after.max(1) as u64,
         });
     }
     let row = sqlx::query(
@@ -257,36 +293,27 @@ async fn password_grant(
         ),
         None => (None, None),
     };
-    let valid = verify_password(password, stored).await;
+    let valid = state.passwords.verify(password, stored).await?;
     let Some(account) = account.filter(|_| valid) else {
-        // Progressive lock-out: after FREE_FAILURES, lock for 1, 2, 4, ... minutes (≤ 60).
-        sqlx::query(
-            "INSERT INTO login_attempt (email, failures, last_failure) VALUES ($1, 1, now()) \
-             ON CONFLICT (email) DO UPDATE SET failures = login_attempt.failures + 1, last_failure = now(), \
-             locked_until = CASE WHEN login_attempt.failures + 1 >= $2 \
-               THEN now() + make_interval(mins => LEAST(60, power(2, login_attempt.failures + 1 - $2)::int)) \
-               ELSE NULL END",
-        )
-        .bind(&email)
-        .bind(FREE_FAILURES)
-        .execute(&state.pool)
-        .await?;
         return Err(invalid_grant("wrong email or password"));
     };
-    sqlx::query("DELETE FROM login_attempt WHERE email = $1")
+    sqlx::query("DELETE FROM login_attempt WHERE email = $1 AND source = $2")
         .bind(&email)
+        .bind(&source)
         .execute(&state.pool)
         .await?;
     let session = Uuid::now_v7();
     let (refresh, refresh_hash) = new_opaque_token()?;
     let mut tx = state.pool.begin().await?;
     sqlx::query(
-        "INSERT INTO auth_session (id, account_id, ip, user_agent) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO auth_session (id, account_id, ip, user_agent, expires_at) \
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
     )
     .bind(session)
     .bind(account)
     .bind(&ctx.ip)
     .bind(&ctx.user_agent)
+    .bind(state.tokens.config().session_max_age.as_secs_f64())
     .execute(&mut *tx)
     .await?;
     insert_refresh(&mut tx, state, &refresh_hash, session).await?;
@@ -322,7 +349,8 @@ async fn refresh_grant(state: &AppState, refresh: &str) -> Result<TokenResponse,
     let hash = sha256_hex(refresh.trim());
     let mut tx = state.pool.begin().await?;
     let row = sqlx::query(
-        "SELECT t.session_id, t.used_at IS NOT NULL, t.expires_at < now(), s.revoked_at IS NOT NULL, s.account_id \
+        "SELECT t.session_id, t.used_at IS NOT NULL, t.expires_at < now() OR s.expires_at < now(), \
+           s.revoked_at IS NOT NULL, s.account_id \
          FROM refresh_token t JOIN auth_session s ON s.id = t.session_id \
          WHERE t.token_hash = $1 FOR UPDATE OF t, s",
     )
@@ -418,13 +446,17 @@ pub async fn change_password(
     .await?;
     let email: String = row.try_get(0)?;
     let stored: String = row.try_get(1)?;
-    if !verify_password(body.current_password, Some(stored)).await {
+    if !state
+        .passwords
+        .verify(body.current_password, Some(stored))
+        .await?
+    {
         return Err(invalid_grant("the current password is wrong"));
     }
     let email = Email::parse(&email).ok();
     let password = Password::parse(&body.new_password, email.as_ref())
         .map_err(|e| ApiError::invalid_field("new_password", e))?;
-    let hash = hash_password(password.expose().to_owned()).await?;
+    let hash = state.passwords.hash(password.expose().to_owned()).await?;
     let hook = Arc::new(AccountState {
         password_hash: Some(hash),
         keep_session: Some(user.session_id),

@@ -262,13 +262,15 @@ pub struct AssignTrainer {
     pub trainer_id: Uuid,
 }
 
-/// Assign a trainer (a member with the trainer role) to a client.
+/// Assign a trainer (a member with the trainer role) to a client. The trainer then sees
+/// the client's health fields: owners and admins only. The assignment ends when the
+/// trainer leaves the studio or stops being a trainer.
 #[utoipa::path(post, path = "/studios/{studio_id}/clients/{client_id}/trainers", tag = "clients", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"), ("client_id" = Uuid, Path, description = "Client id")),
     request_body = AssignTrainer,
     responses(
         (status = 200, description = "Assigned (or already)", body = Accepted),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (owners and admins only)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`studio_not_found`, `client_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`not_a_trainer`, `too_many_trainers`", body = Problem, content_type = "application/problem+json")))]
 pub async fn assign_trainer(
@@ -279,7 +281,7 @@ pub async fn assign_trainer(
     AppJson(body): AppJson<AssignTrainer>,
 ) -> Result<Response, ApiError> {
     let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
-    cmd.require(Action::ManageClients)?;
+    cmd.require(Action::AssignTrainers)?;
     if cmd.role_of(body.trainer_id).await? != Some(Role::Trainer) {
         return Err(ApiError::Rule {
             code: "not_a_trainer",
@@ -324,7 +326,7 @@ pub async fn unassign_trainer(
     AppPath(path): AppPath<TrainerPath>,
 ) -> Result<Response, ApiError> {
     let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
-    cmd.require(Action::ManageClients)?;
+    cmd.require(Action::AssignTrainers)?;
     let command = ClientCommand::UnassignTrainer {
         trainer_id: AccountId(path.trainer_id),
     };

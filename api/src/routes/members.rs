@@ -254,7 +254,8 @@ pub struct ChangeRole {
     pub role: Role,
 }
 
-/// Change a member's role.
+/// Change a member's role. A trainer who takes another role loses their client
+/// assignments (and with them the clients' health fields), in the same transaction.
 #[utoipa::path(put, path = "/studios/{studio_id}/members/{account_id}", tag = "members", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"), ("account_id" = Uuid, Path, description = "Member's account")),
     request_body = ChangeRole,
@@ -286,6 +287,9 @@ pub async fn change_role(
         .await?
         .outcome
         .version;
+    if body.role != Role::Trainer {
+        directory::end_trainer_assignments(&state, &mut cmd, path.account_id).await?;
+    }
     if body.role == Role::Client {
         directory::link_client_record(&state, &mut cmd, path.account_id).await?;
     }
@@ -300,7 +304,8 @@ pub async fn change_role(
     cmd.commit(reply).await
 }
 
-/// Remove a member (or leave, when it is yourself).
+/// Remove a member (or leave, when it is yourself). Their trainer assignments end in the
+/// same transaction.
 #[utoipa::path(delete, path = "/studios/{studio_id}/members/{account_id}", tag = "members", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"), ("account_id" = Uuid, Path, description = "Member's account")),
     responses(
@@ -333,6 +338,7 @@ pub async fn remove_member(
         .await?
         .outcome
         .version;
+    directory::end_trainer_assignments(&state, &mut cmd, path.account_id).await?;
     let reply = accepted(
         StatusCode::OK,
         Accepted {

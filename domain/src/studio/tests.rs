@@ -184,6 +184,28 @@ async fn out_of_range_settings_are_refused() {
             contact_phone: Some("call me".into()),
             ..StudioSettings::default()
         },
+        // The findings: a window that made every booking 500, a block that panicked
+        // chrono, a contact "address" that mailed two people.
+        StudioSettings {
+            strike_window_days: 2_000_000_000,
+            ..StudioSettings::default()
+        },
+        StudioSettings {
+            strike_block_days: u32::MAX,
+            ..StudioSettings::default()
+        },
+        StudioSettings {
+            strike_limit: 0,
+            ..StudioSettings::default()
+        },
+        StudioSettings {
+            contact_email: Some("a@x.example,b@y.example".into()),
+            ..StudioSettings::default()
+        },
+        StudioSettings {
+            contact_email: Some("Boss <boss@x.example>".into()),
+            ..StudioSettings::default()
+        },
     ];
     for settings in cases {
         let result = StudioTest::with(())

@@ -108,9 +108,13 @@ def main():
         fifo = bool(q.get("fifo", False))
         attrs = _fifo_attrs(fifo)
         attrs["VisibilityTimeout"] = str(q.get("visibility_timeout", 30))
+        # encrypted at rest with SQS-managed keys, as production declares it
+        sse = {"SqsManagedSseEnabled": "true"} if q.get("sse_sqs") else {}
+        attrs.update(sse)
         if q.get("dlq"):
-            # DLQ first (same FIFO-ness as its source queue), kept for 14 days
+            # DLQ first (same FIFO-ness and encryption as its source queue), kept for 14 days
             dlq_attrs = _fifo_attrs(fifo)
+            dlq_attrs.update(sse)
             dlq_attrs["MessageRetentionPeriod"] = "1209600"
             dlq_arn = _ensure_queue(sqs, q["dlq"], dlq_attrs)
             attrs["RedrivePolicy"] = json.dumps(

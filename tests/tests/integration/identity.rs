@@ -561,7 +561,7 @@ async fn other_endpoints_are_rate_limited_per_ip_and_invalid_tokens_count_there(
     Ok(())
 }
 
-/// `GET /me` with `token`, as seen from `ip` (the API trusts `X-Forwarded-For` here).
+/// `GET /me` with `token`, as seen from `ip` (the API trusts one proxy hop here).
 async fn me_from(app: &TestApp, token: &str, ip: &str) -> anyhow::Result<(u16, serde_json::Value)> {
     let r = app
         .client
@@ -582,7 +582,7 @@ async fn the_per_account_limit_counts_verified_tokens_only() -> anyhow::Result<(
     config.rate_limits.burst = 3;
     // Every request below comes from its own address, so no per-IP budget runs out:
     // what is left to stop them is the per-account limit.
-    config.rate_limits.trust_forwarded_for = true;
+    config.rate_limits.trusted_proxy_hops = 1;
     let app = env.spawn_api_with(config).await?;
     let victim = app.user("Rate Victim").await?;
     let bystander = app.user("Rate Bystander").await?;

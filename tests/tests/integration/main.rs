@@ -15,6 +15,7 @@ mod poison;
 mod projector;
 mod relay;
 mod scheduling;
+mod security;
 mod side_effects;
 mod structure;
 mod sweeps;

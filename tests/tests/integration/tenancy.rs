@@ -530,6 +530,16 @@ async fn attempt(
             format!("{base}/clients"),
             Some(serde_json::json!({"full_name": "New Client"})),
         ),
+        Action::AssignTrainers => {
+            // A record of its own: an assignment here must not change what the other
+            // actions see.
+            let (client, trainer) = MATRIX_ASSIGN.with(|a| *a.borrow()).unwrap_or_default();
+            (
+                Method::POST,
+                format!("{base}/clients/{client}/trainers"),
+                Some(serde_json::json!({"trainer_id": trainer})),
+            )
+        }
         Action::RecordHealth => (
             Method::PUT,
             format!("{base}/clients/{client}/health"),
@@ -602,6 +612,8 @@ async fn matrix_class(app: &TestApp, studio: Uuid) -> anyhow::Result<Uuid> {
 thread_local! {
     static MATRIX_OWNER: std::cell::RefCell<Option<Uuid>> = const { std::cell::RefCell::new(None) };
     static MATRIX_CLASS: std::cell::RefCell<Option<(Uuid, Uuid)>> = const { std::cell::RefCell::new(None) };
+    /// The client record the trainer-assignment attempts use, and the trainer.
+    static MATRIX_ASSIGN: std::cell::RefCell<Option<(Uuid, Uuid)>> = const { std::cell::RefCell::new(None) };
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -625,6 +637,19 @@ async fn the_role_matrix_holds_for_every_role_and_action() -> anyhow::Result<()>
     )
     .await?;
     wait_client(&app, &owner, studio, client, 1).await?;
+    let assign_client = client_record(
+        &app,
+        &owner,
+        studio,
+        serde_json::json!({"full_name": "Assigned Elsewhere"}),
+    )
+    .await?;
+    let trainer = people
+        .iter()
+        .find(|(r, _)| *r == Role::Trainer)
+        .map(|(_, u)| u.id)
+        .unwrap_or_default();
+    MATRIX_ASSIGN.with(|a| *a.borrow_mut() = Some((assign_client, trainer)));
     studio_at(&app, &owner, studio, 5).await?;
     // A class to book (capacity for everyone) and to read the roster of.
     let (s, class) = app

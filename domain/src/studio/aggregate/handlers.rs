@@ -292,13 +292,19 @@ fn validate_settings(s: &StudioSettings) -> Result<(), StudioError> {
             "must be between 0 and 168",
         ));
     }
+    if !(1..=20).contains(&s.strike_limit) {
+        return Err(invalid("strike_limit", "must be between 1 and 20"));
+    }
+    if !(1..=365).contains(&s.strike_window_days) {
+        return Err(invalid("strike_window_days", "must be between 1 and 365"));
+    }
+    if s.strike_block_days > 90 {
+        return Err(invalid("strike_block_days", "must be between 0 and 90"));
+    }
     if let Some(email) = &s.contact_email {
-        let plausible = email.len() <= 254
-            && email.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty() && domain.contains('.') && !email.chars().any(char::is_whitespace)
-            });
-        if !plausible {
-            return Err(invalid("contact_email", "must be an email address"));
+        // One address (it is mailed): no lists, no display names.
+        if crate::values::Email::parse(email).is_err() || email.contains([',', ';', '<', '>']) {
+            return Err(invalid("contact_email", "must be one email address"));
         }
     }
     if let Some(phone) = &s.contact_phone {
