@@ -98,7 +98,8 @@ impl Limiters {
     }
 
     /// Distinct keys held (networks, accounts and tenants).
-    pub fn keys(&self) -> usize {
+    #[cfg(test)]
+    fn keys(&self) -> usize {
         self.ip.len() + self.account.len() + self.auth.len() + self.tenant.len()
     }
 
@@ -166,12 +167,10 @@ pub fn client_ip(request: &Request, trusted_proxy_hops: usize) -> Option<IpAddr>
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .collect();
-    let Some(chosen) = hops.len().checked_sub(1).map(|last| {
-        let from_right = trusted_proxy_hops.min(hops.len());
-        hops[last + 1 - from_right]
-    }) else {
+    if hops.is_empty() {
         return peer;
-    };
+    }
+    let chosen = hops[hops.len() - trusted_proxy_hops.min(hops.len())];
     chosen.parse().ok().or(peer)
 }
 

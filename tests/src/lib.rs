@@ -507,9 +507,22 @@ impl TestApp {
         email: &str,
         password: &str,
     ) -> anyhow::Result<(u16, serde_json::Value)> {
-        let r = self
-            .client
-            .post(self.url("/api/v1/auth/token"))
+        self.login_via(email, password, None).await
+    }
+
+    /// [`Self::login`] through a proxy that appends `forwarded_for` to `X-Forwarded-For`
+    /// (for an API configured with trusted proxy hops).
+    pub async fn login_via(
+        &self,
+        email: &str,
+        password: &str,
+        forwarded_for: Option<&str>,
+    ) -> anyhow::Result<(u16, serde_json::Value)> {
+        let mut r = self.client.post(self.url("/api/v1/auth/token"));
+        if let Some(ip) = forwarded_for {
+            r = r.header("x-forwarded-for", ip);
+        }
+        let r = r
             .form(&[
                 ("grant_type", "password"),
                 ("username", email),

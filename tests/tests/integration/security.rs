@@ -5,31 +5,10 @@
 
 use std::time::Duration;
 
-use repstream_tests::{TestApp, TestEnv};
+use repstream_tests::TestEnv;
 use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;
-
-/// A password grant as seen from `ip` (the API trusts one proxy hop in these tests).
-async fn login_from(
-    app: &TestApp,
-    email: &str,
-    password: &str,
-    ip: &str,
-) -> anyhow::Result<(u16, serde_json::Value)> {
-    let r = app
-        .client
-        .post(app.url("/api/v1/auth/token"))
-        .header("x-forwarded-for", ip)
-        .form(&[
-            ("grant_type", "password"),
-            ("username", email),
-            ("password", password),
-        ])
-        .send()
-        .await?;
-    Ok((r.status().as_u16(), r.json().await.unwrap_or_default()))
-}
 
 #[tokio::test]
 async fn the_platform_tenant_can_never_be_created_joined_or_audited() -> anyhow::Result<()> {
@@ -123,7 +102,7 @@ async fn parallel_guesses_cannot_pass_the_lock_and_only_lock_out_their_own_netwo
         let app = &app;
         let email = user.email.clone();
         async move {
-            login_from(app, &email, &format!("guess-number-{i}"), "203.0.113.7")
+            app.login_via(&email, &format!("guess-number-{i}"), Some("203.0.113.7"))
                 .await
                 .map(|(s, _)| s)
         }
@@ -138,7 +117,7 @@ async fn parallel_guesses_cannot_pass_the_lock_and_only_lock_out_their_own_netwo
     );
     // The attacker's network stays locked, even with the right password…
     assert_eq!(
-        login_from(&app, &user.email, &user.password, "203.0.113.7")
+        app.login_via(&user.email, &user.password, Some("203.0.113.7"))
             .await?
             .0,
         429
@@ -146,17 +125,20 @@ async fn parallel_guesses_cannot_pass_the_lock_and_only_lock_out_their_own_netwo
     // …and a neighbouring IPv6 address in one /64 counts as the same network.
     for ip in ["2001:db8:1:2::1", "2001:db8:1:2::ffff"] {
         for _ in 0..5 {
-            login_from(&app, &user.email, "wrong-again-123", ip).await?;
+            app.login_via(&user.email, "wrong-again-123", Some(ip))
+                .await?;
         }
     }
     assert_eq!(
-        login_from(&app, &user.email, &user.password, "2001:db8:1:2:abcd::9")
+        app.login_via(&user.email, &user.password, Some("2001:db8:1:2:abcd::9"))
             .await?
             .0,
         429
     );
     // The owner, elsewhere, signs in as usual: nobody can lock someone else out.
-    let (s, body) = login_from(&app, &user.email, &user.password, "198.51.100.20").await?;
+    let (s, body) = app
+        .login_via(&user.email, &user.password, Some("198.51.100.20"))
+        .await?;
     assert_eq!(s, 200, "{body}");
     Ok(())
 }

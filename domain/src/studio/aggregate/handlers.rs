@@ -302,8 +302,8 @@ fn validate_settings(s: &StudioSettings) -> Result<(), StudioError> {
         return Err(invalid("strike_block_days", "must be between 0 and 90"));
     }
     if let Some(email) = &s.contact_email {
-        // One address (it is mailed): no lists, no display names.
-        if crate::values::Email::parse(email).is_err() || email.contains([',', ';', '<', '>']) {
+        // One address (it is mailed): `Email` refuses lists and display names.
+        if crate::values::Email::parse(email).is_err() {
             return Err(invalid("contact_email", "must be one email address"));
         }
     }
