@@ -245,8 +245,7 @@ pub async fn get_studio(
 
 /// Rename a studio.
 #[utoipa::path(post, path = "/studios/{studio_id}/rename", tag = "studios", security(("bearer" = [])),
-    params(("studio_id" = Uuid, Path, description = "Studio id"),
-           ("If-Match" = Option<String>, Header, description = "Expected version as an ETag, e.g. \"3\"")),
+    params(("studio_id" = Uuid, Path, description = "Studio id")),
     request_body = RenameStudio,
     responses(
         (status = 200, description = "Renamed (or already so named)", body = Accepted),
@@ -276,8 +275,7 @@ pub async fn rename_studio(
 
 /// Replace a studio's settings.
 #[utoipa::path(put, path = "/studios/{studio_id}/settings", tag = "studios", security(("bearer" = [])),
-    params(("studio_id" = Uuid, Path, description = "Studio id"),
-           ("If-Match" = Option<String>, Header, description = "Expected version as an ETag")),
+    params(("studio_id" = Uuid, Path, description = "Studio id")),
     request_body = UpdateSettings,
     responses(
         (status = 200, description = "Updated (or unchanged)", body = Accepted),
@@ -315,8 +313,7 @@ pub async fn update_settings(
 
 /// Add a location to a studio.
 #[utoipa::path(post, path = "/studios/{studio_id}/locations", tag = "studios", security(("bearer" = [])),
-    params(("studio_id" = Uuid, Path, description = "Studio id"),
-           ("If-Match" = Option<String>, Header, description = "Expected version as an ETag")),
+    params(("studio_id" = Uuid, Path, description = "Studio id")),
     request_body = AddLocation,
     responses(
         (status = 201, description = "Added (or already added with this id)", body = Accepted),
@@ -361,8 +358,7 @@ pub async fn add_location(
 /// Rename a location.
 #[utoipa::path(post, path = "/studios/{studio_id}/locations/{location_id}/rename", tag = "studios", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"),
-           ("location_id" = Uuid, Path, description = "Location id"),
-           ("If-Match" = Option<String>, Header, description = "Expected version as an ETag")),
+           ("location_id" = Uuid, Path, description = "Location id")),
     request_body = RenameLocation,
     responses(
         (status = 200, description = "Renamed (or already so named)", body = Accepted),
