@@ -148,7 +148,8 @@ async fn studio_command(
     responses(
         (status = 201, description = "Created", body = Accepted),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid values or a broken rule (`validation_failed`, `studio_already_exists`)", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "`studio_already_exists` (a studio with this `id` exists, with other details)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_studio(
     State(state): State<AppState>,
     user: Caller,
