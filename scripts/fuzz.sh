@@ -11,15 +11,8 @@ cd "$REPO"
 ensure_tools
 
 BUDGET="${1:-300}"
-SCHEMATHESIS_VERSION="4.32.5"
 VENV="$(state_dir)/venv/schemathesis"
-if ! "$VENV/bin/schemathesis" --version >/dev/null 2>&1; then
-  py="$(command -v python3)" || die "python3 is needed for schemathesis"
-  log "installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
-  rm -rf "$VENV"
-  "$py" -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" >&2
-fi
+ensure_schemathesis_venv "$VENV" # sets SCHEMATHESIS_BIN
 
 TMP="$(mktemp -d)"
 RUN_PID=""
@@ -60,7 +53,7 @@ TOKEN="$(curl -s -X POST "$API/api/v1/auth/token" -H 'content-type: application/
 
 # Signing out or changing the password would end the session the run uses.
 # shellcheck disable=SC2086  # SCHEMATHESIS_ARGS is a list of flags
-"$VENV/bin/schemathesis" run "$API/openapi.json" \
+"$SCHEMATHESIS_BIN" run "$API/openapi.json" \
   -H "Authorization: Bearer $TOKEN" \
   --checks not_a_server_error \
   --exclude-path-regex '/auth/(logout|password)' \

@@ -2,11 +2,12 @@
 # Shared helpers, sourced by the other scripts (never executed on its own).
 # No `set -euo pipefail` here on purpose: the caller sets its own shell options
 # (env.sh may be sourced into an interactive shell).
-# shellcheck disable=SC2034  # REPO / LOCALSTACK_VERSION are used by the sourcing scripts
+# shellcheck disable=SC2034  # REPO / *_VERSION / SCHEMATHESIS_BIN are used by the sourcing scripts
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOCALSTACK_VERSION="2026.3.0"
 MOTO_VERSION="5.2.5"
+SCHEMATHESIS_VERSION="4.32.5"
 PG_OS_USER="${PG_OS_USER:-postgres}"
 
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2 || true; }
@@ -150,6 +151,31 @@ ensure_localstack_venv() {
   fi
   flock -u 9
   exec 9>&-
+}
+
+# Creates/reuses the schemathesis venv in DIR (idempotent: an existing install of the pinned
+# version is kept; pip never prompts). Sets SCHEMATHESIS_BIN. Used by `make fuzz` and by
+# `make test` (the contract test). A lock serialises concurrent callers.
+ensure_schemathesis_venv() {
+  local dir="${1:?ensure_schemathesis_venv DIR}" py t0
+  mkdir -p "$(dirname "$dir")"
+  exec 8>"$dir.lock"
+  flock 8
+  SCHEMATHESIS_BIN="$dir/bin/schemathesis"
+  if ! "$SCHEMATHESIS_BIN" --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION"; then
+    t0=$SECONDS
+    py="$(pick_python || command -v python3 || true)"
+    [ -n "$py" ] || { apt_install python3 python3-venv; py="$(command -v python3)"; }
+    log "installing schemathesis $SCHEMATHESIS_VERSION into $dir"
+    rm -rf "$dir"
+    "$py" -m venv "$dir" 2>/dev/null || { apt_install python3-venv; rm -rf "$dir"; "$py" -m venv "$dir"; }
+    "$dir/bin/pip" install -q --disable-pip-version-check --no-input \
+      "schemathesis==$SCHEMATHESIS_VERSION" >&2
+    "$SCHEMATHESIS_BIN" --version >/dev/null || die "schemathesis did not install into $dir"
+    log "schemathesis venv ready in $((SECONDS - t0)) s"
+  fi
+  flock -u 8
+  exec 8>&-
 }
 
 # Stop an emulator started by aws-up.sh (its folder ROOT holds the pid file).

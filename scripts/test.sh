@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make test` (and CI): fmt and clippy checks, throwaway Postgres + LocalStack, then ONE cargo invocation
-# that builds and runs every test. Extra args go to cargo nextest/test: scripts/test.sh -E 'test(x)'
+# `make test` (and CI): fmt and clippy checks, throwaway Postgres + LocalStack (and schemathesis for
+# the contract test), then ONE cargo invocation that builds and runs every test. Extra args go to
+# cargo nextest/test: scripts/test.sh -E 'test(x)'
 # Infra is torn down and wiped on any exit.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -26,12 +27,13 @@ NAME="test-$$"
 TMP="$(mktemp -d)"
 PG_PID=""
 AWS_PID=""
+ST_PID=""
 # shellcheck disable=SC2317  # invoked via trap
 cleanup() {
   local rc=$? p
   trap '' INT TERM
   # interrupted during start-up: stop the starters first (their servers are stopped below)
-  for p in $PG_PID $AWS_PID; do kill "$p" 2>/dev/null || true; done
+  for p in $PG_PID $AWS_PID $ST_PID; do kill "$p" 2>/dev/null || true; done
   "$REPO/scripts/aws-down.sh" "$NAME" --wipe || true
   "$REPO/scripts/pg-down.sh" "$NAME" --wipe || true
   rm -rf "$TMP"
@@ -42,17 +44,27 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Postgres and the emulator start in parallel (the first LocalStack install takes ~50 s)
+# Postgres and the emulator start in parallel (the first LocalStack install takes ~50 s),
+# and schemathesis for the contract test (tests/tests/integration/contract.rs) installs
+# beside them the first time (~25 s)
+ensure_tools
+SCHEMATHESIS_VENV="$(state_dir)/venv/schemathesis"
 "$REPO/scripts/pg-up.sh" "$NAME" --throwaway >"$TMP/pg.out" &
 PG_PID=$!
 "$REPO/scripts/aws-up.sh" "$NAME" --throwaway >"$TMP/aws.out" &
 AWS_PID=$!
+ensure_schemathesis_venv "$SCHEMATHESIS_VENV" &
+ST_PID=$!
 PG_RC=0
 AWS_RC=0
+ST_RC=0
 wait "$PG_PID" || PG_RC=$?
 wait "$AWS_PID" || AWS_RC=$?
+wait "$ST_PID" || ST_RC=$?
 [ "$PG_RC" = 0 ] || die "pg-up.sh failed ($PG_RC)"
 [ "$AWS_RC" = 0 ] || die "aws-up.sh failed ($AWS_RC)"
+[ "$ST_RC" = 0 ] || die "installing schemathesis failed ($ST_RC)"
+export SCHEMATHESIS_BIN="$SCHEMATHESIS_VENV/bin/schemathesis"
 
 # DATABASE_URL is the admin URL: tests create their own databases from it
 DATABASE_URL="$(tail -1 "$TMP/pg.out")"
@@ -61,7 +73,7 @@ AWS_ENDPOINT_URL="$(tail -1 "$TMP/aws.out")"
 export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL#AWS_ENDPOINT_URL=}"
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export REPSTREAM_TEST_INFRA=1
-log "DATABASE_URL=$DATABASE_URL AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
+log "DATABASE_URL=$DATABASE_URL AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL SCHEMATHESIS_BIN=$SCHEMATHESIS_BIN"
 
 set +e
 if cargo nextest --version >/dev/null 2>&1; then

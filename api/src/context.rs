@@ -96,17 +96,23 @@ pub const IDEMPOTENCY_HEADER: HeaderName = HeaderName::from_static("idempotency-
 #[derive(Debug, Clone)]
 struct Fingerprint(String);
 
-/// Middleware: for a request with an `Idempotency-Key`, fingerprints method, path and
-/// body (the body is read within the configured limit and handed on unchanged), so a
-/// retry can be told from a different request reusing the key.
+/// Middleware: for a command (not `GET`, `HEAD` or `OPTIONS`: reads are idempotent
+/// anyway) with an `Idempotency-Key`, fingerprints method, path and body (the body is
+/// read within the configured limit, else `413`, and handed on unchanged), so a retry can
+/// be told from a different request reusing the key.
 pub async fn idempotency(
     axum::extract::State(limit): axum::extract::State<usize>,
     request: Request,
     next: Next,
 ) -> Response {
+    use axum::http::Method;
     use axum::response::IntoResponse;
     use sha2::Digest;
-    if !request.headers().contains_key(&IDEMPOTENCY_HEADER) {
+    let read = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if read || !request.headers().contains_key(&IDEMPOTENCY_HEADER) {
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();

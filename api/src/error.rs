@@ -53,9 +53,14 @@ pub enum ApiError {
     /// 401: missing, invalid or expired credentials.
     #[error("{message}")]
     Unauthorized { code: &'static str, message: String },
-    /// 400: OAuth2 token-endpoint refusal (`invalid_grant`, ...).
+    /// 400: an OAuth2 refusal of a grant (`invalid_grant`, ...). The token endpoint
+    /// answers it in RFC 6749's shape ([`TokenError`]); elsewhere (a wrong current password
+    /// on `/auth/password`) it is problem+json like every other error.
     #[error("{message}")]
-    OAuth { code: &'static str, message: String },
+    OAuth {
+        code: OAuthErrorCode,
+        message: String,
+    },
     /// 403: authenticated, but the role does not allow this.
     #[error("your role in this studio does not allow this")]
     Forbidden,
@@ -125,6 +130,83 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
 }
 
+/// The `error` of an OAuth2 token-endpoint error (RFC 6749 §5.2) this API answers. No
+/// client authenticates (the clients are public), so never `invalid_client`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuthErrorCode {
+    /// Malformed: a missing parameter, another media type than a form or JSON, a body that
+    /// does not parse, a value out of bounds, a malformed header.
+    InvalidRequest,
+    /// Wrong email or password; an unknown, used, expired or ended refresh token.
+    InvalidGrant,
+    /// A `grant_type` other than `password` and `refresh_token`.
+    UnsupportedGrantType,
+}
+
+impl OAuthErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+        }
+    }
+}
+
+/// The body of a token-endpoint error (RFC 6749 §5.2), as declared in the OpenAPI
+/// document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthError {
+    pub error: OAuthErrorCode,
+    /// What was wrong, for the client's developer.
+    pub error_description: String,
+}
+
+/// The token endpoint's errors, in the shape OAuth2 clients parse (RFC 6749 §5.2): every
+/// refusal of the request itself is `400` with an `application/json` [`OAuthError`] and
+/// `Cache-Control: no-store`. The endpoint's own refusals keep their code; malformed input
+/// of any kind (what other endpoints answer `400`, `415` or `422` for) is
+/// `invalid_request`. What is not about the request's content stays problem+json, as on
+/// every endpoint: `413` (the body limit), `429` (rate limit, lock-out) and `5xx`.
+#[derive(Debug)]
+pub struct TokenError(pub ApiError);
+
+impl From<ApiError> for TokenError {
+    fn from(err: ApiError) -> Self {
+        Self(err)
+    }
+}
+
+impl IntoResponse for TokenError {
+    fn into_response(self) -> Response {
+        let error = match &self.0 {
+            ApiError::OAuth { code, .. } => *code,
+            ApiError::MalformedJson(_)
+            | ApiError::InvalidBody(_)
+            | ApiError::UnsupportedMediaType
+            | ApiError::InvalidPath(_)
+            | ApiError::InvalidQuery(_)
+            | ApiError::InvalidHeader { .. }
+            | ApiError::Validation(_) => OAuthErrorCode::InvalidRequest,
+            _ => return self.0.into_response(),
+        };
+        let body = OAuthError {
+            error,
+            error_description: self.0.to_string(),
+        };
+        (
+            StatusCode::BAD_REQUEST,
+            [
+                (header::CACHE_CONTROL, "no-store"),
+                (header::PRAGMA, "no-cache"),
+            ],
+            axum::Json(body),
+        )
+            .into_response()
+    }
+}
+
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
@@ -163,8 +245,8 @@ impl ApiError {
             Self::InvalidPath(_) => "invalid_path_parameter",
             Self::InvalidQuery(_) => "invalid_query_parameter",
             Self::InvalidHeader { .. } => "invalid_header",
+            Self::OAuth { code, .. } => code.as_str(),
             Self::Unauthorized { code, .. }
-            | Self::OAuth { code, .. }
             | Self::Conflict { code, .. }
             | Self::TooManyRequests { code, .. } => code,
             Self::Forbidden => "forbidden",
@@ -428,3 +510,51 @@ from_domain_errors!(
     domain::studio::StudioError,
     domain::trainer_calendar::TrainerCalendarError,
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn answer(err: ApiError) -> (StatusCode, String, serde_json::Value) {
+        let response = TokenError::from(err).into_response();
+        let status = response.status();
+        let media = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("a body");
+        let body = serde_json::from_slice(&body).expect("JSON");
+        (status, media, body)
+    }
+
+    #[tokio::test]
+    async fn token_errors_are_oauth2_documents_for_the_request_and_problems_otherwise() {
+        let (status, media, body) = answer(ApiError::UnsupportedMediaType).await;
+        assert_eq!((status.as_u16(), media.as_str()), (400, "application/json"));
+        assert_eq!(body["error"], "invalid_request");
+        let (_, _, body) = answer(ApiError::OAuth {
+            code: OAuthErrorCode::InvalidGrant,
+            message: "wrong email or password".to_owned(),
+        })
+        .await;
+        assert_eq!(
+            body,
+            serde_json::json!({"error": "invalid_grant", "error_description": "wrong email or password"})
+        );
+        let (status, media, body) = answer(ApiError::TooManyRequests {
+            code: "account_locked",
+            message: "later".to_owned(),
+            retry_after_secs: 60,
+        })
+        .await;
+        assert_eq!(
+            (status.as_u16(), media.as_str()),
+            (429, "application/problem+json")
+        );
+        assert_eq!(body["code"], "account_locked");
+    }
+}

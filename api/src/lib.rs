@@ -10,8 +10,9 @@
 //! any error ─► ApiError ─► application/problem+json with a stable `code`
 //! ```
 //!
-//! `/openapi.json` is generated from the handlers; `/docs` serves Swagger UI from
-//! assets compiled into the binary (works offline).
+//! `/openapi.json` is generated from the handlers and the layers they sit behind
+//! ([`openapi`]); `/docs` serves Swagger UI from assets compiled into the binary (works
+//! offline).
 //!
 //! Run: `repstream-api serve` (also `migrate`, `seed`).
 
@@ -22,6 +23,7 @@ pub mod command;
 pub mod context;
 pub mod error;
 pub mod extract;
+pub mod openapi;
 pub mod ratelimit;
 pub mod reply;
 pub mod routes;
@@ -47,66 +49,30 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::context::CorrelationId;
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::ApiError;
 pub use crate::state::{ApiConfig, AppState};
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "repstream API",
-        description = "Event-sourced backend for fitness studios. Commands answer the \
-            aggregate id and its new version; reads accept `min_version` to read your own \
-            writes. Errors are RFC 9457 problem+json documents with a stable `code`."
-    ),
-    tags(
-        (name = "auth", description = "Accounts, sign-in, tokens"),
-        (name = "studios", description = "Studios (tenants) and their locations"),
-        (name = "members", description = "Studio members, roles and invitations"),
-        (name = "clients", description = "Client records and health intake"),
-        (name = "class types", description = "The studio's catalogue of class types"),
-        (name = "classes", description = "Classes, the calendar, rosters"),
-        (name = "schedules", description = "Weekly series of classes"),
-        (name = "bookings", description = "Bookings and waitlists, a client's bookings"),
-        (name = "attendance", description = "Check-in and check-in codes"),
-        (name = "trainer calendars", description = "Trainer availability, time off, free slots and schedules"),
-        (name = "appointments", description = "1:1 appointments on a trainer's calendar"),
-        (name = "audit", description = "Who did what"),
-        (name = "operations", description = "Health and readiness")
-    ),
-    components(schemas(Problem, FieldError)),
-    modifiers(&BearerScheme)
-)]
-struct ApiDoc;
+/// The routes and the OpenAPI document that describes them (with the answers of the
+/// layers every request passes, see [`openapi`]).
+fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .nest("/api/v1", routes::v1())
+        .merge(routes::health::router())
+        .split_for_parts();
+    openapi::declare_layer_answers(&mut document);
+    (router, document)
+}
 
-/// Declares the `bearer` security scheme the protected operations reference.
-struct BearerScheme;
-
-impl utoipa::Modify for BearerScheme {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .description(Some("Access token from POST /api/v1/auth/token"))
-                    .build(),
-            ),
-        );
-    }
+/// The OpenAPI document served at `/openapi.json`.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    routes_and_document().1
 }
 
 /// The OpenAPI document and the router it describes.
 pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let max_body = state.config.max_body_bytes;
     let cors = security::cors(&state.config.cors_allowed_origins);
-    let v1 = routes::v1();
-    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest("/api/v1", v1)
-        .merge(routes::health::router())
-        .split_for_parts();
+    let (router, openapi) = routes_and_document();
     let router = router
         .route_layer(axum::middleware::from_fn(track_http))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi.clone()))

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::auth::{new_opaque_token, sha256_hex, AuthUser};
 use crate::context::RequestContext;
-use crate::error::{ApiError, Problem, Validator};
+use crate::error::{ApiError, OAuthError, OAuthErrorCode, Problem, TokenError, Validator};
 use crate::extract::AppJson;
 use crate::state::AppState;
 use crate::tenancy::tenant_tx;
@@ -54,7 +54,8 @@ pub struct AccountInfo {
         (status = 201, description = "Account created; sign in with /auth/token", body = AccountInfo),
         (status = 409, description = "`email_taken`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` (email, password policy, name)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json")))]
+        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`busy`: too many passwords are being checked at once (see `Retry-After`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn signup(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -101,16 +102,22 @@ pub async fn signup(
 }
 
 /// OAuth2 token request (RFC 6749 §4.3 and §6), as a form or JSON.
+// The bounds are MAX_USERNAME_CHARS and MAX_FIELD_CHARS (`schema` takes only literals).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TokenRequest {
     /// `password` or `refresh_token`.
+    #[schema(max_length = 1024)]
     pub grant_type: String,
     /// The email (password grant).
+    #[schema(max_length = 254)]
     pub username: Option<String>,
+    #[schema(max_length = 1024)]
     pub password: Option<String>,
     /// The refresh token (refresh grant).
+    #[schema(max_length = 1024)]
     pub refresh_token: Option<String>,
     /// Accepted and ignored.
+    #[schema(max_length = 1024)]
     pub scope: Option<String>,
 }
 
@@ -126,11 +133,17 @@ pub struct TokenResponse {
     pub refresh_token: String,
 }
 
-/// Accepts `application/x-www-form-urlencoded` (OAuth2 clients) or JSON.
+/// The longest `username` the token endpoint reads: the longest email address (RFC 5321).
+const MAX_USERNAME_CHARS: usize = 254;
+/// The longest `password`, `refresh_token` or `scope` it reads.
+const MAX_FIELD_CHARS: usize = 1024;
+
+/// Accepts `application/x-www-form-urlencoded` (OAuth2 clients) or JSON; anything else,
+/// and any field out of bounds, is `invalid_request` ([`TokenError`]).
 pub struct TokenForm(TokenRequest);
 
 impl<S: Send + Sync> FromRequest<S> for TokenForm {
-    type Rejection = ApiError;
+    type Rejection = TokenError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let is_form = req
@@ -138,34 +151,56 @@ impl<S: Send + Sync> FromRequest<S> for TokenForm {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        if is_form {
-            let form = axum::Form::<TokenRequest>::from_request(req, state)
+        let request = if is_form {
+            axum::Form::<TokenRequest>::from_request(req, state)
                 .await
-                .map_err(|e| ApiError::InvalidBody(e.body_text()))?;
-            // As for JSON bodies (see `AppJson`): no NUL reaches Postgres.
-            let r = &form.0;
-            let fields = [&r.username, &r.password, &r.refresh_token, &r.scope];
-            if r.grant_type.contains('\0')
-                || fields
-                    .iter()
-                    .any(|f| f.as_deref().is_some_and(|v| v.contains('\0')))
-            {
-                return Err(ApiError::InvalidBody(
-                    "fields may not contain the NUL character".to_owned(),
-                ));
-            }
-            Ok(Self(form.0))
+                .map_err(|e| {
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        ApiError::PayloadTooLarge
+                    } else {
+                        ApiError::InvalidBody(e.body_text())
+                    }
+                })?
+                .0
         } else {
-            AppJson::<TokenRequest>::from_request(req, state)
-                .await
-                .map(|j| Self(j.0))
+            AppJson::<TokenRequest>::from_request(req, state).await?.0
+        };
+        check_token_request(&request)?;
+        Ok(Self(request))
+    }
+}
+
+/// Bounds every field (an email longer than any address must not reach the sign-in
+/// bookkeeping) and, as for JSON bodies (see `AppJson`), keeps NUL out of Postgres.
+fn check_token_request(r: &TokenRequest) -> Result<(), ApiError> {
+    let invalid = |message: String| ApiError::OAuth {
+        code: OAuthErrorCode::InvalidRequest,
+        message,
+    };
+    let fields = [
+        ("grant_type", Some(&r.grant_type), MAX_FIELD_CHARS),
+        ("username", r.username.as_ref(), MAX_USERNAME_CHARS),
+        ("password", r.password.as_ref(), MAX_FIELD_CHARS),
+        ("refresh_token", r.refresh_token.as_ref(), MAX_FIELD_CHARS),
+        ("scope", r.scope.as_ref(), MAX_FIELD_CHARS),
+    ];
+    for (name, value, max) in fields {
+        let Some(value) = value else { continue };
+        if value.contains('\0') {
+            return Err(invalid(format!(
+                "`{name}` may not contain the NUL character"
+            )));
+        }
+        if value.chars().count() > max {
+            return Err(invalid(format!("`{name}` is longer than {max} characters")));
         }
     }
+    Ok(())
 }
 
 fn invalid_grant(message: &str) -> ApiError {
     ApiError::OAuth {
-        code: "invalid_grant",
+        code: OAuthErrorCode::InvalidGrant,
         message: message.to_owned(),
     }
 }
@@ -175,47 +210,59 @@ fn invalid_grant(message: &str) -> ApiError {
 const FREE_FAILURES: i32 = 5;
 const MAX_LOCK_MINUTES: i32 = 60;
 
-/// Longest username and password a sign-in considers (an email is at most 254
-/// characters; new passwords at most 128).
-const MAX_USERNAME: usize = 320;
-const MAX_PASSWORD: usize = 1024;
-
 /// Sign in (password grant) or refresh (refresh_token grant).
+///
+/// Errors are RFC 6749 §5.2 documents (`{"error", "error_description"}`), which OAuth2
+/// clients parse, not problem+json; only `413`, `429` and `5xx` are problem+json, as on
+/// every endpoint.
 #[utoipa::path(post, path = "/auth/token", tag = "auth",
-    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    request_body(content(
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "application/json"))),
     responses(
-        (status = 200, description = "Tokens", body = TokenResponse),
-        (status = 400, description = "`invalid_grant`, `unsupported_grant_type`, `invalid_request`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`account_locked` after repeated failures, or `rate_limited`", body = Problem, content_type = "application/problem+json")))]
+        (status = 200, description = "Tokens", body = TokenResponse,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, description = "RFC 6749 §5.2: `invalid_request` (a missing parameter, \
+            another media type than a form or JSON, a body that does not parse, a field out of \
+            bounds: `username` up to 254 characters, the others up to 1024), `invalid_grant` \
+            (wrong email or password; an unknown, used, expired or ended refresh token), \
+            `unsupported_grant_type`", body = OAuthError,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 429, description = "`account_locked` after repeated failures, or `rate_limited`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`busy`: too many passwords are being checked at once (see `Retry-After`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn token(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    ctx: Result<RequestContext, ApiError>,
     TokenForm(body): TokenForm,
-) -> Result<Response, ApiError> {
+) -> Result<Response, TokenError> {
+    let ctx = ctx?;
+    let invalid_request = |message: &str| ApiError::OAuth {
+        code: OAuthErrorCode::InvalidRequest,
+        message: message.to_owned(),
+    };
     let response = match body.grant_type.as_str() {
         "password" => {
             let (Some(username), Some(password)) = (body.username, body.password) else {
-                return Err(ApiError::OAuth {
-                    code: "invalid_request",
-                    message: "the password grant needs `username` and `password`".to_owned(),
-                });
+                return Err(
+                    invalid_request("the password grant needs `username` and `password`").into(),
+                );
             };
             password_grant(&state, &ctx, &username, password).await?
         }
         "refresh_token" => {
             let Some(refresh) = body.refresh_token else {
-                return Err(ApiError::OAuth {
-                    code: "invalid_request",
-                    message: "the refresh_token grant needs `refresh_token`".to_owned(),
-                });
+                return Err(
+                    invalid_request("the refresh_token grant needs `refresh_token`").into(),
+                );
             };
             refresh_grant(&state, &refresh).await?
         }
         _ => {
             return Err(ApiError::OAuth {
-                code: "unsupported_grant_type",
+                code: OAuthErrorCode::UnsupportedGrantType,
                 message: "grant_type must be `password` or `refresh_token`".to_owned(),
-            })
+            }
+            .into())
         }
     };
     Ok((
@@ -234,15 +281,6 @@ async fn password_grant(
     username: &str,
     password: String,
 ) -> Result<TokenResponse, ApiError> {
-    if username.len() > MAX_USERNAME {
-        return Err(ApiError::OAuth {
-            code: "invalid_request",
-            message: format!("`username` is longer than {MAX_USERNAME} characters"),
-        });
-    }
-    if password.len() > MAX_PASSWORD {
-        return Err(invalid_grant("wrong email or password"));
-    }
     let email = username.trim().to_lowercase();
     let source = ctx.source_network();
     // The attempt is counted before the password is checked, in one statement that also
@@ -431,7 +469,8 @@ pub struct ChangePassword {
         (status = 204, description = "Changed"),
         (status = 400, description = "`invalid_grant`: the current password is wrong", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: password policy", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`validation_failed`: password policy", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`busy`: too many passwords are being checked at once (see `Retry-After`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn change_password(
     State(state): State<AppState>,
     user: AuthUser,

@@ -148,7 +148,8 @@ async fn studio_command(
     responses(
         (status = 201, description = "Created", body = Accepted),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid values or a broken rule (`validation_failed`, `studio_already_exists`)", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "`studio_already_exists` (a studio with this `id` exists, with other details)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_studio(
     State(state): State<AppState>,
     user: Caller,
@@ -245,8 +246,7 @@ pub async fn get_studio(
 
 /// Rename a studio.
 #[utoipa::path(post, path = "/studios/{studio_id}/rename", tag = "studios", security(("bearer" = [])),
-    params(("studio_id" = Uuid, Path, description = "Studio id"),
-           ("If-Match" = Option<String>, Header, description = "Expected version as an ETag, e.g. \"3\"")),
+    params(("studio_id" = Uuid, Path, description = "Studio id")),
     request_body = RenameStudio,
     responses(
         (status = 200, description = "Renamed (or already so named)", body = Accepted),
@@ -276,8 +276,7 @@ pub async fn rename_studio(
 
 /// Replace a studio's settings.
 #[utoipa::path(put, path = "/studios/{studio_id}/settings", tag = "studios", security(("bearer" = [])),
-    params(("studio_id" = Uuid, Path, description = "Studio id"),
-           ("If-Match" = Option<String>, Header, description = "Expected version as an ETag")),
+    params(("studio_id" = Uuid, Path, description = "Studio id")),
     request_body = UpdateSettings,
     responses(
         (status = 200, description = "Updated (or unchanged)", body = Accepted),
@@ -315,8 +314,7 @@ pub async fn update_settings(
 
 /// Add a location to a studio.
 #[utoipa::path(post, path = "/studios/{studio_id}/locations", tag = "studios", security(("bearer" = [])),
-    params(("studio_id" = Uuid, Path, description = "Studio id"),
-           ("If-Match" = Option<String>, Header, description = "Expected version as an ETag")),
+    params(("studio_id" = Uuid, Path, description = "Studio id")),
     request_body = AddLocation,
     responses(
         (status = 201, description = "Added (or already added with this id)", body = Accepted),
@@ -361,8 +359,7 @@ pub async fn add_location(
 /// Rename a location.
 #[utoipa::path(post, path = "/studios/{studio_id}/locations/{location_id}/rename", tag = "studios", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"),
-           ("location_id" = Uuid, Path, description = "Location id"),
-           ("If-Match" = Option<String>, Header, description = "Expected version as an ETag")),
+           ("location_id" = Uuid, Path, description = "Location id")),
     request_body = RenameLocation,
     responses(
         (status = 200, description = "Renamed (or already so named)", body = Accepted),

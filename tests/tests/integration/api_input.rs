@@ -161,8 +161,9 @@ async fn bad_input_gets_a_problem_with_a_stable_code_and_writes_nothing() -> any
     )
     .await?;
 
-    // NUL characters (which Postgres text and jsonb cannot hold) in a body, a query, a
-    // path or a token form: 400, not a failed write.
+    // NUL characters (which Postgres text and jsonb cannot hold) in a body, a query or a
+    // path: 400, not a failed write (a token form's: see
+    // `token_endpoint_errors_are_oauth2_error_documents`).
     refused(
         &app,
         json(r#"{"name":"A\u0000B","timezone":"UTC","currency":"EUR"}"#),
@@ -185,15 +186,6 @@ async fn bad_input_gets_a_problem_with_a_stable_code_and_writes_nothing() -> any
         get("/api/v1/studios/ab%00cd"),
         400,
         "invalid_path_parameter",
-    )
-    .await?;
-    refused(
-        &app,
-        c.post(app.url("/api/v1/auth/token"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("grant_type=password&username=a%00b%40example.com&password=x"),
-        400,
-        "invalid_body",
     )
     .await?;
 

@@ -65,7 +65,7 @@ async fn sign_up_sign_in_refresh_rotation_and_logout() -> anyhow::Result<()> {
         .await?;
     assert_eq!(r.status().as_u16(), 400);
     assert_eq!(
-        r.json::<serde_json::Value>().await?["code"],
+        r.json::<serde_json::Value>().await?["error"],
         "invalid_grant"
     );
 
@@ -84,7 +84,7 @@ async fn sign_up_sign_in_refresh_rotation_and_logout() -> anyhow::Result<()> {
 
     // Reuse of the spent token: the whole family is revoked.
     let (s, body) = refresh(&app, &first_refresh).await?;
-    assert_eq!((s, body["code"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!((s, body["error"].as_str()), (400, Some("invalid_grant")));
     let (s, body) = me(&app, &second_access).await?;
     assert_eq!((s, body["code"].as_str()), (401, Some("session_revoked")));
     let (s, _) = refresh(&app, rotated["refresh_token"].as_str().unwrap_or_default()).await?;
@@ -111,7 +111,7 @@ async fn sign_up_sign_in_refresh_rotation_and_logout() -> anyhow::Result<()> {
     );
 
     let (s, body) = refresh(&app, "not-a-token").await?;
-    assert_eq!((s, body["code"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!((s, body["error"].as_str()), (400, Some("invalid_grant")));
     let r = app
         .client
         .post(app.url("/api/v1/auth/token"))
@@ -119,9 +119,129 @@ async fn sign_up_sign_in_refresh_rotation_and_logout() -> anyhow::Result<()> {
         .send()
         .await?;
     assert_eq!(
-        r.json::<serde_json::Value>().await?["code"],
+        r.json::<serde_json::Value>().await?["error"],
         "unsupported_grant_type"
     );
+    Ok(())
+}
+
+/// RFC 6749 §5.2: what an OAuth2 client parses, for every refusal of the request,
+/// malformed ones included; other endpoints keep problem+json.
+#[tokio::test]
+async fn token_endpoint_errors_are_oauth2_error_documents() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_api().await?;
+    let user = app.user("Oauth Client").await?;
+    let token = || app.client.post(app.url("/api/v1/auth/token"));
+    let long_name = format!("{}@example.com", "a".repeat(5000));
+    let cases = [
+        (
+            "wrong password",
+            token().form(&[
+                ("grant_type", "password"),
+                ("username", user.email.as_str()),
+                ("password", "not-the-password-1"),
+            ]),
+            "invalid_grant",
+        ),
+        (
+            "unknown refresh token",
+            token().form(&[("grant_type", "refresh_token"), ("refresh_token", "nope")]),
+            "invalid_grant",
+        ),
+        (
+            "no grant_type",
+            token().form(&[("username", user.email.as_str())]),
+            "invalid_request",
+        ),
+        (
+            "no password",
+            token().form(&[
+                ("grant_type", "password"),
+                ("username", user.email.as_str()),
+            ]),
+            "invalid_request",
+        ),
+        (
+            "another media type",
+            token()
+                .header("content-type", "text/plain")
+                .body("grant_type=password"),
+            "invalid_request",
+        ),
+        (
+            "no media type",
+            token().body("grant_type=password"),
+            "invalid_request",
+        ),
+        (
+            "JSON that does not parse",
+            token()
+                .header("content-type", "application/json")
+                .body("{\"grant_type\":"),
+            "invalid_request",
+        ),
+        (
+            "a 5,000-character username",
+            token().form(&[
+                ("grant_type", "password"),
+                ("username", long_name.as_str()),
+                ("password", "whatever-123"),
+            ]),
+            "invalid_request",
+        ),
+        (
+            "a NUL character",
+            token()
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("grant_type=password&username=a%00b%40example.com&password=x"),
+            "invalid_request",
+        ),
+        (
+            "a malformed Idempotency-Key",
+            token()
+                .header("idempotency-key", "")
+                .form(&[("grant_type", "refresh_token"), ("refresh_token", "x")]),
+            "invalid_request",
+        ),
+        (
+            "another grant type",
+            token().form(&[("grant_type", "client_credentials")]),
+            "unsupported_grant_type",
+        ),
+    ];
+    for (what, request, error) in cases {
+        let r = request.send().await?;
+        assert_eq!(r.status().as_u16(), 400, "{what}");
+        let header = |name: &str| {
+            r.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(header("content-type"), "application/json", "{what}");
+        assert_eq!(header("cache-control"), "no-store", "{what}");
+        let body: serde_json::Value = r.json().await?;
+        assert_eq!(body["error"], error, "{what}: {body}");
+        assert!(body["error_description"].is_string(), "{what}: {body}");
+        assert_eq!(
+            body.as_object().map(|o| o.len()),
+            Some(2),
+            "{what}: only `error` and `error_description`: {body}"
+        );
+    }
+
+    // Elsewhere a wrong password is problem+json like every error.
+    let (s, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/password",
+            &user,
+            Some(serde_json::json!({"current_password": "not-the-password-1", "new_password": "Another-Horse-Battery-7"})),
+        )
+        .await?;
+    assert_eq!((s, body["code"].as_str()), (400, Some("invalid_grant")));
     Ok(())
 }
 

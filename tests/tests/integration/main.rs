@@ -4,6 +4,7 @@
 mod api_input;
 mod appointments;
 mod command_path;
+mod contract;
 mod crashes;
 mod end_to_end;
 mod event_store;

@@ -238,7 +238,11 @@ async fn a_huge_username_is_a_bad_request() -> anyhow::Result<()> {
     let app = env.spawn_api().await?;
     let username = format!("{}@example.com", "a".repeat(5000));
     let (s, body) = app.login(&username, "whatever-12345").await?;
-    assert_eq!(s, 400, "{body}");
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{body}"
+    );
     Ok(())
 }
 
