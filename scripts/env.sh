@@ -38,12 +38,23 @@ if [ -z "${JWT_SECRET:-}" ]; then
   export JWT_SECRET
   unset _secret_file
 fi
+if [ -z "${ACCOUNT_LINK_KEY:-}" ]; then
+  # dev key of mailed account links (verification, password reset), kept like the JWT key
+  _key_file="$(state_dir)/account-link-key"
+  if [ ! -s "$_key_file" ]; then
+    (umask 077 && head -c 48 /dev/urandom | base64 | tr -d '\n/+=' >"$_key_file")
+  fi
+  ACCOUNT_LINK_KEY="$(cat "$_key_file")"
+  export ACCOUNT_LINK_KEY
+  unset _key_file
+fi
 # mails the workers "send" locally are written here
 export MAILBOX_DIR="${MAILBOX_DIR:-$(state_dir)/mailbox}"
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   for _v in DATABASE_URL AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
-    EVENTS_QUEUE NOTIFICATIONS_QUEUE API_ADDR LOG_FORMAT RUST_LOG JWT_SECRET MAILBOX_DIR; do
+    EVENTS_QUEUE NOTIFICATIONS_QUEUE API_ADDR LOG_FORMAT RUST_LOG JWT_SECRET ACCOUNT_LINK_KEY \
+    MAILBOX_DIR; do
     [ -z "${!_v:-}" ] || echo "$_v=${!_v}"
   done
 fi

@@ -149,6 +149,7 @@ cat <<BANNER
    AWS       $AWS_ENDPOINT_URL (SQS + S3 emulator)
    Metrics   http://127.0.0.1:{$M_API,$M_RELAY,$M_PROJECTOR,$M_WORKERS}/metrics (api, relay, projector, workers)
    Outbox    target/debug/repstream-outbox-relay status | parked list
+   Mailbox   $MAILBOX_DIR (verification and reset links of new sign-ups, as .eml files)
 
  Demo data:
 $(printf '%s\n' "$SEED_OUT" | sed 's/^/   /')

@@ -66,28 +66,6 @@ impl AuthConfig {
     }
 }
 
-/// Signing secrets that were ever published in this repository's examples. Anyone who
-/// read them could sign tokens.
-const EXAMPLE_SECRETS: &[&str] = &[
-    "change-me-to-at-least-32-random-bytes-0000",
-    "dev-only-insecure-jwt-secret-0123456789abcdef",
-];
-
-/// Refuses a published example secret (a warning in dev mode).
-pub fn refuse_example_secret(secret: &[u8], dev_mode: bool) -> anyhow::Result<()> {
-    if !EXAMPLE_SECRETS.iter().any(|e| e.as_bytes() == secret) {
-        return Ok(());
-    }
-    if dev_mode {
-        tracing::warn!("JWT_SECRET is a published example (allowed in dev mode only)");
-        return Ok(());
-    }
-    anyhow::bail!(
-        "refusing to start: JWT_SECRET is the published example value; generate one \
-         (e.g. `openssl rand -hex 32`)"
-    )
-}
-
 /// Claims of an access token.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {

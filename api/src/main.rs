@@ -170,7 +170,11 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Serve => {
             infra::db::refuse_privileged(&pool, cli.db.dev_mode).await?;
-            api::auth::refuse_example_secret(&state.config.auth.jwt_secret, cli.db.dev_mode)?;
+            infra::config::refuse_example_secret(
+                "JWT_SECRET",
+                &state.config.auth.jwt_secret,
+                cli.db.dev_mode,
+            )?;
             let listener = tokio::net::TcpListener::bind(&cli.api_addr)
                 .await
                 .with_context(|| format!("binding {}", cli.api_addr))?;

@@ -90,3 +90,26 @@ pub struct TelemetryArgs {
     #[arg(long, env = "METRICS_ADDR")]
     pub metrics_addr: Option<std::net::SocketAddr>,
 }
+
+/// Secrets that were ever published in this repository's examples (`.env.example`,
+/// `docker-compose.yml`): anyone who read them could sign tokens or forge links.
+const EXAMPLE_SECRETS: &[&str] = &[
+    "change-me-to-at-least-32-random-bytes-0000",
+    "dev-only-insecure-jwt-secret-0123456789abcdef",
+    "change-me-to-another-32-random-bytes-0000",
+];
+
+/// Refuses a published example value for the secret `name` (a warning in dev mode).
+pub fn refuse_example_secret(name: &str, secret: &[u8], dev_mode: bool) -> anyhow::Result<()> {
+    if !EXAMPLE_SECRETS.iter().any(|e| e.as_bytes() == secret) {
+        return Ok(());
+    }
+    if dev_mode {
+        tracing::warn!("{name} is a published example (allowed in dev mode only)");
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to start: {name} is the published example value; generate one \
+         (e.g. `openssl rand -hex 32`)"
+    )
+}

@@ -458,10 +458,66 @@ impl TxHook for AccountState {
                     .execute(&mut *conn)
                     .await?;
                 }
+                AccountEvent::EmailVerificationRequested { .. }
+                | AccountEvent::PasswordResetRequested { .. } => {}
+                AccountEvent::EmailVerified { link_id, .. } => {
+                    sqlx::query(
+                        "UPDATE account SET email_verified_at = now() \
+                         WHERE id = $1 AND email_verified_at IS NULL",
+                    )
+                    .bind(account)
+                    .execute(&mut *conn)
+                    .await?;
+                    spend_link(conn, link_id).await?;
+                }
+                AccountEvent::PasswordReset { link_id } => {
+                    if let Some(hash) = &self.password_hash {
+                        sqlx::query(
+                            "UPDATE account_credential SET password_hash = $2, changed_at = now() WHERE account_id = $1",
+                        )
+                        .bind(account)
+                        .bind(hash)
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                    // Every session ends, every other reset link with them, and the
+                    // address's sign-in lockouts are lifted: whoever held the account
+                    // before is out, its owner is in.
+                    sqlx::query(
+                        "UPDATE auth_session SET revoked_at = now(), revoke_reason = 'password_reset' \
+                         WHERE account_id = $1 AND revoked_at IS NULL",
+                    )
+                    .bind(account)
+                    .execute(&mut *conn)
+                    .await?;
+                    sqlx::query(
+                        "UPDATE account_link SET used_at = now() \
+                         WHERE account_id = $1 AND purpose = 'reset_password' AND used_at IS NULL",
+                    )
+                    .bind(account)
+                    .execute(&mut *conn)
+                    .await?;
+                    spend_link(conn, link_id).await?;
+                    sqlx::query(
+                        "DELETE FROM login_attempt WHERE email = (SELECT lower(email) FROM account WHERE id = $1)",
+                    )
+                    .bind(account)
+                    .execute(&mut *conn)
+                    .await?;
+                }
             }
         }
         Ok(())
     }
+}
+
+/// Marks a mailed link used (the account aggregate refuses it from now on as well).
+async fn spend_link(conn: &mut PgConnection, link: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE account_link SET used_at = COALESCE(used_at, now()) WHERE id = $1")
+        .bind(link)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Records strikes (late cancels and no-shows the policy counts) with the class events

@@ -20,6 +20,7 @@ pub mod event_store;
 pub mod hooks;
 pub mod inline;
 pub mod jobs;
+pub mod links;
 pub mod metrics;
 pub mod shutdown;
 pub mod side_effect;

@@ -28,6 +28,18 @@ pub enum Claim {
     Done,
     /// Another worker holds an unexpired lease: try again once it has run out.
     InProgress { retry_in: Duration },
+    /// Over its [`Budget`]: recorded as `suppressed`, the side effect never happens.
+    Suppressed,
+}
+
+/// At most `max` side effects per `key` within `window` (e.g. confirmation mails of one
+/// studio per hour). Jobs over it are suppressed, not delayed: a budget bounds abuse,
+/// and what it suppresses would be stale by the time it could be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Budget {
+    pub key: String,
+    pub max: i64,
+    pub window: Duration,
 }
 
 /// One consumer's ledger of side effects.
@@ -62,6 +74,66 @@ impl Ledger {
 
     /// Claims `job_id` (see [`Claim`]).
     pub async fn claim(&self, job_id: Uuid, tenant_id: Uuid) -> anyhow::Result<Claim> {
+        self.claim_within(job_id, tenant_id, None).await
+    }
+
+    /// Claims `job_id`, charging its first claim to `budget` (retries are not charged
+    /// again). Claims of one budget are serialised by an advisory lock, so parallel
+    /// workers cannot overspend it.
+    pub async fn claim_within(
+        &self,
+        job_id: Uuid,
+        tenant_id: Uuid,
+        budget: Option<&Budget>,
+    ) -> anyhow::Result<Claim> {
+        if let Some(budget) = budget {
+            let mut tx = self.pool.begin().await.context("claiming a side effect")?;
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
+                .bind(format!("{}:{}", self.consumer, budget.key))
+                .execute(&mut *tx)
+                .await
+                .context("locking a budget")?;
+            let (known, spent): (bool, i64) = sqlx::query_as(
+                "SELECT EXISTS (SELECT 1 FROM side_effect WHERE consumer = $1 AND job_id = $2), \
+                   (SELECT count(*) FROM side_effect WHERE consumer = $1 AND budget_key = $3 \
+                     AND state <> 'suppressed' AND claimed_at > now() - make_interval(secs => $4))",
+            )
+            .bind(self.consumer)
+            .bind(job_id)
+            .bind(&budget.key)
+            .bind(budget.window.as_secs_f64())
+            .fetch_one(&mut *tx)
+            .await
+            .context("reading a budget")?;
+            if !known {
+                let state = if spent >= budget.max {
+                    "suppressed"
+                } else {
+                    "claimed"
+                };
+                sqlx::query(
+                    "INSERT INTO side_effect (consumer, job_id, tenant_id, state, lease_until, budget_key) \
+                     VALUES ($1, $2, $3, $4, CASE WHEN $4 = 'claimed' THEN now() + make_interval(secs => $5) END, $6)",
+                )
+                .bind(self.consumer)
+                .bind(job_id)
+                .bind(tenant_id)
+                .bind(state)
+                .bind(self.lease.as_secs_f64())
+                .bind(&budget.key)
+                .execute(&mut *tx)
+                .await
+                .context("claiming a side effect")?;
+                tx.commit().await.context("claiming a side effect")?;
+                if state == "suppressed" {
+                    self.count("suppressed");
+                    return Ok(Claim::Suppressed);
+                }
+                self.count("claimed");
+                return Ok(Claim::Mine { attempt: 1 });
+            }
+            tx.commit().await.context("claiming a side effect")?;
+        }
         let attempt: Option<i32> = sqlx::query_scalar(
             "INSERT INTO side_effect (consumer, job_id, tenant_id, state, lease_until, attempts) \
              VALUES ($1, $2, $3, 'claimed', now() + make_interval(secs => $4), 1) \
@@ -95,6 +167,7 @@ impl Ledger {
         .context("reading a side effect's state")?;
         let claim = match row {
             Some((state, _)) if state == "done" => Claim::Done,
+            Some((state, _)) if state == "suppressed" => Claim::Suppressed,
             Some((_, secs)) => Claim::InProgress {
                 retry_in: Duration::from_secs_f64(secs.clamp(1.0, self.lease.as_secs_f64())),
             },
@@ -102,10 +175,9 @@ impl Ledger {
                 retry_in: Duration::from_secs(1),
             },
         };
-        self.count(if claim == Claim::Done {
-            "duplicate"
-        } else {
-            "in_progress"
+        self.count(match claim {
+            Claim::Done | Claim::Suppressed => "duplicate",
+            _ => "in_progress",
         });
         Ok(claim)
     }

@@ -92,7 +92,7 @@ impl Projector {
                 };
                 jobs.extend(
                     projection
-                        .apply_run(&mut tx, projection.table(), &events)
+                        .apply_run(&mut tx, projection.table().unwrap_or_default(), &events)
                         .await?,
                 );
                 sqlx::query(

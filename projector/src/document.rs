@@ -218,8 +218,8 @@ impl<V: View, H: Hook<V>> Projection for DocumentProjection<V, H> {
     fn aggregate_type(&self) -> &'static str {
         V::AGGREGATE_TYPE
     }
-    fn table(&self) -> &'static str {
-        V::TABLE
+    fn table(&self) -> Option<&'static str> {
+        Some(V::TABLE)
     }
     fn side_tables(&self) -> &'static [&'static str] {
         self.hook.side_tables()

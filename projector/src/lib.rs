@@ -29,6 +29,7 @@
 //! `repstream-projector status` prints each projection's lag, and `repstream-projector
 //! dlq list|redrive` shows and moves back dead letters ([`infra::dlq`]).
 
+mod account;
 mod class;
 mod consumer;
 mod document;
@@ -38,6 +39,7 @@ mod status;
 mod studio;
 mod trainer_calendar;
 
+pub use account::{RESET_TEMPLATE, VERIFY_TEMPLATE};
 pub use consumer::{Outcome, Projector};
 pub use document::{DocumentProjection, Hook, Step};
 pub use infra::consumer::{run, ConsumerConfig};
@@ -56,6 +58,7 @@ use domain::trainer_calendar::view::TrainerCalendarView;
 /// document does not hold brings a [`Hook`](crate::document::Hook).
 pub fn all_projections() -> Vec<Box<dyn Projection>> {
     vec![
+        Box::new(account::AccountMail),
         Box::new(DocumentProjection::<StudioView, _>::with_hook(
             studio::ContactEmailConfirmation,
         )),

@@ -10,8 +10,9 @@ pub trait Projection: Send + Sync {
     fn name(&self) -> &'static str;
     /// The aggregate type whose streams feed this projection.
     fn aggregate_type(&self) -> &'static str;
-    /// The live table.
-    fn table(&self) -> &'static str;
+    /// The live table; `None` for a projection that only causes jobs (it has nothing to
+    /// rebuild, and a rebuild never re-sends jobs).
+    fn table(&self) -> Option<&'static str>;
     /// Tables the projection writes besides its own (e.g. `booking_view`): a rebuild
     /// rebuilds them into `{table}_rebuild` copies too and swaps them in together.
     fn side_tables(&self) -> &'static [&'static str] {

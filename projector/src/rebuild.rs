@@ -40,7 +40,12 @@ pub async fn rebuild_paged(
     mut progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<u64> {
     let page_size = page_size.max(1);
-    let live = projection.table();
+    let live = projection.table().with_context(|| {
+        format!(
+            "{} keeps no table: it only causes jobs, and a rebuild never re-sends them",
+            projection.name()
+        )
+    })?;
     let fresh = format!("{live}_rebuild");
     // The document table and its side tables, each rebuilt into a `_rebuild` copy.
     let tables: Vec<&str> = std::iter::once(live)

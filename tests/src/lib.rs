@@ -255,6 +255,7 @@ impl TestEnv {
         Ok(TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
+            worker_pool: self.worker_pool.clone(),
         })
     }
 
@@ -318,15 +319,47 @@ impl TestEnv {
         token
     }
 
-    /// Runs the notification worker (mailbox notifier in `self.mailbox`).
-    pub fn spawn_worker(&self) -> CancellationToken {
-        let token = self.shutdown.child_token();
+    /// The notification worker of tests: the mailbox notifier in `self.mailbox`, links
+    /// opening [`TEST_APP_URL`], a 3 s lease.
+    pub fn notification_worker(&self) -> workers::NotificationWorker {
         let notifier = Arc::new(workers::MailboxNotifier::new(
             self.mailbox.clone(),
             "repstream <test@repstream.local>".into(),
         ));
-        let worker = workers::NotificationWorker::new(self.worker_pool.clone(), notifier)
-            .with_lease(Duration::from_secs(3));
+        workers::NotificationWorker::new(self.worker_pool.clone(), notifier, link_settings())
+            .with_lease(Duration::from_secs(3))
+    }
+
+    /// The messages in `self.mailbox` sent to `to`, oldest first: (subject, body).
+    pub fn mails_to(&self, to: &str) -> Vec<(String, String)> {
+        let mut mails: Vec<(std::time::SystemTime, String, String)> =
+            std::fs::read_dir(&self.mailbox)
+                .map(|d| {
+                    d.filter_map(Result::ok)
+                        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                        .filter_map(|e| {
+                            let modified = e.metadata().ok()?.modified().ok()?;
+                            let text = std::fs::read_to_string(e.path()).ok()?;
+                            let (head, body) = text.split_once("\r\n\r\n")?;
+                            let header = |name: &str| {
+                                head.split("\r\n")
+                                    .find_map(|l| l.strip_prefix(name))
+                                    .map(str::to_owned)
+                            };
+                            (header("To: ")?.eq_ignore_ascii_case(to))
+                                .then(|| Some((modified, header("Subject: ")?, body.to_owned())))?
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+        mails.sort();
+        mails.into_iter().map(|(_, s, b)| (s, b)).collect()
+    }
+
+    /// Runs the notification worker (mailbox notifier in `self.mailbox`).
+    pub fn spawn_worker(&self) -> CancellationToken {
+        let token = self.shutdown.child_token();
+        let worker = self.notification_worker();
         let (sqs, config, t) = (
             self.sqs.clone(),
             self.consumer_config(&self.notifications_queue),
@@ -364,12 +397,7 @@ impl TestEnv {
                 })
             }
             Component::Worker => {
-                let notifier = Arc::new(workers::MailboxNotifier::new(
-                    self.mailbox.clone(),
-                    "repstream <test@repstream.local>".into(),
-                ));
-                let worker = workers::NotificationWorker::new(self.worker_pool.clone(), notifier)
-                    .with_lease(Duration::from_secs(3));
+                let worker = self.notification_worker();
                 let (sqs, config) = (
                     self.sqs.clone(),
                     self.consumer_config(&self.notifications_queue),
@@ -438,6 +466,9 @@ fn queue_name(url: &str) -> String {
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
+    /// The notification worker's pool: [`TestApp::verify_email`] records a link as the
+    /// worker would before mailing it.
+    worker_pool: PgPool,
 }
 
 impl TestApp {
@@ -533,8 +564,38 @@ impl TestApp {
         Ok((r.status().as_u16(), r.json().await.unwrap_or_default()))
     }
 
-    /// Signs up a fresh user and signs them in.
+    /// Verifies `email` of `account` the way its owner would: a link is recorded as the
+    /// notification worker records it when mailing it (same key, same table), and its
+    /// token is posted to `/auth/verify-email`. (End-to-end tests read it from the
+    /// mailbox instead.)
+    pub async fn verify_email(&self, account: Uuid, email: &str) -> anyhow::Result<()> {
+        let link = infra::links::NewLink {
+            id: Uuid::now_v7(),
+            account_id: account,
+            purpose: infra::links::Purpose::VerifyEmail,
+            email: email.to_owned(),
+            expires_at: chrono::Utc::now() + chrono::Duration::hours(1),
+        };
+        let token = infra::links::issue(&self.worker_pool, &link_settings().key, &link).await?;
+        let (status, body) = self
+            .post_json(
+                "/api/v1/auth/verify-email",
+                &serde_json::json!({ "token": token }),
+            )
+            .await?;
+        anyhow::ensure!(status == 200, "verify email: {status} {body}");
+        Ok(())
+    }
+
+    /// Signs up a fresh user with a verified address and signs them in.
     pub async fn user(&self, name: &str) -> anyhow::Result<TestUser> {
+        let user = self.unverified_user(name).await?;
+        self.verify_email(user.id, &user.email).await?;
+        Ok(user)
+    }
+
+    /// Signs up a fresh user and signs them in, leaving the address unverified.
+    pub async fn unverified_user(&self, name: &str) -> anyhow::Result<TestUser> {
         let email = format!(
             "{}-{}@example.com",
             name.to_lowercase().replace(' ', "."),
@@ -576,7 +637,35 @@ impl TestApp {
             .context("no id in response")
     }
 
-    /// Adds `user` to `studio` with `role` (as `owner`).
+    /// Invites `user` to `studio` with `role` (as `owner`); returns the invitation's
+    /// token.
+    pub async fn invite(
+        &self,
+        owner: &TestUser,
+        studio: Uuid,
+        email: &str,
+        role: &str,
+    ) -> anyhow::Result<String> {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/api/v1/studios/{studio}/members"),
+                owner,
+                Some(serde_json::json!({"email": email, "role": role})),
+            )
+            .await?;
+        anyhow::ensure!(
+            status == 201 && body["outcome"] == "invited",
+            "invite member: {status} {body}"
+        );
+        body["invitation"]["token"]
+            .as_str()
+            .map(str::to_owned)
+            .context("no invitation token")
+    }
+
+    /// Makes `user` a member of `studio` with `role`: `owner` invites, `user` accepts at
+    /// once (each step the moment the previous one answered).
     pub async fn add_member(
         &self,
         owner: &TestUser,
@@ -584,18 +673,16 @@ impl TestApp {
         user: &TestUser,
         role: &str,
     ) -> anyhow::Result<()> {
+        let token = self.invite(owner, studio, &user.email, role).await?;
         let (status, body) = self
             .call(
                 reqwest::Method::POST,
-                &format!("/api/v1/studios/{studio}/members"),
-                owner,
-                Some(serde_json::json!({"email": user.email, "role": role})),
+                "/api/v1/invitations/accept",
+                user,
+                Some(serde_json::json!({ "token": token })),
             )
             .await?;
-        anyhow::ensure!(
-            status == 201 && body["outcome"] == "added",
-            "add member: {status} {body}"
-        );
+        anyhow::ensure!(status == 200, "accept invitation: {status} {body}");
         Ok(())
     }
 }
@@ -608,6 +695,17 @@ pub struct TestUser {
     pub password: String,
     pub access_token: String,
     pub refresh_token: String,
+}
+
+/// Where the links of test mails point.
+pub const TEST_APP_URL: &str = "http://app.repstream.test";
+
+/// The link settings of test workers: a fixed key (tests record links with it too).
+pub fn link_settings() -> workers::LinkSettings {
+    workers::LinkSettings {
+        key: infra::links::LinkKey::new(*b"repstream-tests-account-link-key").expect("32 bytes"),
+        app_url: TEST_APP_URL.to_owned(),
+    }
 }
 
 /// A fresh 48-byte signing key per process.

@@ -20,4 +20,7 @@
 pub mod attendance;
 mod notifications;
 
-pub use notifications::{render, MailboxNotifier, NotificationWorker, Notifier, RenderedMessage};
+pub use notifications::{
+    budget_of, link_of, render, LinkSettings, MailboxNotifier, NotificationWorker, Notifier,
+    RenderedMessage,
+};

@@ -33,6 +33,14 @@ struct Cli {
         default_value = "repstream <no-reply@repstream.local>"
     )]
     mail_from: String,
+    /// Key the tokens of mailed account links (email verification, password reset) are
+    /// derived with: at least 32 bytes, kept secret (a holder could forge links).
+    #[arg(long, env = "ACCOUNT_LINK_KEY", hide_env_values = true)]
+    account_link_key: String,
+    /// The client app's address: mailed links open `{APP_URL}/verify-email?token=…`
+    /// and `{APP_URL}/reset-password?token=…`.
+    #[arg(long, env = "APP_URL", default_value = "http://localhost:3000")]
+    app_url: String,
     /// Concurrent receive loops per queue.
     #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 2)]
     concurrency: usize,
@@ -65,7 +73,16 @@ async fn main() -> anyhow::Result<()> {
         Duration::from_secs(cli.attendance_sweep_secs),
         shutdown.clone(),
     ));
-    let worker = workers::NotificationWorker::new(pool, notifier);
+    infra::config::refuse_example_secret(
+        "ACCOUNT_LINK_KEY",
+        cli.account_link_key.as_bytes(),
+        cli.db.dev_mode,
+    )?;
+    let links = workers::LinkSettings {
+        key: infra::links::LinkKey::new(cli.account_link_key.into_bytes())?,
+        app_url: cli.app_url,
+    };
+    let worker = workers::NotificationWorker::new(pool, notifier, links);
     let mut config = infra::consumer::ConsumerConfig::new(queue_url);
     config.concurrency = cli.concurrency;
     config.retry_base = Duration::from_secs(2);

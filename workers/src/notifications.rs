@@ -6,7 +6,8 @@ use anyhow::Context;
 use async_trait::async_trait;
 use infra::consumer::{MessageHandler, RetryAfter};
 use infra::jobs::NotificationJob;
-use infra::side_effect::{Claim, Ledger};
+use infra::links::{LinkKey, NewLink, Purpose};
+use infra::side_effect::{Budget, Claim, Ledger};
 use sqlx::PgPool;
 use tracing::{info, info_span, Instrument};
 
@@ -71,9 +72,65 @@ impl Notifier for MailboxNotifier {
     }
 }
 
-/// Renders a job's template. Unknown templates are errors (the job goes to the DLQ
-/// after retries rather than sending something wrong).
-pub fn render(job: &NotificationJob) -> anyhow::Result<RenderedMessage> {
+/// What link mails need: the key their tokens are derived with and the address of the
+/// client app the links open (`{app_url}/verify-email?token=…`).
+#[derive(Debug, Clone)]
+pub struct LinkSettings {
+    pub key: LinkKey,
+    pub app_url: String,
+}
+
+/// The account link a job mails, if it is a link mail (`email_verification`,
+/// `password_reset`): its id is the job's.
+pub fn link_of(job: &NotificationJob) -> anyhow::Result<Option<NewLink>> {
+    let purpose = match job.template.as_str() {
+        "email_verification" => Purpose::VerifyEmail,
+        "password_reset" => Purpose::ResetPassword,
+        _ => return Ok(None),
+    };
+    let field = |key: &str| {
+        job.data
+            .get(key)
+            .cloned()
+            .with_context(|| format!("template {} needs `{key}`", job.template))
+    };
+    Ok(Some(NewLink {
+        id: job.job_id,
+        account_id: serde_json::from_value(field("account_id")?)?,
+        purpose,
+        email: job.recipient.clone(),
+        expires_at: serde_json::from_value(field("expires_at")?)?,
+    }))
+}
+
+/// How many mails of a kind may go out per studio or account and hour: a studio owner
+/// cannot mail an address over and over by changing the contact address, nor anyone a
+/// mailbox by asking for links. Beyond it, jobs are suppressed ([`Claim::Suppressed`]).
+pub fn budget_of(job: &NotificationJob) -> Option<Budget> {
+    let hour = Duration::from_secs(3600);
+    let account = || {
+        job.data
+            .get("account_id")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+    };
+    let (key, max) = match job.template.as_str() {
+        "studio_contact_email_confirmation" => (format!("studio:{}:contact", job.tenant_id), 3),
+        "email_verification" => (format!("account:{}:verify", account()), 5),
+        "password_reset" => (format!("account:{}:reset", account()), 3),
+        _ => return None,
+    };
+    Some(Budget {
+        key,
+        max,
+        window: hour,
+    })
+}
+
+/// Renders a job's template (`token`: the token of the job's link, for link mails).
+/// Unknown templates are errors (the job goes to the DLQ after retries rather than
+/// sending something wrong).
+pub fn render(job: &NotificationJob, links: &LinkSettings) -> anyhow::Result<RenderedMessage> {
     let text = |key: &str| {
         job.data
             .get(key)
@@ -87,7 +144,47 @@ pub fn render(job: &NotificationJob) -> anyhow::Result<RenderedMessage> {
         header_safe(&job.recipient),
         "recipient contains a line break"
     );
+    let link = |path: &str| {
+        let token = links.key.token(job.job_id);
+        let url = format!(
+            "{}/{path}?token={token}",
+            links.app_url.trim_end_matches('/')
+        );
+        (token, url)
+    };
+    let expires = || text("expires_at");
     let (subject, body) = match job.template.as_str() {
+        "email_verification" => {
+            let (token, url) = link("verify-email");
+            let greeting = match job.data.get("full_name").and_then(|v| v.as_str()) {
+                Some(name) => format!("Hello {name},"),
+                None => "Hello,".to_owned(),
+            };
+            (
+                "Confirm your email address for repstream".to_owned(),
+                format!(
+                    "{greeting}\r\n\r\nplease confirm that this address is yours:\r\n\r\n{url}\r\n\r\n\
+                     The link works once and until {expires}. Studios can invite you once it is confirmed.\r\n\
+                     (Apps: POST /api/v1/auth/verify-email with {{\"token\": \"{token}\"}}.)\r\n\r\n\
+                     If you did not sign up for repstream, ignore this message.\r\n",
+                    expires = expires()?,
+                ),
+            )
+        }
+        "password_reset" => {
+            let (token, url) = link("reset-password");
+            (
+                "Reset your repstream password".to_owned(),
+                format!(
+                    "Hello,\r\n\r\nsomeone asked to reset the password of the repstream account of this address.\r\n\
+                     To choose a new password, open:\r\n\r\n{url}\r\n\r\n\
+                     The link works once and until {expires}; using it signs out every device.\r\n\
+                     (Apps: POST /api/v1/auth/password-reset with {{\"token\": \"{token}\", \"new_password\": …}}.)\r\n\r\n\
+                     If it was not you, ignore this message: your password stays as it is.\r\n",
+                    expires = expires()?,
+                ),
+            )
+        }
         "studio_contact_email_confirmation" => {
             let studio = text("studio_name")?;
             anyhow::ensure!(header_safe(&studio), "studio name contains a line break");
@@ -133,6 +230,8 @@ pub fn render(job: &NotificationJob) -> anyhow::Result<RenderedMessage> {
 pub struct NotificationWorker {
     ledger: Ledger,
     notifier: Arc<dyn Notifier>,
+    links: LinkSettings,
+    pool: PgPool,
 }
 
 const CONSUMER: &str = "notifications";
@@ -141,10 +240,12 @@ const CONSUMER: &str = "notifications";
 const LEASE: Duration = Duration::from_secs(60);
 
 impl NotificationWorker {
-    pub fn new(pool: PgPool, notifier: Arc<dyn Notifier>) -> Self {
+    pub fn new(pool: PgPool, notifier: Arc<dyn Notifier>, links: LinkSettings) -> Self {
         Self {
-            ledger: Ledger::new(pool, CONSUMER, LEASE),
+            ledger: Ledger::new(pool.clone(), CONSUMER, LEASE),
             notifier,
+            links,
+            pool,
         }
     }
 
@@ -164,9 +265,19 @@ impl NotificationWorker {
     /// fails (to be redelivered later) while another worker is sending it.
     pub async fn process(&self, job: &NotificationJob) -> anyhow::Result<bool> {
         // A job that cannot render never claims: it goes to the DLQ after its retries.
-        let message = render(job)?;
-        match self.ledger.claim(job.job_id, job.tenant_id).await? {
+        let message = render(job, &self.links)?;
+        let link = link_of(job)?;
+        let budget = budget_of(job);
+        match self
+            .ledger
+            .claim_within(job.job_id, job.tenant_id, budget.as_ref())
+            .await?
+        {
             Claim::Done => return Ok(false),
+            Claim::Suppressed => {
+                info!(job_id = %job.job_id, template = %job.template, "notification suppressed: over its budget");
+                return Ok(false);
+            }
             // Another worker is sending it: come back when its lease has run out (sent
             // by then, or taken over), without counting as a failure.
             Claim::InProgress { retry_in } => return Err(anyhow::Error::new(RetryAfter(retry_in))),
@@ -174,6 +285,10 @@ impl NotificationWorker {
                 info!(job_id = %job.job_id, attempt, "retrying a notification with its idempotency key");
             }
             Claim::Mine { .. } => {}
+        }
+        // The link exists before the mail that carries it (again, on a retry: no change).
+        if let Some(link) = &link {
+            infra::links::issue(&self.pool, &self.links.key, link).await?;
         }
         if let Err(e) = self.notifier.send(&message).await {
             self.ledger.failed(job.job_id, &format!("{e:#}")).await?;

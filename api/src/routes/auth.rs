@@ -527,6 +527,8 @@ pub struct Me {
     pub id: Uuid,
     pub email: String,
     pub full_name: String,
+    /// Studios can invite only verified addresses (see `/auth/verify-email`).
+    pub email_verified: bool,
     pub memberships: Vec<MembershipInfo>,
 }
 
@@ -537,10 +539,12 @@ pub struct Me {
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json")))]
 pub async fn me(State(state): State<AppState>, user: AuthUser) -> Result<AppJson<Me>, ApiError> {
     let mut tx = tenant_tx(&state.pool, None, Some(user.account_id)).await?;
-    let account = sqlx::query("SELECT id, email, full_name FROM account WHERE id = $1")
-        .bind(user.account_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let account = sqlx::query(
+        "SELECT id, email, full_name, email_verified_at IS NOT NULL FROM account WHERE id = $1",
+    )
+    .bind(user.account_id)
+    .fetch_one(&mut *tx)
+    .await?;
     let rows = sqlx::query(
         "SELECT m.tenant_id, v.name, m.role FROM studio_membership m \
          LEFT JOIN studio_view v ON v.id = m.tenant_id WHERE m.account_id = $1 ORDER BY v.name, m.tenant_id",
@@ -564,6 +568,7 @@ pub async fn me(State(state): State<AppState>, user: AuthUser) -> Result<AppJson
         id: account.try_get(0)?,
         email: account.try_get(1)?,
         full_name: account.try_get(2)?,
+        email_verified: account.try_get(3)?,
         memberships,
     }))
 }

@@ -143,28 +143,30 @@ pub struct AddMember {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AddMemberResult {
-    /// `added` (the email has an account) or `invited`.
+    /// Always `invited`: whether or not the address has an account, the person joins by
+    /// accepting the invitation with a verified account of that address.
     pub outcome: String,
     pub studio_version: u64,
-    pub account_id: Option<Uuid>,
-    pub invitation: Option<CreatedInvitation>,
+    pub invitation: CreatedInvitation,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CreatedInvitation {
     pub id: Uuid,
-    /// Single-use secret for the invitee (POST /api/v1/invitations/accept after signing
-    /// up with the invited email). Shown once; only its hash is stored.
+    /// Single-use secret for the invitee (POST /api/v1/invitations/accept, signed in with
+    /// a verified account of the invited address). Shown once; only its hash is stored.
     pub token: String,
     pub expires_at: DateTime<Utc>,
 }
 
-/// Add an existing user by email, or invite an email that has no account yet.
+/// Invite someone by email. Nobody is added without consent: the invitee accepts with a
+/// verified account of that address. The answer is the same whether or not the address
+/// has an account, so it tells nothing about who uses repstream.
 #[utoipa::path(post, path = "/studios/{studio_id}/members", tag = "members", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id")),
     request_body = AddMember,
     responses(
-        (status = 201, description = "Added or invited", body = AddMemberResult),
+        (status = 201, description = "Invited", body = AddMemberResult),
         (status = 403, description = "`forbidden` (only owners grant ownership)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`studio_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`, `already_member`, `already_invited`", body = Problem, content_type = "application/problem+json")))]
@@ -179,64 +181,31 @@ pub async fn add_member(
     let email = Email::parse(&body.email).map_err(|e| ApiError::invalid_field("email", e))?;
     let mut cmd = CommandTx::begin(&state, &user, &ctx, studio).await?;
     cmd.require(Action::ManageMembers)?;
-    let existing: Option<Uuid> =
-        sqlx::query_scalar("SELECT id FROM account WHERE lower(email) = $1")
-            .bind(email.as_str())
-            .fetch_optional(cmd.conn())
-            .await?;
-    let actor = AccountId(user.account_id);
-    let result = match existing {
-        Some(account_id) => {
-            let command = StudioCommand::AddMember {
-                actor,
-                account_id: AccountId(account_id),
-                role: body.role,
-            };
-            let version = cmd
-                .run(&state.bus::<domain::studio::Studio>(), studio, command)
-                .await?
-                .outcome
-                .version;
-            if body.role == Role::Client {
-                directory::link_client_record(&state, &mut cmd, account_id).await?;
-            }
-            AddMemberResult {
-                outcome: "added".to_owned(),
-                studio_version: version,
-                account_id: Some(account_id),
-                invitation: None,
-            }
-        }
-        None => {
-            let (token, token_hash) = new_opaque_token()?;
-            let invitation_id = Uuid::now_v7();
-            let expires_at = Utc::now() + chrono::Duration::days(INVITATION_TTL_DAYS);
-            let command = StudioCommand::InviteMember {
-                actor,
-                invitation_id,
-                email,
-                role: body.role,
-                token_hash,
-                expires_at,
-            };
-            let version = cmd
-                .run(&state.bus::<domain::studio::Studio>(), studio, command)
-                .await?
-                .outcome
-                .version;
-            AddMemberResult {
-                outcome: "invited".to_owned(),
-                studio_version: version,
-                account_id: None,
-                invitation: Some(CreatedInvitation {
-                    id: invitation_id,
-                    token,
-                    expires_at,
-                }),
-            }
-        }
+    let (token, token_hash) = new_opaque_token()?;
+    let invitation_id = Uuid::now_v7();
+    let expires_at = Utc::now() + chrono::Duration::days(INVITATION_TTL_DAYS);
+    let command = StudioCommand::InviteMember {
+        actor: AccountId(user.account_id),
+        invitation_id,
+        email,
+        role: body.role,
+        token_hash,
+        expires_at,
     };
-    let version = result.studio_version;
+    let version = cmd
+        .run(&state.bus::<domain::studio::Studio>(), studio, command)
+        .await?
+        .outcome
+        .version;
+    let result = AddMemberResult {
+        outcome: "invited".to_owned(),
+        studio_version: version,
+        invitation: CreatedInvitation {
+            id: invitation_id,
+            token,
+            expires_at,
+        },
+    };
     cmd.commit(Reply::json(StatusCode::CREATED, &result)?.with_etag(version))
         .await
 }
@@ -408,7 +377,7 @@ pub struct AcceptInvitation {
     responses(
         (status = 200, description = "Joined the studio", body = Accepted),
         (status = 404, description = "`invitation_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invitation_expired`, `invitation_used`, `invitation_email_mismatch`, `already_member`", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`email_not_verified`, `invitation_expired`, `invitation_used`, `invitation_email_mismatch`, `already_member`", body = Problem, content_type = "application/problem+json")))]
 pub async fn accept_invitation(
     State(state): State<AppState>,
     user: Caller,
@@ -416,8 +385,9 @@ pub async fn accept_invitation(
     AppJson(body): AppJson<AcceptInvitation>,
 ) -> Result<Response, ApiError> {
     let hash = sha256_hex(body.token.trim());
-    let (studio, email): (Option<Uuid>, Option<String>) = sqlx::query_as(
-        "SELECT repstream_invitation_tenant($1), (SELECT email FROM account WHERE id = $2)",
+    let (studio, email, verified): (Option<Uuid>, Option<String>, Option<bool>) = sqlx::query_as(
+        "SELECT repstream_invitation_tenant($1), a.email, a.email_verified_at IS NOT NULL \
+         FROM (SELECT 1) one LEFT JOIN account a ON a.id = $2",
     )
     .bind(&hash)
     .bind(user.account_id)
@@ -428,6 +398,14 @@ pub async fn accept_invitation(
         what: "invitation",
     })?;
     let email = email.ok_or_else(session_revoked)?;
+    if verified != Some(true) {
+        return Err(ApiError::Rule {
+            code: "email_not_verified",
+            message: "verify your email address first (see the mail we sent, or \
+                      POST /api/v1/auth/verify-email/resend)"
+                .to_owned(),
+        });
+    }
     let email = Email::parse(&email).map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
     // The invitee is not a member yet: the studio aggregate checks the invitation.
     let mut cmd = CommandTx::begin(&state, &user, &ctx, studio).await?;

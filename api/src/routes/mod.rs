@@ -26,6 +26,7 @@ use uuid::Uuid;
 use crate::error::ApiError;
 use crate::extract::AppQuery;
 
+pub mod account_links;
 pub mod appointments;
 pub mod attendance;
 pub mod audit;
@@ -44,6 +45,7 @@ pub mod trainer_calendars;
 pub fn v1() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
     studios::router()
         .merge(auth::router())
+        .merge(account_links::router())
         .merge(members::router())
         .merge(clients::router())
         .merge(audit::router())

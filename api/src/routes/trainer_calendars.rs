@@ -265,18 +265,23 @@ pub async fn free_slots(
     require_trainer(&state, &member, path.trainer_id).await?;
     let cal = calendar(&state, &member, path.trainer_id).await?;
     let busy = teaching(&state, &member, path.trainer_id, params.from, params.to).await?;
-    let free = match &cal.rules {
+    // Bounded work (`domain::trainer_calendar::MAX_CANDIDATES`), still CPU: off the
+    // async threads, so a heavy calendar never stalls other requests.
+    let (from, to) = (params.from, params.to);
+    let free = tokio::task::spawn_blocking(move || match &cal.rules {
         Some(rules) => slots(
             rules,
             &cal.time_off,
             &busy,
             &cal.appointments,
-            params.from,
-            params.to,
+            from,
+            to,
             Utc::now(),
         ),
         None => Vec::new(),
-    };
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("slot computation failed: {e}")))?;
     Ok(AppJson(Slots {
         slots: free
             .into_iter()

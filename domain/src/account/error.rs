@@ -6,6 +6,15 @@ pub enum AccountError {
     AlreadyRegistered,
     #[error("account not found")]
     NotFound,
+    #[error("the email address is verified already")]
+    EmailAlreadyVerified,
+    /// A link for another address than the account's (or for no account).
+    #[error("no such link")]
+    LinkNotFound,
+    #[error("this link has expired: ask for a new one")]
+    LinkExpired,
+    #[error("this link has been used already")]
+    LinkUsed,
 }
 
 impl DomainError for AccountError {
@@ -13,6 +22,10 @@ impl DomainError for AccountError {
         match self {
             Self::AlreadyRegistered => "email_taken",
             Self::NotFound => "account_not_found",
+            Self::EmailAlreadyVerified => "email_already_verified",
+            Self::LinkNotFound => "link_not_found",
+            Self::LinkExpired => "link_expired",
+            Self::LinkUsed => "link_used",
         }
     }
 
@@ -20,6 +33,8 @@ impl DomainError for AccountError {
         match self {
             Self::AlreadyRegistered => Refusal::Conflict,
             Self::NotFound => Refusal::NotFound { what: "account" },
+            Self::LinkNotFound => Refusal::NotFound { what: "link" },
+            Self::EmailAlreadyVerified | Self::LinkExpired | Self::LinkUsed => Refusal::Rule,
         }
     }
 }

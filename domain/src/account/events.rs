@@ -1,5 +1,6 @@
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::AccountId;
 use crate::values::{DisplayName, Email};
@@ -7,12 +8,27 @@ use crate::values::{DisplayName, Email};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum AccountEvent {
+    /// Also asks for the first verification mail.
     AccountRegistered {
         account_id: AccountId,
         email: Email,
         full_name: DisplayName,
     },
     PasswordChanged,
+    EmailVerificationRequested {
+        email: Email,
+    },
+    EmailVerified {
+        email: Email,
+        /// The mailed link that proved it (spent from now on).
+        link_id: Uuid,
+    },
+    PasswordResetRequested {
+        email: Email,
+    },
+    PasswordReset {
+        link_id: Uuid,
+    },
 }
 
 impl DomainEvent for AccountEvent {
@@ -20,6 +36,10 @@ impl DomainEvent for AccountEvent {
         match self {
             Self::AccountRegistered { .. } => "AccountRegistered",
             Self::PasswordChanged => "PasswordChanged",
+            Self::EmailVerificationRequested { .. } => "EmailVerificationRequested",
+            Self::EmailVerified { .. } => "EmailVerified",
+            Self::PasswordResetRequested { .. } => "PasswordResetRequested",
+            Self::PasswordReset { .. } => "PasswordReset",
         }
         .to_owned()
     }

@@ -11,7 +11,7 @@ mod events;
 mod tests;
 
 pub use aggregate::Account;
-pub use commands::AccountCommand;
+pub use commands::{AccountCommand, MailedLink};
 pub use error::AccountError;
 pub use events::AccountEvent;
 

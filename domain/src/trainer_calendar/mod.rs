@@ -16,4 +16,4 @@ pub use aggregate::TrainerCalendar;
 pub use commands::{Busy, TrainerCalendarCommand};
 pub use error::TrainerCalendarError;
 pub use events::{Appointment, Rules, TimeOff, TrainerCalendarEvent, Window};
-pub use slots::slots;
+pub use slots::{slots, MAX_CANDIDATES, MAX_SLOTS};

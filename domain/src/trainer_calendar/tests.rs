@@ -305,3 +305,57 @@ async fn rescheduling_moves_to_a_free_slot_only_and_time_off_needs_availability(
         "{r:?}"
     );
 }
+
+#[test]
+fn overlapping_windows_and_thousands_of_time_offs_stay_bounded_and_exact() {
+    // The attack: 50 identical whole-day windows on every weekday, 5-minute slots, and
+    // 3,000 short time-offs, over the longest range (31 days).
+    let weekdays = [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ];
+    let weekly = (0..50)
+        .map(|i| Window {
+            weekday: weekdays[i % 7],
+            start: NaiveTime::from_hms_opt(0, 0, 0).expect("t"),
+            end: NaiveTime::from_hms_opt(23, 55, 0).expect("t"),
+        })
+        .collect();
+    let rules = Rules {
+        timezone: "UTC".into(),
+        weekly,
+        slot_minutes: 5,
+        buffer_minutes: 0,
+        min_notice_minutes: 0,
+    };
+    let from = at("2026-12-01T00:00:00Z");
+    let time_off: Vec<TimeOff> = (0..3000)
+        .map(|i| TimeOff {
+            id: Uuid::from_u128(i),
+            from: from + chrono::Duration::minutes(i as i64 * 15),
+            to: from + chrono::Duration::minutes(i as i64 * 15 + 5),
+        })
+        .collect();
+    let to = from + chrono::Duration::days(31);
+    let free = slots(&rules, &time_off, &[], &[], from, to, at(NOW));
+    assert!(free.len() <= MAX_SLOTS);
+    assert!(
+        free.windows(2).all(|w| w[0] < w[1]),
+        "sorted, each slot once"
+    );
+    // Exact: every slot offered is free of every time off, and the first hour offers
+    // the two of every three 5-minute slots the time offs leave.
+    assert!(free
+        .iter()
+        .all(|(s, e)| !time_off.iter().any(|t| *s < t.to && *e > t.from)));
+    let first_hour = free
+        .iter()
+        .filter(|(s, _)| *s < from + chrono::Duration::hours(1))
+        .count();
+    assert_eq!(first_hour, 8);
+}

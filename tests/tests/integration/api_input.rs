@@ -189,7 +189,7 @@ async fn bad_input_gets_a_problem_with_a_stable_code_and_writes_nothing() -> any
     )
     .await?;
 
-    // Only the sign-up of the tester wrote anything.
+    // Only the sign-up of the tester (and its verification) wrote anything.
     let events: i64 =
         sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type <> 'account'")
             .fetch_one(&env.pool)
@@ -197,7 +197,7 @@ async fn bad_input_gets_a_problem_with_a_stable_code_and_writes_nothing() -> any
     let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
         .fetch_one(&env.pool)
         .await?;
-    assert_eq!((events, outbox), (0, 1), "no bad request wrote anything");
+    assert_eq!((events, outbox), (0, 2), "no bad request wrote anything");
     Ok(())
 }
 
@@ -292,7 +292,8 @@ async fn openapi_docs_and_health_are_served() -> anyhow::Result<()> {
     ] {
         assert!(doc["paths"].get(path).is_some(), "OpenAPI lacks {path}");
     }
-    // Every operation except sign-up, sign-in and health declares the bearer scheme.
+    // Every operation except sign-up, sign-in, mailed links and health declares the
+    // bearer scheme.
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
@@ -300,6 +301,9 @@ async fn openapi_docs_and_health_are_served() -> anyhow::Result<()> {
     let public = [
         "/api/v1/auth/signup",
         "/api/v1/auth/token",
+        "/api/v1/auth/verify-email",
+        "/api/v1/auth/password-reset/request",
+        "/api/v1/auth/password-reset",
         "/healthz",
         "/readyz",
     ];

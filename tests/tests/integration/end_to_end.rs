@@ -157,26 +157,17 @@ async fn a_new_contact_email_is_confirmed_once_through_the_notification_worker(
         .send()
         .await?;
     assert_eq!(r.status().as_u16(), 200);
-    let mailbox = env.mailbox.clone();
-    let files = eventually(Duration::from_secs(30), "a message in the mailbox", || {
-        let mailbox = mailbox.clone();
-        async move {
-            let files: Vec<_> = std::fs::read_dir(&mailbox)
-                .map(|d| {
-                    d.filter_map(Result::ok)
-                        .map(|e| e.path())
-                        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-                        .collect()
-                })
-                .unwrap_or_default();
-            Ok((!files.is_empty()).then_some(files))
-        }
-    })
+    let mails = eventually(
+        Duration::from_secs(30),
+        "a message in the mailbox",
+        || async {
+            let mails = env.mails_to("desk@mail-studio.example");
+            Ok((!mails.is_empty()).then_some(mails))
+        },
+    )
     .await?;
-    assert_eq!(files.len(), 1);
-    let eml = std::fs::read_to_string(&files[0])?;
-    assert!(eml.contains("To: desk@mail-studio.example"));
-    assert!(eml.contains("Subject: Mail Studio: this is now your contact address"));
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].0, "Mail Studio: this is now your contact address");
 
     // Same settings again: no event, no second message.
     let r = app
@@ -200,8 +191,10 @@ async fn a_new_contact_email_is_confirmed_once_through_the_notification_worker(
             let pool = pool.clone();
             async move {
                 let processed: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FROM side_effect WHERE consumer = 'notifications' AND state = 'done'",
+                    "SELECT count(*) FROM side_effect WHERE consumer = 'notifications' AND state = 'done' \
+                     AND budget_key = $1",
                 )
+                .bind(format!("studio:{id}:contact"))
                 .fetch_one(&pool)
                 .await?;
                 Ok((processed >= 1).then_some(processed))
@@ -210,11 +203,11 @@ async fn a_new_contact_email_is_confirmed_once_through_the_notification_worker(
     )
     .await
     .map(|processed| assert_eq!(processed, 1))?;
-    let count = std::fs::read_dir(&env.mailbox)?
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-        .count();
-    assert_eq!(count, 1, "the unchanged settings sent no second message");
+    assert_eq!(
+        env.mails_to("desk@mail-studio.example").len(),
+        1,
+        "the unchanged settings sent no second message"
+    );
     let _ = std::fs::remove_dir_all(&env.mailbox);
     Ok(())
 }

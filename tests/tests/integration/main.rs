@@ -21,6 +21,7 @@ mod side_effects;
 mod structure;
 mod sweeps;
 mod tenancy;
+mod verification;
 
 use domain::account::AccountId;
 use domain::studio::{LocationId, Studio, StudioCommand, StudioId};

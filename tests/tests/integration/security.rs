@@ -357,12 +357,19 @@ async fn services_refuse_to_run_unbound_by_row_level_security() -> anyhow::Resul
         infra::db::refuse_privileged(pool, false).await?;
     }
     // And a published example secret is refused.
-    assert!(api::auth::refuse_example_secret(
+    assert!(infra::config::refuse_example_secret(
+        "JWT_SECRET",
         b"dev-only-insecure-jwt-secret-0123456789abcdef",
         false
     )
     .is_err());
-    api::auth::refuse_example_secret(&repstream_tests::test_secret(), false)?;
+    assert!(infra::config::refuse_example_secret(
+        "ACCOUNT_LINK_KEY",
+        b"change-me-to-another-32-random-bytes-0000",
+        false
+    )
+    .is_err());
+    infra::config::refuse_example_secret("JWT_SECRET", &repstream_tests::test_secret(), false)?;
     Ok(())
 }
 

@@ -30,7 +30,11 @@ async fn a_job_delivered_twice_or_taken_over_after_a_crash_mid_send_sends_one_me
         env.mailbox.clone(),
         "repstream <test@repstream.local>".into(),
     ));
-    let worker = NotificationWorker::new(env.worker_pool.clone(), notifier.clone());
+    let worker = NotificationWorker::new(
+        env.worker_pool.clone(),
+        notifier.clone(),
+        repstream_tests::link_settings(),
+    );
     let tenant = Uuid::now_v7();
 
     // Delivered twice (SQS at-least-once): sent once.
@@ -52,7 +56,12 @@ async fn a_job_delivered_twice_or_taken_over_after_a_crash_mid_send_sends_one_me
         worker.ledger().claim(crashed.job_id, tenant).await?,
         Claim::Mine { attempt: 1 }
     );
-    notifier.send(&workers::render(&crashed)?).await?;
+    notifier
+        .send(&workers::render(
+            &crashed,
+            &repstream_tests::link_settings(),
+        )?)
+        .await?;
     assert_eq!(env.mailbox_messages(), 3);
     // Redelivered while its lease runs: refused for now, nothing sent.
     assert!(worker.process(&crashed).await.is_err());
