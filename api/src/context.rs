@@ -71,6 +71,8 @@ pub struct RequestContext {
     pub if_match: Option<IfMatch>,
     /// `Idempotency-Key` and the fingerprint of the request it came with.
     pub idempotency: Option<Idempotency>,
+    /// The request's W3C `traceparent`, if well formed (else ignored).
+    pub traceparent: Option<String>,
 }
 
 /// `If-Match`, compared strongly (RFC 9110 §13.1.1).
@@ -213,6 +215,12 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
             .get(axum::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(256).collect());
+        let traceparent = parts
+            .headers
+            .get(infra::telemetry::TRACEPARENT)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| infra::telemetry::valid_traceparent(v))
+            .map(str::to_owned);
         Ok(Self {
             correlation_id,
             request_id,
@@ -221,6 +229,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
             user_agent,
             if_match,
             idempotency,
+            traceparent,
         })
     }
 }
@@ -270,6 +279,8 @@ impl RequestContext {
             request_id: self.request_id.clone(),
             ip: self.ip.clone(),
             user_agent: self.user_agent.clone(),
+            // The command's own span when traces are on, else the caller's context.
+            traceparent: infra::telemetry::current_traceparent(self.traceparent.as_deref()),
         }
     }
 

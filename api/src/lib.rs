@@ -97,7 +97,15 @@ pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
                                 .get("x-request-id")
                                 .and_then(|v| v.to_str().ok())
                                 .unwrap_or("");
-                            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), %request_id, %correlation_id)
+                            let span = tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), %request_id, %correlation_id);
+                            // A child of the caller's trace (W3C `traceparent`).
+                            infra::telemetry::set_parent(
+                                &span,
+                                req.headers()
+                                    .get(infra::telemetry::TRACEPARENT)
+                                    .and_then(|v| v.to_str().ok()),
+                            );
+                            span
                         })
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )

@@ -97,7 +97,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    infra::telemetry::init(&cli.telemetry);
+    let _telemetry = infra::telemetry::init(&cli.telemetry, "repstream-api");
     let pool = infra::db::connect(&cli.db, "repstream-api").await?;
     let shutdown = infra::shutdown::on_signal();
     // `migrate` and `seed` sign nothing; a throwaway key keeps the state complete.

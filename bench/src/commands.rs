@@ -445,6 +445,7 @@ pub(crate) fn location_added(
             causation_id: Some(request.clone()),
             actor: Some(actor),
             request_id: Some(request),
+            traceparent: None,
         },
     };
     (payload, metadata, envelope)

@@ -46,4 +46,6 @@ pub mod metadata {
     pub const IP: &str = "ip";
     /// The client's user agent (audit only, like `IP`).
     pub const USER_AGENT: &str = "user_agent";
+    /// The W3C trace context of the request that caused the event (OpenTelemetry).
+    pub const TRACEPARENT: &str = "traceparent";
 }

@@ -89,6 +89,10 @@ pub struct TelemetryArgs {
     /// off the public network.
     #[arg(long, env = "METRICS_ADDR")]
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Export traces over OTLP/HTTP to this collector (e.g. `http://127.0.0.1:4318`;
+    /// unset: no traces exported, `traceparent` is still passed along).
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// Secrets that were ever published in this repository's examples (`.env.example`,

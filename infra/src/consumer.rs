@@ -194,6 +194,12 @@ async fn receive_loop<H: MessageHandler>(
                 .and_then(|v| v.string_value.clone())
                 .unwrap_or_default();
             let span = info_span!("message", %correlation_id, message_id = message.message_id.as_deref().unwrap_or(""));
+            let traceparent = message
+                .message_attributes
+                .as_ref()
+                .and_then(|a| a.get(crate::sqs::attributes::TRACEPARENT))
+                .and_then(|v| v.string_value.as_deref());
+            crate::telemetry::set_parent(&span, traceparent);
             let result = async {
                 handler
                     .handle(message.body.as_deref().unwrap_or_default())

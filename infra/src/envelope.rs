@@ -43,17 +43,22 @@ pub struct EnvelopeMetadata {
     pub actor: Option<String>,
     /// The HTTP request id, for commands that came in over HTTP.
     pub request_id: Option<String>,
+    /// W3C trace context of the span that caused the event: one trace spans HTTP,
+    /// relay, projector and workers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 impl EnvelopeMetadata {
     /// Reads the envelope metadata out of a cqrs-es metadata map.
     pub fn from_map(map: &std::collections::HashMap<String, String>) -> Self {
-        use domain::metadata::{ACTOR, CAUSATION_ID, CORRELATION_ID, REQUEST_ID};
+        use domain::metadata::{ACTOR, CAUSATION_ID, CORRELATION_ID, REQUEST_ID, TRACEPARENT};
         Self {
             correlation_id: map.get(CORRELATION_ID).cloned(),
             causation_id: map.get(CAUSATION_ID).cloned(),
             actor: map.get(ACTOR).cloned(),
             request_id: map.get(REQUEST_ID).cloned(),
+            traceparent: map.get(TRACEPARENT).cloned(),
         }
     }
 }

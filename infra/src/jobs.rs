@@ -22,6 +22,10 @@ pub struct NotificationJob {
     pub template: String,
     /// Template parameters.
     pub data: serde_json::Value,
+    /// W3C trace context: the worker's span continues the trace of the request that
+    /// caused the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,8 +70,12 @@ pub async fn enqueue_all(
             bytes = 0;
         }
         bytes += body.len();
+        let mut entry = SendMessageBatchRequestEntry::builder();
+        if let Some(traceparent) = &job.traceparent {
+            entry = entry.message_attributes(attributes::TRACEPARENT, attr(traceparent)?);
+        }
         batch.push(
-            SendMessageBatchRequestEntry::builder()
+            entry
                 .id(i.to_string())
                 .message_body(body)
                 .message_group_id(job.tenant_id.to_string())

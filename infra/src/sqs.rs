@@ -214,6 +214,8 @@ pub mod attributes {
     pub const CORRELATION_ID: &str = "correlation_id";
     pub const EVENT_TYPE: &str = "event_type";
     pub const TENANT_ID: &str = "tenant_id";
+    /// W3C trace context (absent when the message's cause had none).
+    pub const TRACEPARENT: &str = "traceparent";
 }
 
 #[cfg(test)]

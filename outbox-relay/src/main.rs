@@ -68,7 +68,7 @@ enum ParkedAction {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    infra::telemetry::init(&cli.telemetry);
+    let _telemetry = infra::telemetry::init(&cli.telemetry, "repstream-outbox-relay");
     let shutdown = infra::shutdown::on_signal();
     let pool = infra::db::connect(&cli.db, "repstream-outbox-relay").await?;
     match cli.command {

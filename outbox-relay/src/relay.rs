@@ -254,7 +254,12 @@ impl Relay {
                 .get("event_type")
                 .and_then(|v| v.as_str())
                 .unwrap_or("unknown");
-            let entry = SendMessageBatchRequestEntry::builder()
+            let traceparent = row
+                .message
+                .pointer("/metadata/traceparent")
+                .and_then(|v| v.as_str())
+                .filter(|t| infra::telemetry::valid_traceparent(t));
+            let mut entry = SendMessageBatchRequestEntry::builder()
                 .id(i.to_string())
                 .message_body(body)
                 .message_group_id(&row.aggregate_id)
@@ -264,9 +269,12 @@ impl Relay {
                 .message_attributes(
                     attributes::TENANT_ID,
                     string_attr(&row.tenant_id.to_string())?,
-                )
-                .build()
-                .map_err(|e| e.to_string())?;
+                );
+            if let Some(traceparent) = traceparent {
+                entry =
+                    entry.message_attributes(attributes::TRACEPARENT, string_attr(traceparent)?);
+            }
+            let entry = entry.build().map_err(|e| e.to_string())?;
             entries.push(entry);
         }
         let output = self

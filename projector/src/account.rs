@@ -64,6 +64,7 @@ impl Projection for AccountMail {
             channel: Channel::Email,
             recipient: email.as_str().to_owned(),
             template: template.to_owned(),
+            traceparent: None,
             data: serde_json::json!({
                 "account_id": envelope.aggregate_id,
                 "purpose": purpose,

@@ -1,5 +1,6 @@
 use anyhow::Context;
 use async_trait::async_trait;
+use chrono::SubsecRound;
 use domain::class::view::ClassView;
 use domain::class::{BookingId, ClassEvent};
 use domain::client::ClientId;
@@ -7,7 +8,7 @@ use infra::jobs::{Channel, NotificationJob};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::document::{Hook, Step};
+use crate::document::{side_table, Hook, Pending, Step};
 
 /// `class_view`'s extras: `booking_view` (one row per booking) follows the roster, and a
 /// promotion or a cancelled class notifies the clients concerned.
@@ -33,11 +34,11 @@ impl Hook<ClassView> for Bookings {
         &self,
         conn: &mut PgConnection,
         step: &Step<'_, ClassView>,
+        pending: &mut Pending,
     ) -> anyhow::Result<Vec<NotificationJob>> {
         // booking_view follows the roster. A rebuild of class_view replays old events
         // into booking_view_rebuild (swapped in with class_view_rebuild): writing them to
         // the live booking_view would send statuses back in time while it runs.
-        let bookings = step.side_table(BOOKING_VIEW);
         let Step {
             envelope,
             id,
@@ -60,25 +61,33 @@ impl Hook<ClassView> for Bookings {
             | ClassEvent::ClassCancelled { .. }
             | ClassEvent::ClassClosed => None,
         };
+        // The run's booking rows are written together at its end (`finish`): one
+        // statement however many bookings the run touched.
         if let Some(entry) = touched.and_then(|b| next.roster.iter().find(|r| r.booking_id == b)) {
-            sqlx::query(&format!(
-                "INSERT INTO {bookings} (booking_id, tenant_id, class_id, client_id, status, starts_at, title, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (booking_id) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at"
-            ))
-            .bind(entry.booking_id.0)
-            .bind(envelope.tenant_id)
-            .bind(id)
-            .bind(entry.client_id.0)
-            .bind(json_str(&entry.status))
-            .bind(next.starts_at)
-            .bind(&next.title)
-            .bind(next.updated_at)
-            .execute(&mut *conn)
-            .await
-            .context("writing booking view")?;
+            pending.0.insert(
+                entry.booking_id.0,
+                serde_json::json!({
+                    "booking_id": entry.booking_id.0,
+                    "tenant_id": envelope.tenant_id,
+                    "class_id": id,
+                    "client_id": entry.client_id.0,
+                    "status": json_str(&entry.status),
+                    // Postgres keeps microseconds: truncated as a bound timestamp is.
+                    "starts_at": next.starts_at.trunc_subsecs(6),
+                    "title": next.title,
+                    "updated_at": next.updated_at.trunc_subsecs(6),
+                }),
+            );
         }
         if matches!(event, ClassEvent::ClassCancelled { .. }) {
+            // In order: what the run wrote before the cancellation first.
+            write_bookings(
+                conn,
+                &step.side_table(BOOKING_VIEW),
+                std::mem::take(pending),
+            )
+            .await?;
+            let bookings = step.side_table(BOOKING_VIEW);
             sqlx::query(&format!(
                 "UPDATE {bookings} SET status = 'class_cancelled', updated_at = $2 \
                  WHERE class_id = $1 AND status IN ('booked', 'waitlisted', 'checked_in')"
@@ -122,6 +131,7 @@ impl Hook<ClassView> for Bookings {
                 channel: Channel::Email,
                 recipient: email,
                 template: template.to_owned(),
+                traceparent: None,
                 data: serde_json::json!({
                     "class_title": next.title,
                     "starts_at": next.starts_at.to_rfc3339(),
@@ -130,4 +140,33 @@ impl Hook<ClassView> for Bookings {
         }
         Ok(jobs)
     }
+
+    async fn finish(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        pending: Pending,
+    ) -> anyhow::Result<()> {
+        write_bookings(conn, &side_table::<ClassView>(table, BOOKING_VIEW), pending).await
+    }
+}
+
+/// Upserts booking rows (status and write time change; the rest is fixed at booking).
+async fn write_bookings(conn: &mut PgConnection, table: &str, rows: Pending) -> anyhow::Result<()> {
+    if rows.0.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = rows.0.into_values().collect();
+    sqlx::query(&format!(
+        "INSERT INTO {table} (booking_id, tenant_id, class_id, client_id, status, starts_at, title, updated_at) \
+         SELECT booking_id, tenant_id, class_id, client_id, status, starts_at, title, updated_at \
+         FROM jsonb_to_recordset($1) AS r(booking_id uuid, tenant_id uuid, class_id uuid, client_id uuid, \
+           status text, starts_at timestamptz, title text, updated_at timestamptz) \
+         ON CONFLICT (booking_id) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at"
+    ))
+    .bind(sqlx::types::Json(rows))
+    .execute(conn)
+    .await
+    .context("writing booking view")?;
+    Ok(())
 }

@@ -90,11 +90,11 @@ impl Projector {
                     // after them).
                     None => load_range(&mut tx, head, last, upto).await?,
                 };
-                jobs.extend(
-                    projection
-                        .apply_run(&mut tx, projection.table().unwrap_or_default(), &events)
-                        .await?,
-                );
+                let mut caused = projection
+                    .apply_run(&mut tx, projection.table().unwrap_or_default(), &events)
+                    .await?;
+                continue_traces(&mut caused, &events);
+                jobs.extend(caused);
                 sqlx::query(
                     "UPDATE projection_checkpoint SET last_sequence = $4, updated_at = now() \
                      WHERE projection = $1 AND aggregate_type = $2 AND aggregate_id = $3",
@@ -272,5 +272,19 @@ impl infra::consumer::MessageHandler for Projector {
     async fn ready(&self) -> anyhow::Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+}
+
+/// Each job continues the trace of the event that caused it (a `project` span, child of
+/// the event's `traceparent`, when traces are on; the event's context as it is otherwise).
+fn continue_traces(jobs: &mut [NotificationJob], events: &[EventEnvelope]) {
+    for job in jobs.iter_mut().filter(|j| j.traceparent.is_none()) {
+        let cause = events
+            .iter()
+            .find(|e| e.event_id == job.causation_id)
+            .and_then(|e| e.metadata.traceparent.as_deref());
+        let span = tracing::info_span!("project", job_id = %job.job_id, template = %job.template);
+        infra::telemetry::set_parent(&span, cause);
+        job.traceparent = span.in_scope(|| infra::telemetry::current_traceparent(cause));
     }
 }

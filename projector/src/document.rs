@@ -69,12 +69,13 @@ impl<V: View, H: Hook<V>> DocumentProjection<V, H> {
         let mut current = stored;
         let mut created: Option<Vec<(&'static str, Uuid)>> = None;
         let mut jobs = Vec::new();
+        let mut pending = Pending::default();
         for envelope in run {
             anyhow::ensure!(
                 envelope.aggregate_id == first.aggregate_id,
                 "a run mixes streams"
             );
-            let event: V::Event = serde_json::from_value(envelope.payload.clone())
+            let event: V::Event = serde::Deserialize::deserialize(&envelope.payload)
                 .with_context(|| format!("decoding {} payload", envelope.event_type))?;
             let next = V::apply(
                 current.clone(),
@@ -100,9 +101,10 @@ impl<V: View, H: Hook<V>> DocumentProjection<V, H> {
             if step.previous.is_none() && !existed && created.is_none() {
                 created = Some(self.hook.created_with(&step)?);
             }
-            jobs.extend(self.hook.after(conn, &step).await?);
+            jobs.extend(self.hook.after(conn, &step, &mut pending).await?);
             current = Some(step.next);
         }
+        self.hook.finish(conn, table, pending).await?;
         let (Some(doc), Some(last)) = (current, run.last()) else {
             return Ok(jobs);
         };
@@ -174,13 +176,27 @@ impl<V: View> Step<'_, V> {
     /// projection, its `_rebuild` copy in a rebuild (swapped in with the document
     /// table, so a rebuild never touches what readers see before it is done).
     pub fn side_table(&self, live_name: &'static str) -> std::borrow::Cow<'static, str> {
-        if self.live() {
-            live_name.into()
-        } else {
-            format!("{live_name}_rebuild").into()
-        }
+        side_table::<V>(self.table, live_name)
     }
 }
+
+/// Where a run whose document went to `table` writes side table `live_name` (see
+/// [`Step::side_table`]).
+pub(crate) fn side_table<V: View>(
+    table: &str,
+    live_name: &'static str,
+) -> std::borrow::Cow<'static, str> {
+    if table == V::TABLE {
+        live_name.into()
+    } else {
+        format!("{live_name}_rebuild").into()
+    }
+}
+
+/// Side-table rows a run's steps leave for [`Hook::finish`]: the latest row per key,
+/// so a run that touches a row many times writes it once.
+#[derive(Debug, Default)]
+pub struct Pending(pub std::collections::BTreeMap<Uuid, serde_json::Value>);
 
 /// What a view needs besides its document. Both parts are optional.
 #[async_trait]
@@ -196,14 +212,27 @@ pub trait Hook<V: View>: Send + Sync + 'static {
         &[]
     }
 
-    /// Runs after the document is written, in the same transaction (side tables, jobs).
-    /// Returns the jobs the event causes.
+    /// Runs for each event of a run, in the run's transaction (side tables, jobs).
+    /// Returns the jobs the event causes. Side-table rows may be left in `pending`
+    /// instead, to be written together by [`Hook::finish`] at the end of the run.
     async fn after(
         &self,
         _conn: &mut PgConnection,
         _step: &Step<'_, V>,
+        _pending: &mut Pending,
     ) -> anyhow::Result<Vec<NotificationJob>> {
         Ok(Vec::new())
+    }
+
+    /// Writes what the run's steps left in `pending` (`table`: where the document went,
+    /// see [`side_table`]).
+    async fn finish(
+        &self,
+        _conn: &mut PgConnection,
+        _table: &str,
+        _pending: Pending,
+    ) -> anyhow::Result<()> {
+        Ok(())
     }
 }
 

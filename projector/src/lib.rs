@@ -41,7 +41,7 @@ mod trainer_calendar;
 
 pub use account::{RESET_TEMPLATE, VERIFY_TEMPLATE};
 pub use consumer::{Outcome, Projector};
-pub use document::{DocumentProjection, Hook, Step};
+pub use document::{DocumentProjection, Hook, Pending, Step};
 pub use infra::consumer::{run, ConsumerConfig};
 pub use projection::Projection;
 pub use rebuild::{rebuild, rebuild_paged};

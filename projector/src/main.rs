@@ -82,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
         // No subcommand is `run`, with its flags' environment and defaults.
         cli = Cli::parse_from(std::env::args_os().chain(["run".into()]));
     }
-    infra::telemetry::init(&cli.telemetry);
+    let _telemetry = infra::telemetry::init(&cli.telemetry, "repstream-projector");
     let pool = infra::db::connect(&cli.db, "repstream-projector").await?;
     let Some(command) = cli.command else {
         anyhow::bail!("no command");

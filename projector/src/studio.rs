@@ -4,7 +4,7 @@ use infra::envelope::EventEnvelope;
 use infra::jobs::{Channel, NotificationJob};
 use sqlx::PgConnection;
 
-use crate::document::{Hook, Step};
+use crate::document::{Hook, Pending, Step};
 
 /// `studio_view`'s extra: a new or changed contact address gets a confirmation message,
 /// so a typo is noticed before clients start writing to it.
@@ -16,6 +16,7 @@ impl Hook<StudioView> for ContactEmailConfirmation {
         &self,
         _conn: &mut PgConnection,
         step: &Step<'_, StudioView>,
+        _pending: &mut Pending,
     ) -> anyhow::Result<Vec<NotificationJob>> {
         Ok(
             contact_email_confirmation(step.envelope, step.previous.as_ref(), &step.next)
@@ -44,6 +45,7 @@ fn contact_email_confirmation(
         channel: Channel::Email,
         recipient: new.clone(),
         template: TEMPLATE.to_owned(),
+        traceparent: None,
         data: serde_json::json!({ "studio_name": next.name }),
     })
 }

@@ -52,7 +52,7 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    infra::telemetry::init(&cli.telemetry);
+    let _telemetry = infra::telemetry::init(&cli.telemetry, "repstream-workers");
     let shutdown = infra::shutdown::on_signal();
     let pool = infra::db::connect(&cli.db, "repstream-workers").await?;
     infra::db::refuse_privileged(&pool, cli.db.dev_mode).await?;

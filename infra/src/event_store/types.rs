@@ -16,6 +16,8 @@ pub struct CommandMetadata {
     /// Client IP and user agent, for the audit log.
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// W3C `traceparent` of the span the command ran in (see [`crate::telemetry`]).
+    pub traceparent: Option<String>,
 }
 
 impl CommandMetadata {
@@ -29,12 +31,13 @@ impl CommandMetadata {
             request_id: None,
             ip: None,
             user_agent: None,
+            traceparent: crate::telemetry::current_traceparent(None),
         }
     }
 
     pub(super) fn into_map(self) -> HashMap<String, String> {
         use domain::metadata::{
-            ACTOR, CAUSATION_ID, CORRELATION_ID, IP, REQUEST_ID, TENANT_ID, USER_AGENT,
+            ACTOR, CAUSATION_ID, CORRELATION_ID, IP, REQUEST_ID, TENANT_ID, TRACEPARENT, USER_AGENT,
         };
         let mut map = HashMap::from([
             (TENANT_ID.to_owned(), self.tenant_id.to_string()),
@@ -48,6 +51,7 @@ impl CommandMetadata {
             (REQUEST_ID, self.request_id),
             (IP, self.ip),
             (USER_AGENT, self.user_agent),
+            (TRACEPARENT, self.traceparent),
         ] {
             if let Some(v) = value {
                 map.insert(key.to_owned(), v);

@@ -14,6 +14,7 @@ mod ops;
 mod outage;
 mod poison;
 mod projector;
+mod rebuild_at_scale;
 mod relay;
 mod scheduling;
 mod security;
@@ -21,6 +22,7 @@ mod side_effects;
 mod structure;
 mod sweeps;
 mod tenancy;
+mod trace_context;
 mod verification;
 
 use domain::account::AccountId;

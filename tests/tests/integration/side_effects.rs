@@ -18,6 +18,7 @@ fn job(tenant: Uuid) -> NotificationJob {
         recipient: "rita@clients.example".to_owned(),
         template: "class_cancelled".to_owned(),
         data: serde_json::json!({"class_title": "Reformer", "starts_at": "Tue 09:00"}),
+        traceparent: None,
     }
 }
 
