@@ -99,17 +99,50 @@ impl Hook<ClassView> for Bookings {
             .context("cancelling bookings in booking view")?;
         }
 
-        // Notifications (live projection only): a promotion, and a cancelled class.
+        // Notifications (live projection only): the client hears of their booking, its
+        // cancellation, a promotion from the waitlist and a cancelled class.
         if !step.live() {
             return Ok(Vec::new());
         }
-        let (template, clients): (&str, Vec<ClientId>) = match event {
-            ClassEvent::WaitlistPromoted { client_id, .. } => {
-                ("waitlist_promoted", vec![*client_id])
+        let (template, clients, extra): (&str, Vec<ClientId>, serde_json::Value) = match event {
+            ClassEvent::SpotBooked { client_id, .. } => {
+                ("booking_confirmed", vec![*client_id], serde_json::json!({}))
             }
-            ClassEvent::ClassCancelled { affected, .. } => ("class_cancelled", affected.clone()),
+            ClassEvent::Waitlisted {
+                client_id,
+                position,
+                ..
+            } => (
+                "booking_waitlisted",
+                vec![*client_id],
+                serde_json::json!({ "position": position }),
+            ),
+            ClassEvent::BookingCancelled {
+                client_id,
+                late,
+                strike,
+                ..
+            } => (
+                "booking_cancelled",
+                vec![*client_id],
+                serde_json::json!({ "late": late, "strike": strike }),
+            ),
+            ClassEvent::WaitlistPromoted { client_id, .. } => {
+                ("waitlist_promoted", vec![*client_id], serde_json::json!({}))
+            }
+            ClassEvent::ClassCancelled { affected, .. } => {
+                ("class_cancelled", affected.clone(), serde_json::json!({}))
+            }
             _ => return Ok(Vec::new()),
         };
+        // The studio's name and time zone brand the message and localise its times.
+        let (studio_name, timezone): (Option<String>, Option<String>) =
+            sqlx::query_as("SELECT doc->>'name', doc->>'timezone' FROM studio_view WHERE id = $1")
+                .bind(envelope.tenant_id)
+                .fetch_optional(&mut *conn)
+                .await
+                .context("looking up the studio")?
+                .unwrap_or((None, None));
         let mut jobs = Vec::new();
         for client in clients {
             let email: Option<String> =
@@ -120,6 +153,15 @@ impl Hook<ClassView> for Bookings {
                     .context("looking up the client's email")?
                     .flatten();
             let Some(email) = email else { continue };
+            let mut data = serde_json::json!({
+                "class_title": next.title,
+                "starts_at": next.starts_at.to_rfc3339(),
+                "timezone": timezone.as_deref().unwrap_or("UTC"),
+                "studio_name": studio_name.as_deref().unwrap_or("your studio"),
+            });
+            if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
+                data.extend(extra.clone());
+            }
             jobs.push(NotificationJob {
                 job_id: Uuid::new_v5(
                     &NotificationJob::id_for(envelope.event_id, template),
@@ -131,11 +173,9 @@ impl Hook<ClassView> for Bookings {
                 channel: Channel::Email,
                 recipient: email,
                 template: template.to_owned(),
+                // Set by the projector from the causing event.
                 traceparent: None,
-                data: serde_json::json!({
-                    "class_title": next.title,
-                    "starts_at": next.starts_at.to_rfc3339(),
-                }),
+                data,
             });
         }
         Ok(jobs)

@@ -19,6 +19,7 @@
 
 pub mod attendance;
 mod notifications;
+pub mod templates;
 
 pub use notifications::{
     budget_of, link_of, render, LinkSettings, MailboxNotifier, NotificationWorker, Notifier,

@@ -18,7 +18,10 @@ pub struct RenderedMessage {
     pub id: uuid::Uuid,
     pub to: String,
     pub subject: String,
+    /// The plain-text body.
     pub body: String,
+    /// The HTML body, sent as the alternative to the text.
+    pub html: Option<String>,
 }
 
 /// Delivers messages (SMTP relay, SES, ... in production). A send is retried with the
@@ -49,16 +52,33 @@ impl Notifier for MailboxNotifier {
         tokio::fs::create_dir_all(&self.dir)
             .await
             .with_context(|| format!("creating mailbox {}", self.dir.display()))?;
-        let eml = format!(
+        let head = format!(
             "Message-ID: <{id}@repstream.local>\r\nFrom: {from}\r\nTo: {to}\r\nSubject: {subject}\r\n\
-             Date: {date}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
+             Date: {date}\r\nMIME-Version: 1.0\r\n",
             id = message.id,
             from = self.from,
             to = message.to,
             subject = message.subject,
             date = chrono::Utc::now().to_rfc2822(),
-            body = message.body,
         );
+        let crlf = |s: &str| s.replace("\r\n", "\n").replace('\n', "\r\n");
+        let eml = match &message.html {
+            None => format!(
+                "{head}Content-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
+                crlf(&message.body)
+            ),
+            Some(html) => {
+                let boundary = format!("repstream-{}", message.id.simple());
+                format!(
+                    "{head}Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n\
+                     --{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n\
+                     --{boundary}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n\
+                     --{boundary}--\r\n",
+                    crlf(&message.body),
+                    crlf(html),
+                )
+            }
+        };
         // Write then rename: a reader never sees half a message.
         let tmp = self.dir.join(format!(".{}.tmp", message.id));
         let path = self.dir.join(format!("{}.eml", message.id));
@@ -127,101 +147,37 @@ pub fn budget_of(job: &NotificationJob) -> Option<Budget> {
     })
 }
 
-/// Renders a job's template (`token`: the token of the job's link, for link mails).
-/// Unknown templates are errors (the job goes to the DLQ after retries rather than
-/// sending something wrong).
+/// Renders a job with its type's templates ([`crate::templates`]); link mails get their
+/// link and token. A job that cannot render (unknown type, a missing value) is an error:
+/// it goes to the DLQ after its retries rather than sending something wrong.
 pub fn render(job: &NotificationJob, links: &LinkSettings) -> anyhow::Result<RenderedMessage> {
-    let text = |key: &str| {
-        job.data
-            .get(key)
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-            .with_context(|| format!("template {} needs `{key}`", job.template))
-    };
     // Header injection guard: no line breaks in anything that lands in a header.
-    let header_safe = |s: &str| !s.contains(['\r', '\n']);
     anyhow::ensure!(
-        header_safe(&job.recipient),
+        !job.recipient.contains(['\r', '\n']),
         "recipient contains a line break"
     );
-    let link = |path: &str| {
+    let mut data = job.data.clone();
+    let path = match job.template.as_str() {
+        "email_verification" => Some("verify-email"),
+        "password_reset" => Some("reset-password"),
+        _ => None,
+    };
+    if let (Some(path), Some(object)) = (path, data.as_object_mut()) {
         let token = links.key.token(job.job_id);
         let url = format!(
             "{}/{path}?token={token}",
             links.app_url.trim_end_matches('/')
         );
-        (token, url)
-    };
-    let expires = || text("expires_at");
-    let (subject, body) = match job.template.as_str() {
-        "email_verification" => {
-            let (token, url) = link("verify-email");
-            let greeting = match job.data.get("full_name").and_then(|v| v.as_str()) {
-                Some(name) => format!("Hello {name},"),
-                None => "Hello,".to_owned(),
-            };
-            (
-                "Confirm your email address for repstream".to_owned(),
-                format!(
-                    "{greeting}\r\n\r\nplease confirm that this address is yours:\r\n\r\n{url}\r\n\r\n\
-                     The link works once and until {expires}. Studios can invite you once it is confirmed.\r\n\
-                     (Apps: POST /api/v1/auth/verify-email with {{\"token\": \"{token}\"}}.)\r\n\r\n\
-                     If you did not sign up for repstream, ignore this message.\r\n",
-                    expires = expires()?,
-                ),
-            )
-        }
-        "password_reset" => {
-            let (token, url) = link("reset-password");
-            (
-                "Reset your repstream password".to_owned(),
-                format!(
-                    "Hello,\r\n\r\nsomeone asked to reset the password of the repstream account of this address.\r\n\
-                     To choose a new password, open:\r\n\r\n{url}\r\n\r\n\
-                     The link works once and until {expires}; using it signs out every device.\r\n\
-                     (Apps: POST /api/v1/auth/password-reset with {{\"token\": \"{token}\", \"new_password\": …}}.)\r\n\r\n\
-                     If it was not you, ignore this message: your password stays as it is.\r\n",
-                    expires = expires()?,
-                ),
-            )
-        }
-        "studio_contact_email_confirmation" => {
-            let studio = text("studio_name")?;
-            anyhow::ensure!(header_safe(&studio), "studio name contains a line break");
-            (
-                format!("{studio}: this is now your contact address"),
-                format!(
-                    "Hello,\r\n\r\nthis address is now the public contact address of {studio} on repstream.\r\n\
-                     Clients will see it on your studio page and in booking confirmations.\r\n\r\n\
-                     If this was not you, update the studio settings.\r\n"
-                ),
-            )
-        }
-        "waitlist_promoted" => {
-            let title = text("class_title")?;
-            let at = text("starts_at")?;
-            anyhow::ensure!(header_safe(&title), "class title contains a line break");
-            (
-                format!("You're in: {title}"),
-                format!("Good news: a spot opened up and you moved from the waitlist into {title} ({at}).\r\n\r\nCan't make it? Cancel in the app so the next person gets the spot.\r\n"),
-            )
-        }
-        "class_cancelled" => {
-            let title = text("class_title")?;
-            let at = text("starts_at")?;
-            anyhow::ensure!(header_safe(&title), "class title contains a line break");
-            (
-                format!("Cancelled: {title}"),
-                format!("We're sorry: {title} ({at}) has been cancelled, and your booking with it. No charge, no strike.\r\n"),
-            )
-        }
-        other => anyhow::bail!("unknown notification template `{other}`"),
-    };
+        object.insert("link".to_owned(), url.into());
+        object.insert("token".to_owned(), token.into());
+    }
+    let rendered = crate::templates::render(&job.template, data)?;
     Ok(RenderedMessage {
         id: job.job_id,
         to: job.recipient.clone(),
-        subject,
-        body,
+        subject: rendered.subject,
+        body: rendered.text,
+        html: Some(rendered.html),
     })
 }
 

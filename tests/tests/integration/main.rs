@@ -10,6 +10,7 @@ mod end_to_end;
 mod event_store;
 mod identity;
 mod metrics;
+mod notifications;
 mod ops;
 mod outage;
 mod poison;
