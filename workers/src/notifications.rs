@@ -212,6 +212,19 @@ impl NotificationWorker {
         self
     }
 
+    /// Is the link's address verified already (nothing to mail)?
+    async fn verified(&self, link: &NewLink) -> anyhow::Result<bool> {
+        let verified: Option<bool> = sqlx::query_scalar(
+            "SELECT email_verified_at IS NOT NULL FROM account WHERE id = $1 AND lower(email) = lower($2)",
+        )
+        .bind(link.account_id)
+        .bind(&link.email)
+        .fetch_optional(&self.pool)
+        .await
+        .context("reading whether the address is verified")?;
+        Ok(verified == Some(true))
+    }
+
     /// The worker's ledger (for tests and operators).
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
@@ -223,6 +236,12 @@ impl NotificationWorker {
         // A job that cannot render never claims: it goes to the DLQ after its retries.
         let message = render(job, &self.links)?;
         let link = link_of(job)?;
+        if let Some(link) = &link {
+            if link.purpose == Purpose::VerifyEmail && self.verified(link).await? {
+                info!(job_id = %job.job_id, "verification mail skipped: the address is verified already");
+                return Ok(false);
+            }
+        }
         let budget = budget_of(job);
         match self
             .ledger

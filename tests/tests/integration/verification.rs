@@ -399,3 +399,39 @@ async fn mail_cannot_be_used_to_flood_an_address() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn an_address_verified_before_its_mail_went_out_gets_no_verification_mail(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    // Signed up and verified (as the demo seed does) before the pipeline runs.
+    let app = env.spawn_api().await?;
+    let verified = app.user("Verified Early").await?;
+    let pending = app.unverified_user("Not Yet").await?;
+    env.spawn_relay();
+    env.spawn_projector();
+    env.spawn_worker();
+    // The unverified one's mail arrives; by then the verified one's job was handled too
+    // (one queue, handled in order per tenant: both are platform jobs).
+    mailed_token(&env, &pending.email, "verify-email", 0).await?;
+    let pool = env.pool.clone();
+    eventually(
+        Duration::from_secs(30),
+        "the notifications queue drained",
+        || {
+            let env = &env;
+            async move { Ok((env.queue_depth(&env.notifications_queue).await? == 0).then_some(())) }
+        },
+    )
+    .await?;
+    assert_eq!(env.mails_to(&verified.email).len(), 0);
+    let claimed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM side_effect WHERE consumer = 'notifications'")
+            .fetch_one(&pool)
+            .await?;
+    assert_eq!(
+        claimed, 1,
+        "only the unverified address's mail was claimed and sent"
+    );
+    Ok(())
+}
