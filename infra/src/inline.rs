@@ -441,13 +441,7 @@ impl TxHook for AccountState {
                 }
                 AccountEvent::PasswordChanged => {
                     if let Some(hash) = &self.password_hash {
-                        sqlx::query(
-                            "UPDATE account_credential SET password_hash = $2, changed_at = now() WHERE account_id = $1",
-                        )
-                        .bind(account)
-                        .bind(hash)
-                        .execute(&mut *conn)
-                        .await?;
+                        set_password(conn, account, hash).await?;
                     }
                     sqlx::query(
                         "UPDATE auth_session SET revoked_at = now(), revoke_reason = 'password_changed' \
@@ -472,13 +466,7 @@ impl TxHook for AccountState {
                 }
                 AccountEvent::PasswordReset { link_id } => {
                     if let Some(hash) = &self.password_hash {
-                        sqlx::query(
-                            "UPDATE account_credential SET password_hash = $2, changed_at = now() WHERE account_id = $1",
-                        )
-                        .bind(account)
-                        .bind(hash)
-                        .execute(&mut *conn)
-                        .await?;
+                        set_password(conn, account, hash).await?;
                     }
                     // Every session ends, every other reset link with them, and the
                     // address's sign-in lockouts are lifted: whoever held the account
@@ -509,6 +497,22 @@ impl TxHook for AccountState {
         }
         Ok(())
     }
+}
+
+/// Replaces the account's password hash.
+async fn set_password(
+    conn: &mut PgConnection,
+    account: Uuid,
+    hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE account_credential SET password_hash = $2, changed_at = now() WHERE account_id = $1",
+    )
+    .bind(account)
+    .bind(hash)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Marks a mailed link used (the account aggregate refuses it from now on as well).

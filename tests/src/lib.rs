@@ -603,20 +603,23 @@ impl TestApp {
         );
         let password = "Correct-Horse-Battery-9";
         let id = self.signup(&email, password, name).await?;
-        let (status, tokens) = self.login(&email, password).await?;
+        let mut user = self.sign_in(&email, password).await?;
+        user.id = id;
+        Ok(user)
+    }
+
+    /// Signs in with the password grant (`id` is left nil: the caller knows it, if
+    /// anyone does).
+    pub async fn sign_in(&self, email: &str, password: &str) -> anyhow::Result<TestUser> {
+        let (status, tokens) = self.login(email, password).await?;
         anyhow::ensure!(status == 200, "login: {status} {tokens}");
+        let token = |name: &str| tokens[name].as_str().unwrap_or_default().to_owned();
         Ok(TestUser {
-            id,
-            email,
+            id: Uuid::nil(),
+            email: email.to_owned(),
             password: password.to_owned(),
-            access_token: tokens["access_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            refresh_token: tokens["refresh_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
+            access_token: token("access_token"),
+            refresh_token: token("refresh_token"),
         })
     }
 

@@ -13,32 +13,24 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use minijinja::{Environment, UndefinedBehavior};
 
-/// Every notification type with its templates.
-pub const TYPES: &[&str] = &[
-    "booking_confirmed",
-    "booking_waitlisted",
-    "booking_cancelled",
-    "waitlist_promoted",
-    "class_cancelled",
-    "studio_contact_email_confirmation",
-    "email_verification",
-    "password_reset",
-];
-
-macro_rules! templates {
+/// Declares [`TYPES`] and the template sources compiled in, from one list.
+macro_rules! notification_types {
     ($($name:literal),* $(,)?) => {
-        &[
+        /// Every notification type with its templates.
+        pub const TYPES: &[&str] = &[$($name),*];
+
+        const SOURCES: &[(&str, &str)] = &[
             ("layout.html", include_str!("../templates/layout.html")),
             $(
                 (concat!($name, ".subject"), include_str!(concat!("../templates/", $name, ".subject"))),
                 (concat!($name, ".txt"), include_str!(concat!("../templates/", $name, ".txt"))),
                 (concat!($name, ".html"), include_str!(concat!("../templates/", $name, ".html"))),
             )*
-        ]
+        ];
     };
 }
 
-const SOURCES: &[(&str, &str)] = templates!(
+notification_types!(
     "booking_confirmed",
     "booking_waitlisted",
     "booking_cancelled",

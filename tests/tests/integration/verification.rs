@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use repstream_tests::{eventually, TestApp, TestEnv, TestUser};
+use repstream_tests::{eventually, TestEnv};
 use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;
@@ -30,24 +30,6 @@ async fn mailed_token(env: &TestEnv, to: &str, path: &str, after: usize) -> anyh
     .await
 }
 
-async fn sign_in(app: &TestApp, email: &str, password: &str) -> anyhow::Result<TestUser> {
-    let (s, tokens) = app.login(email, password).await?;
-    anyhow::ensure!(s == 200, "login: {s} {tokens}");
-    Ok(TestUser {
-        id: Uuid::nil(),
-        email: email.to_owned(),
-        password: password.to_owned(),
-        access_token: tokens["access_token"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        refresh_token: tokens["refresh_token"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-    })
-}
-
 #[tokio::test]
 async fn a_squatted_address_gets_nobody_into_a_studio_and_its_owner_takes_it_back(
 ) -> anyhow::Result<()> {
@@ -64,7 +46,7 @@ async fn a_squatted_address_gets_nobody_into_a_studio_and_its_owner_takes_it_bac
         let id = app
             .signup(&coach, "Squatters-Password-1", "Not The Coach")
             .await?;
-        let mut user = sign_in(&app, &coach, "Squatters-Password-1").await?;
+        let mut user = app.sign_in(&coach, "Squatters-Password-1").await?;
         user.id = id;
         user
     };
@@ -155,7 +137,7 @@ async fn a_squatted_address_gets_nobody_into_a_studio_and_its_owner_takes_it_bac
     );
     let (s, _) = app.login(&coach, "Squatters-Password-1").await?;
     assert_eq!(s, 400);
-    let real = sign_in(&app, &coach, "The-Real-Coach-42").await?;
+    let real = app.sign_in(&coach, "The-Real-Coach-42").await?;
     let (s, body) = app
         .call(
             Method::POST,
@@ -238,7 +220,7 @@ async fn a_reset_link_works_once_within_its_hour_and_ends_every_session() -> any
     let env = TestEnv::new().await?;
     let app = env.spawn_all().await?;
     let user = app.user("Forgetful Member").await?;
-    let phone = sign_in(&app, &user.email, &user.password).await?;
+    let phone = app.sign_in(&user.email, &user.password).await?;
     // The same answer for an address without an account.
     let (s, unknown) = app
         .post_json(
