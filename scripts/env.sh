@@ -28,26 +28,21 @@ if [ -z "${API_ADDR:-}" ]; then
 fi
 export LOG_FORMAT="${LOG_FORMAT:-json}"
 export RUST_LOG="${RUST_LOG:-info}"
-if [ -z "${JWT_SECRET:-}" ]; then
-  # dev signing key, generated once and kept with the dev state so tokens survive restarts
-  _secret_file="$(state_dir)/jwt-secret"
-  if [ ! -s "$_secret_file" ]; then
-    (umask 077 && head -c 48 /dev/urandom | base64 | tr -d '\n/+=' >"$_secret_file")
+# A dev secret, generated once and kept with the dev state (tokens and mailed links
+# survive restarts), unless the variable is set already.
+dev_secret() { # VAR FILE
+  if [ -z "${!1:-}" ]; then
+    local file
+    file="$(state_dir)/$2"
+    if [ ! -s "$file" ]; then
+      (umask 077 && head -c 48 /dev/urandom | base64 | tr -d '\n/+=' >"$file")
+    fi
+    printf -v "$1" '%s' "$(cat "$file")"
+    export "${1?}"
   fi
-  JWT_SECRET="$(cat "$_secret_file")"
-  export JWT_SECRET
-  unset _secret_file
-fi
-if [ -z "${ACCOUNT_LINK_KEY:-}" ]; then
-  # dev key of mailed account links (verification, password reset), kept like the JWT key
-  _key_file="$(state_dir)/account-link-key"
-  if [ ! -s "$_key_file" ]; then
-    (umask 077 && head -c 48 /dev/urandom | base64 | tr -d '\n/+=' >"$_key_file")
-  fi
-  ACCOUNT_LINK_KEY="$(cat "$_key_file")"
-  export ACCOUNT_LINK_KEY
-  unset _key_file
-fi
+}
+dev_secret JWT_SECRET jwt-secret               # access-token signing key
+dev_secret ACCOUNT_LINK_KEY account-link-key   # mailed verification and reset links
 # mails the workers "send" locally are written here
 export MAILBOX_DIR="${MAILBOX_DIR:-$(state_dir)/mailbox}"
 

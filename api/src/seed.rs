@@ -122,10 +122,7 @@ async fn ensure_account(
         expires_at: now + chrono::Duration::minutes(1),
         now,
     };
-    let hook = Arc::new(AccountState {
-        password_hash: None,
-        keep_session: None,
-    });
+    let hook = Arc::new(AccountState::without_credentials());
     state
         .bus::<domain::account::Account>()
         .execute_with_hook(

@@ -406,6 +406,16 @@ pub struct AccountState {
     pub keep_session: Option<Uuid>,
 }
 
+impl AccountState {
+    /// For account commands that change no credential (verification, link requests).
+    pub fn without_credentials() -> Self {
+        Self {
+            password_hash: None,
+            keep_session: None,
+        }
+    }
+}
+
 #[async_trait]
 impl TxHook for AccountState {
     async fn run(

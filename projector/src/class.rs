@@ -135,7 +135,21 @@ impl Hook<ClassView> for Bookings {
             }
             _ => return Ok(Vec::new()),
         };
-        // The studio's name and time zone brand the message and localise its times.
+        // Who has an address (one query for every client the event concerns); only then
+        // the studio's name and time zone, which brand the message and localise its times.
+        let ids: Vec<Uuid> = clients.iter().map(|c| c.0).collect();
+        let emails: std::collections::HashMap<Uuid, String> = sqlx::query_as(
+            "SELECT id, doc->>'email' FROM client_view WHERE id = ANY($1) AND doc->>'email' IS NOT NULL",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await
+        .context("looking up the clients' emails")?
+        .into_iter()
+        .collect();
+        if emails.is_empty() {
+            return Ok(Vec::new());
+        }
         let (studio_name, timezone): (Option<String>, Option<String>) =
             sqlx::query_as("SELECT doc->>'name', doc->>'timezone' FROM studio_view WHERE id = $1")
                 .bind(envelope.tenant_id)
@@ -145,14 +159,9 @@ impl Hook<ClassView> for Bookings {
                 .unwrap_or((None, None));
         let mut jobs = Vec::new();
         for client in clients {
-            let email: Option<String> =
-                sqlx::query_scalar("SELECT doc->>'email' FROM client_view WHERE id = $1")
-                    .bind(client.0)
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .context("looking up the client's email")?
-                    .flatten();
-            let Some(email) = email else { continue };
+            let Some(email) = emails.get(&client.0).cloned() else {
+                continue;
+            };
             let mut data = serde_json::json!({
                 "class_title": next.title,
                 "starts_at": next.starts_at.to_rfc3339(),

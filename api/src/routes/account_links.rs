@@ -145,10 +145,7 @@ pub async fn verify_email(
 ) -> Result<AppJson<EmailVerified>, ApiError> {
     let (account, link) = find_link(&state, &body.token, Purpose::VerifyEmail).await?;
     let email = link.email.as_str().to_owned();
-    let hook = AccountState {
-        password_hash: None,
-        keep_session: None,
-    };
+    let hook = AccountState::without_credentials();
     execute(
         &state,
         &ctx,
@@ -176,10 +173,7 @@ pub async fn resend_verification(
     user: AuthUser,
     ctx: RequestContext,
 ) -> Result<(StatusCode, AppJson<MailRequested>), ApiError> {
-    let hook = AccountState {
-        password_hash: None,
-        keep_session: None,
-    };
+    let hook = AccountState::without_credentials();
     let command = AccountCommand::RequestEmailVerification;
     execute(&state, &ctx, user.account_id, command, hook).await?;
     Ok(requested())
@@ -210,10 +204,7 @@ pub async fn request_password_reset(
             .fetch_optional(&state.pool)
             .await?;
     if let Some(account) = account {
-        let hook = AccountState {
-            password_hash: None,
-            keep_session: None,
-        };
+        let hook = AccountState::without_credentials();
         match execute(
             &state,
             &ctx,
