@@ -11,8 +11,8 @@ cd "$REPO"
 ensure_tools
 
 BUDGET="${1:-300}"
-VENV="$(state_dir)/venv/schemathesis"
-ensure_schemathesis_venv "$VENV" # sets SCHEMATHESIS_BIN
+VENV="$(state_dir)/venv/test-tools"
+ensure_test_venv "$VENV" # sets SCHEMATHESIS_BIN
 
 TMP="$(mktemp -d)"
 RUN_PID=""

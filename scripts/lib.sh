@@ -8,6 +8,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOCALSTACK_VERSION="2026.3.0"
 MOTO_VERSION="5.2.5"
 SCHEMATHESIS_VERSION="4.32.5"
+AIOSMTPD_VERSION="1.4.6"
 PG_OS_USER="${PG_OS_USER:-postgres}"
 
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2 || true; }
@@ -153,15 +154,17 @@ ensure_localstack_venv() {
   exec 9>&-
 }
 
-# Creates/reuses the schemathesis venv in DIR (idempotent: an existing install of the pinned
-# version is kept; pip never prompts). Sets SCHEMATHESIS_BIN. Used by `make fuzz` and by
-# `make test` (the contract test). A lock serialises concurrent callers.
-ensure_schemathesis_venv() {
-  local dir="${1:?ensure_schemathesis_venv DIR}" py t0
+# Creates/reuses the test tools venv in DIR (idempotent: existing installs of the pinned
+# versions are kept; pip never prompts): schemathesis (`make fuzz`, the contract test) and
+# aiosmtpd (the SMTP server the SMTP delivery test talks to). Sets SCHEMATHESIS_BIN and
+# SMTP_SERVER_PYTHON. A lock serialises concurrent callers.
+ensure_test_venv() {
+  local dir="${1:?ensure_test_venv DIR}" py t0
   mkdir -p "$(dirname "$dir")"
   exec 8>"$dir.lock"
   flock 8
   SCHEMATHESIS_BIN="$dir/bin/schemathesis"
+  SMTP_SERVER_PYTHON="$dir/bin/python"
   if ! "$SCHEMATHESIS_BIN" --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION"; then
     t0=$SECONDS
     py="$(pick_python || command -v python3 || true)"
@@ -172,7 +175,12 @@ ensure_schemathesis_venv() {
     "$dir/bin/pip" install -q --disable-pip-version-check --no-input \
       "schemathesis==$SCHEMATHESIS_VERSION" >&2
     "$SCHEMATHESIS_BIN" --version >/dev/null || die "schemathesis did not install into $dir"
-    log "schemathesis venv ready in $((SECONDS - t0)) s"
+    log "schemathesis ready in $((SECONDS - t0)) s"
+  fi
+  if ! "$SMTP_SERVER_PYTHON" -c "import importlib.metadata as m, sys; sys.exit(m.version('aiosmtpd') != '$AIOSMTPD_VERSION')" 2>/dev/null; then
+    log "installing aiosmtpd $AIOSMTPD_VERSION into $dir"
+    "$dir/bin/pip" install -q --disable-pip-version-check --no-input \
+      "aiosmtpd==$AIOSMTPD_VERSION" >&2
   fi
   flock -u 8
   exec 8>&-

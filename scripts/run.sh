@@ -106,7 +106,8 @@ M_API="$(free_port 9100)"
 M_RELAY="$(free_port $((M_API + 1)))"
 M_PROJECTOR="$(free_port $((M_RELAY + 1)))"
 M_WORKERS="$(free_port $((M_PROJECTOR + 1)))"
-start api env DATABASE_URL="$(as_role repstream_api)" METRICS_ADDR="127.0.0.1:$M_API" "$BIN/repstream-api" serve
+start api env DATABASE_URL="$(as_role repstream_api)" METRICS_ADDR="127.0.0.1:$M_API" \
+  DEV_MAILBOX_DIR="$MAILBOX_DIR" "$BIN/repstream-api" serve
 start outbox-relay env DATABASE_URL="$(as_role repstream_relay)" METRICS_ADDR="127.0.0.1:$M_RELAY" "$BIN/repstream-outbox-relay"
 start projector env DATABASE_URL="$(as_role repstream_projector)" METRICS_ADDR="127.0.0.1:$M_PROJECTOR" "$BIN/repstream-projector" run
 start workers env DATABASE_URL="$(as_role repstream_worker)" METRICS_ADDR="127.0.0.1:$M_WORKERS" "$BIN/repstream-workers"
@@ -149,7 +150,8 @@ cat <<BANNER
    AWS       $AWS_ENDPOINT_URL (SQS + S3 emulator)
    Metrics   http://127.0.0.1:{$M_API,$M_RELAY,$M_PROJECTOR,$M_WORKERS}/metrics (api, relay, projector, workers)
    Outbox    target/debug/repstream-outbox-relay status | parked list
-   Mailbox   $MAILBOX_DIR (verification and reset links of new sign-ups, as .eml files)
+   Mailbox   $API/dev/mailbox (every mail the workers sent: verification and reset links,
+             booking confirmations, reminders; .eml files in $MAILBOX_DIR)
 
  Demo data:
 $(printf '%s\n' "$SEED_OUT" | sed 's/^/   /')

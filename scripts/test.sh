@@ -45,15 +45,15 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # Postgres and the emulator start in parallel (the first LocalStack install takes ~50 s),
-# and schemathesis for the contract test (tests/tests/integration/contract.rs) installs
-# beside them the first time (~25 s)
+# and the test tools venv (schemathesis for tests/tests/integration/contract.rs, aiosmtpd
+# for the SMTP test in notifications.rs) installs beside them the first time (~25 s)
 ensure_tools
-SCHEMATHESIS_VENV="$(state_dir)/venv/schemathesis"
+TEST_VENV="$(state_dir)/venv/test-tools"
 "$REPO/scripts/pg-up.sh" "$NAME" --throwaway >"$TMP/pg.out" &
 PG_PID=$!
 "$REPO/scripts/aws-up.sh" "$NAME" --throwaway >"$TMP/aws.out" &
 AWS_PID=$!
-ensure_schemathesis_venv "$SCHEMATHESIS_VENV" &
+ensure_test_venv "$TEST_VENV" &
 ST_PID=$!
 PG_RC=0
 AWS_RC=0
@@ -63,8 +63,8 @@ wait "$AWS_PID" || AWS_RC=$?
 wait "$ST_PID" || ST_RC=$?
 [ "$PG_RC" = 0 ] || die "pg-up.sh failed ($PG_RC)"
 [ "$AWS_RC" = 0 ] || die "aws-up.sh failed ($AWS_RC)"
-[ "$ST_RC" = 0 ] || die "installing schemathesis failed ($ST_RC)"
-export SCHEMATHESIS_BIN="$SCHEMATHESIS_VENV/bin/schemathesis"
+[ "$ST_RC" = 0 ] || die "installing the test tools failed ($ST_RC)"
+export SCHEMATHESIS_BIN="$TEST_VENV/bin/schemathesis" SMTP_SERVER_PYTHON="$TEST_VENV/bin/python"
 
 # DATABASE_URL is the admin URL: tests create their own databases from it
 DATABASE_URL="$(tail -1 "$TMP/pg.out")"
@@ -73,7 +73,7 @@ AWS_ENDPOINT_URL="$(tail -1 "$TMP/aws.out")"
 export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL#AWS_ENDPOINT_URL=}"
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export REPSTREAM_TEST_INFRA=1
-log "DATABASE_URL=$DATABASE_URL AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL SCHEMATHESIS_BIN=$SCHEMATHESIS_BIN"
+log "DATABASE_URL=$DATABASE_URL AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL SCHEMATHESIS_BIN=$SCHEMATHESIS_BIN SMTP_SERVER_PYTHON=$SMTP_SERVER_PYTHON"
 
 set +e
 if cargo nextest --version >/dev/null 2>&1; then

@@ -21,6 +21,7 @@ pub mod auth;
 pub mod check_in_code;
 pub mod command;
 pub mod context;
+pub mod dev_mailbox;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -72,7 +73,10 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 pub fn app(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let max_body = state.config.max_body_bytes;
     let cors = security::cors(&state.config.cors_allowed_origins);
-    let (router, openapi) = routes_and_document();
+    let (mut router, openapi) = routes_and_document();
+    if let Some(dir) = &state.config.dev_mailbox {
+        router = router.merge(dev_mailbox::router(infra::mailbox::Mailbox::new(dir)));
+    }
     let router = router
         .route_layer(axum::middleware::from_fn(track_http))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi.clone()))

@@ -80,6 +80,11 @@ struct Cli {
         default_value = ""
     )]
     cors_allowed_origins: Vec<String>,
+    /// Serve this local mailbox (the folder the notification worker writes without an
+    /// `SMTP_URL`) at `/dev/mailbox`, unauthenticated: for development only (`make run`
+    /// sets it). Unset, the route does not exist.
+    #[arg(long, env = "DEV_MAILBOX_DIR")]
+    dev_mailbox_dir: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -132,6 +137,7 @@ async fn main() -> anyhow::Result<()> {
         .into_iter()
         .filter(|o| !o.is_empty())
         .collect();
+    config.dev_mailbox = cli.dev_mailbox_dir.clone();
     let sqs = infra::sqs::client(&cli.aws).await;
     let waiter = api::waiter::ViewWaiter::start(pool.clone(), shutdown.clone());
     let state = AppState::new(pool.clone(), sqs, waiter, config)?;

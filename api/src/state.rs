@@ -27,6 +27,9 @@ pub struct ApiConfig {
     pub rate_limits: RateLimits,
     /// Origins allowed by CORS (empty: no cross-origin access).
     pub cors_allowed_origins: Vec<String>,
+    /// The local mailbox served at `/dev/mailbox` (`DEV_MAILBOX_DIR`, development only,
+    /// see [`crate::dev_mailbox`]).
+    pub dev_mailbox: Option<std::path::PathBuf>,
 }
 
 impl ApiConfig {
@@ -38,6 +41,7 @@ impl ApiConfig {
             auth,
             rate_limits: RateLimits::default(),
             cors_allowed_origins: Vec::new(),
+            dev_mailbox: None,
         }
     }
 }

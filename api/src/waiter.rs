@@ -1,6 +1,10 @@
 //! Read-your-writes. The projector `NOTIFY`s `projection_updated` with the aggregate id
 //! when it commits; one `LISTEN` connection per API process fans those out to waiting
 //! requests. A slow fallback poll covers notifications lost while reconnecting.
+//!
+//! The same connection listens to `inbox` (the notification worker's, with the account
+//! whose inbox got a notification), which wakes that person's live streams
+//! ([`crate::routes::inbox`]) on whichever API instance holds them.
 
 use std::future::Future;
 use std::time::Duration;
@@ -22,18 +26,26 @@ const FALLBACK_POLL: Duration = Duration::from_millis(250);
 #[derive(Clone)]
 pub struct ViewWaiter {
     updates: broadcast::Sender<String>,
+    inbox: broadcast::Sender<String>,
+    shutdown: CancellationToken,
 }
+
+/// What [`ViewWaiter::inbox_updates`] sends after (re)connecting its listener instead of
+/// an account id: notifications may have been missed meanwhile, every stream looks.
+pub const EVERY_INBOX: &str = "*";
 
 impl ViewWaiter {
     /// Starts the listener task (it reconnects on its own until `shutdown`).
     pub fn start(pool: PgPool, shutdown: CancellationToken) -> Self {
         let (updates, _) = broadcast::channel(1024);
-        let sender = updates.clone();
+        let (inbox, _) = broadcast::channel(1024);
+        let (sender, inbox_sender) = (updates.clone(), inbox.clone());
+        let stop = shutdown.clone();
         tokio::spawn(async move {
             while !shutdown.is_cancelled() {
                 let listener = async {
                     let mut l = PgListener::connect_with(&pool).await?;
-                    l.listen("projection_updated").await?;
+                    l.listen_all(["projection_updated", "inbox"]).await?;
                     Ok::<_, sqlx::Error>(l)
                 };
                 let mut listener = match listener.await {
@@ -44,10 +56,14 @@ impl ViewWaiter {
                         continue;
                     }
                 };
+                let _ = inbox_sender.send(EVERY_INBOX.to_owned());
                 loop {
                     tokio::select! {
                         _ = shutdown.cancelled() => return,
                         n = listener.recv() => match n {
+                            Ok(n) if n.channel() == "inbox" => {
+                                let _ = inbox_sender.send(n.payload().to_owned());
+                            }
                             Ok(n) => { let _ = sender.send(n.payload().to_owned()); }
                             Err(e) => {
                                 tracing::warn!(error = %e, "view listener lost its connection");
@@ -58,7 +74,23 @@ impl ViewWaiter {
                 }
             }
         });
-        Self { updates }
+        Self {
+            updates,
+            inbox,
+            shutdown: stop,
+        }
+    }
+
+    /// The accounts whose inbox got a notification (or [`EVERY_INBOX`]), as the worker
+    /// announced them.
+    pub fn inbox_updates(&self) -> broadcast::Receiver<String> {
+        self.inbox.subscribe()
+    }
+
+    /// Cancelled when the process shuts down: long-lived responses (live streams) end
+    /// with it, so a graceful shutdown does not wait for them.
+    pub fn shutdown(&self) -> &CancellationToken {
+        &self.shutdown
     }
 
     /// Read-your-writes for view `V`'s document `id` (the document's id is its stream's):

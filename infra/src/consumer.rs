@@ -8,10 +8,11 @@
 //! fails for any reason but an outage, the messages are handled one at a time, so a
 //! poison message is retried and dead-lettered alone.
 //!
-//! **Outages are not poison.** A failure that is the database's, not the message's
-//! ([`crate::db::is_transient`]: unreachable, restarting, pool exhausted) hands the rest
-//! of the batch back and **pauses receiving** until [`MessageHandler::ready`] answers,
-//! so a message spends at most one receive per outage instead of reaching the DLQ.
+//! **Outages are not poison.** A failure that is a dependency's, not the message's
+//! ([`crate::db::is_transient`]: unreachable, restarting, pool exhausted; or a handler's
+//! [`Unavailable`], e.g. the SMTP relay refusing connections) hands the rest of the batch
+//! back and **pauses receiving** until [`MessageHandler::ready`] answers, so a message
+//! spends at most one receive per outage instead of reaching the DLQ.
 
 use std::time::Duration;
 
@@ -57,6 +58,25 @@ impl std::fmt::Display for RetryAfter {
 }
 
 impl std::error::Error for RetryAfter {}
+
+/// A handler's answer "a dependency of mine is down" (not the database: its errors are
+/// recognised by themselves): the loop hands the message back and pauses receiving until
+/// [`MessageHandler::ready`] answers, as for a database outage.
+#[derive(Debug)]
+pub struct Unavailable(pub String);
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unavailable: {}", self.0)
+    }
+}
+
+impl std::error::Error for Unavailable {}
+
+/// Is `err` an outage (of the database or of what [`Unavailable`] names)?
+pub fn is_outage(err: &anyhow::Error) -> bool {
+    crate::db::is_transient_chain(err) || err.chain().any(|e| e.is::<Unavailable>())
+}
 
 /// How long an outage pause waits between readiness probes, at most.
 const PAUSE_PROBE_MAX: Duration = Duration::from_secs(10);
@@ -210,7 +230,7 @@ async fn receive_loop<H: MessageHandler>(
             let outcome = match &result {
                 Ok(()) => "handled",
                 Err(e) if e.downcast_ref::<RetryAfter>().is_some() => "deferred",
-                Err(e) if crate::db::is_transient_chain(e) => "unavailable",
+                Err(e) if is_outage(e) => "unavailable",
                 Err(_) => "failed",
             };
             metrics::counter!("repstream_messages_total", "queue" => queue_name(&config.queue_url), "outcome" => outcome)
@@ -224,7 +244,7 @@ async fn receive_loop<H: MessageHandler>(
                     tracing::debug!(?delay, "message deferred");
                     give_back(&sqs, &config, Some(&receipt), delay).await;
                 }
-                Err(e) if crate::db::is_transient_chain(&e) => {
+                Err(e) if is_outage(&e) => {
                     let _enter = span.enter();
                     warn!(
                         error = format!("{e:#}"),
@@ -311,7 +331,7 @@ async fn handle_together<H: MessageHandler>(
             )
         }
         Ok(false) => Together::OneByOne(messages),
-        Err(e) if crate::db::is_transient_chain(&e) => {
+        Err(e) if is_outage(&e) => {
             warn!(
                 error = format!("{e:#}"),
                 messages = messages.len(),

@@ -18,6 +18,7 @@ pub struct NotificationJob {
     /// The event that caused this job.
     pub causation_id: Uuid,
     pub channel: Channel,
+    /// An email address ([`Channel::Email`]) or an account id ([`Channel::InApp`]).
     pub recipient: String,
     pub template: String,
     /// Template parameters.
@@ -32,12 +33,25 @@ pub struct NotificationJob {
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Email,
+    /// The recipient's in-app inbox (`GET /api/v1/me/notifications` and its live stream).
+    InApp,
 }
 
 impl NotificationJob {
     /// The deterministic job id for `template` caused by `event_id`.
     pub fn id_for(event_id: Uuid, template: &str) -> Uuid {
         Uuid::new_v5(&event_id, template.as_bytes())
+    }
+
+    /// The deterministic id of the job of `template` caused by `event_id` for one
+    /// recipient (`who`: a client, an account) on `channel`. Email jobs keep the ids they
+    /// had before in-app jobs existed.
+    pub fn id_per_recipient(event_id: Uuid, template: &str, who: Uuid, channel: Channel) -> Uuid {
+        let email = Uuid::new_v5(&Self::id_for(event_id, template), who.as_bytes());
+        match channel {
+            Channel::Email => email,
+            Channel::InApp => Uuid::new_v5(&email, b"in_app"),
+        }
     }
 }
 

@@ -21,6 +21,7 @@ pub mod hooks;
 pub mod inline;
 pub mod jobs;
 pub mod links;
+pub mod mailbox;
 pub mod metrics;
 pub mod shutdown;
 pub mod side_effect;

@@ -135,19 +135,24 @@ impl Hook<ClassView> for Bookings {
             }
             _ => return Ok(Vec::new()),
         };
-        // Who has an address (one query for every client the event concerns); only then
-        // the studio's name and time zone, which brand the message and localise its times.
+        // Who can be reached (one query for every client the event concerns): by email
+        // if the record has an address, in the app if the client has an account; only
+        // then the studio's name and time zone, which brand the message and localise
+        // its times.
         let ids: Vec<Uuid> = clients.iter().map(|c| c.0).collect();
-        let emails: std::collections::HashMap<Uuid, String> = sqlx::query_as(
-            "SELECT id, doc->>'email' FROM client_view WHERE id = ANY($1) AND doc->>'email' IS NOT NULL",
-        )
-        .bind(&ids)
-        .fetch_all(&mut *conn)
-        .await
-        .context("looking up the clients' emails")?
-        .into_iter()
-        .collect();
-        if emails.is_empty() {
+        let reachable: std::collections::HashMap<Uuid, (Option<String>, Option<Uuid>)> =
+            sqlx::query_as::<_, (Uuid, Option<String>, Option<Uuid>)>(
+                "SELECT id, doc->>'email', (doc->>'account_id')::uuid FROM client_view \
+                 WHERE id = ANY($1) AND (doc->>'email' IS NOT NULL OR doc->>'account_id' IS NOT NULL)",
+            )
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await
+            .context("looking up how to reach the clients")?
+            .into_iter()
+            .map(|(id, email, account)| (id, (email, account)))
+            .collect();
+        if reachable.is_empty() {
             return Ok(Vec::new());
         }
         let (studio_name, timezone): (Option<String>, Option<String>) =
@@ -157,35 +162,44 @@ impl Hook<ClassView> for Bookings {
                 .await
                 .context("looking up the studio")?
                 .unwrap_or((None, None));
+        let mut data = serde_json::json!({
+            "class_id": id,
+            "class_title": next.title,
+            "starts_at": next.starts_at.to_rfc3339(),
+            "timezone": timezone.as_deref().unwrap_or("UTC"),
+            "studio_name": studio_name.as_deref().unwrap_or("your studio"),
+        });
+        if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
+            data.extend(extra.clone());
+        }
         let mut jobs = Vec::new();
         for client in clients {
-            let Some(email) = emails.get(&client.0).cloned() else {
+            let Some((email, account)) = reachable.get(&client.0) else {
                 continue;
             };
-            let mut data = serde_json::json!({
-                "class_title": next.title,
-                "starts_at": next.starts_at.to_rfc3339(),
-                "timezone": timezone.as_deref().unwrap_or("UTC"),
-                "studio_name": studio_name.as_deref().unwrap_or("your studio"),
-            });
-            if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
-                data.extend(extra.clone());
+            let recipients = email
+                .iter()
+                .map(|e| (Channel::Email, e.clone()))
+                .chain(account.iter().map(|a| (Channel::InApp, a.to_string())));
+            for (channel, recipient) in recipients {
+                jobs.push(NotificationJob {
+                    job_id: NotificationJob::id_per_recipient(
+                        envelope.event_id,
+                        template,
+                        client.0,
+                        channel,
+                    ),
+                    tenant_id: envelope.tenant_id,
+                    correlation_id: envelope.metadata.correlation_id.clone(),
+                    causation_id: envelope.event_id,
+                    channel,
+                    recipient,
+                    template: template.to_owned(),
+                    // Set by the projector from the causing event.
+                    traceparent: None,
+                    data: data.clone(),
+                });
             }
-            jobs.push(NotificationJob {
-                job_id: Uuid::new_v5(
-                    &NotificationJob::id_for(envelope.event_id, template),
-                    client.0.as_bytes(),
-                ),
-                tenant_id: envelope.tenant_id,
-                correlation_id: envelope.metadata.correlation_id.clone(),
-                causation_id: envelope.event_id,
-                channel: Channel::Email,
-                recipient: email,
-                template: template.to_owned(),
-                // Set by the projector from the causing event.
-                traceparent: None,
-                data,
-            });
         }
         Ok(jobs)
     }

@@ -15,6 +15,7 @@
 //! ```
 
 pub mod proxy;
+pub mod smtp;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -322,44 +323,47 @@ impl TestEnv {
     /// The notification worker of tests: the mailbox notifier in `self.mailbox`, links
     /// opening [`TEST_APP_URL`], a 3 s lease.
     pub fn notification_worker(&self) -> workers::NotificationWorker {
-        let notifier = Arc::new(workers::MailboxNotifier::new(
-            self.mailbox.clone(),
-            "repstream <test@repstream.local>".into(),
-        ));
+        let notifier = Arc::new(
+            workers::MailboxNotifier::new(
+                infra::mailbox::Mailbox::new(&self.mailbox),
+                TEST_MAIL_FROM,
+            )
+            .expect("the test sender is an address"),
+        );
+        self.notification_worker_with(notifier)
+    }
+
+    /// [`Self::notification_worker`] delivering through `notifier`.
+    pub fn notification_worker_with(
+        &self,
+        notifier: Arc<dyn workers::Notifier>,
+    ) -> workers::NotificationWorker {
         workers::NotificationWorker::new(self.worker_pool.clone(), notifier, link_settings())
             .with_lease(Duration::from_secs(3))
     }
 
-    /// The messages in `self.mailbox` sent to `to`, oldest first: (subject, body).
+    /// The messages in `self.mailbox` sent to `to`, oldest first: (subject, body), the
+    /// body being the decoded text part followed by the HTML part.
     pub fn mails_to(&self, to: &str) -> Vec<(String, String)> {
-        let mut mails: Vec<(std::time::SystemTime, String, String)> =
-            std::fs::read_dir(&self.mailbox)
-                .map(|d| {
-                    d.filter_map(Result::ok)
-                        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-                        .filter_map(|e| {
-                            let modified = e.metadata().ok()?.modified().ok()?;
-                            let text = std::fs::read_to_string(e.path()).ok()?;
-                            let (head, body) = text.split_once("\r\n\r\n")?;
-                            let header = |name: &str| {
-                                head.split("\r\n")
-                                    .find_map(|l| l.strip_prefix(name))
-                                    .map(str::to_owned)
-                            };
-                            (header("To: ")?.eq_ignore_ascii_case(to))
-                                .then(|| Some((modified, header("Subject: ")?, body.to_owned())))?
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-        mails.sort();
-        mails.into_iter().map(|(_, s, b)| (s, b)).collect()
+        infra::mailbox::Mailbox::new(&self.mailbox)
+            .to(to)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| {
+                let body = format!("{}\n{}", m.text, m.html.unwrap_or_default());
+                (m.subject, body)
+            })
+            .collect()
     }
 
     /// Runs the notification worker (mailbox notifier in `self.mailbox`).
     pub fn spawn_worker(&self) -> CancellationToken {
+        self.spawn_worker_with(self.notification_worker())
+    }
+
+    /// Runs `worker` on the notifications queue.
+    pub fn spawn_worker_with(&self, worker: workers::NotificationWorker) -> CancellationToken {
         let token = self.shutdown.child_token();
-        let worker = self.notification_worker();
         let (sqs, config, t) = (
             self.sqs.clone(),
             self.consumer_config(&self.notifications_queue),
@@ -704,6 +708,9 @@ pub struct TestUser {
 pub const TEST_APP_URL: &str = "http://app.repstream.test";
 
 /// The link settings of test workers: a fixed key (tests record links with it too).
+/// The sender of the tests' notification workers.
+pub const TEST_MAIL_FROM: &str = "repstream <test@repstream.local>";
+
 pub fn link_settings() -> workers::LinkSettings {
     workers::LinkSettings {
         key: infra::links::LinkKey::new(*b"repstream-tests-account-link-key").expect("32 bytes"),

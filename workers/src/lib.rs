@@ -9,19 +9,21 @@
 //!         ─► record the job id as processed ─► delete the message
 //! ```
 //!
-//! Providers we cannot reach from here sit behind [`Notifier`]. The default,
-//! [`MailboxNotifier`], writes each message as an RFC 5322 `.eml` file into a folder
-//! (open them with any mail client), named by job id so a redelivery overwrites
+//! Providers we cannot reach from here sit behind [`Notifier`]: [`SmtpNotifier`]
+//! (`SMTP_URL`) in production; the default, [`MailboxNotifier`], writes each message as
+//! an RFC 5322 `.eml` file into a folder (open them with any mail client, or list them
+//! at the API's dev-only `/dev/mailbox`), named by job id so a redelivery overwrites
 //! instead of duplicating.
 //!
 //! [`attendance`] settles classes after they end (no-shows), reporting back as
 //! commands through the class aggregate.
 
 pub mod attendance;
+mod mail;
 mod notifications;
 pub mod templates;
 
+pub use mail::{message, sender, MailboxNotifier, Notifier, SmtpNotifier};
 pub use notifications::{
-    budget_of, link_of, render, LinkSettings, MailboxNotifier, NotificationWorker, Notifier,
-    RenderedMessage,
+    budget_of, link_of, render, LinkSettings, NotificationWorker, RenderedMessage,
 };

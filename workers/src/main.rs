@@ -23,9 +23,17 @@ struct Cli {
     queues: QueueArgs,
     #[command(flatten)]
     telemetry: TelemetryArgs,
-    /// Folder the local notifier writes `.eml` files into.
+    /// Folder the local notifier writes `.eml` files into (when no `SMTP_URL` is set).
     #[arg(long, env = "MAILBOX_DIR", default_value = ".local/mailbox")]
     mailbox_dir: PathBuf,
+    /// Send mail through this SMTP relay instead of the local mailbox, e.g.
+    /// `smtps://user:pass@smtp.example.com` (implicit TLS) or
+    /// `smtp://user:pass@smtp.example.com:587?tls=required` (STARTTLS).
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// Seconds an SMTP command may take before the send fails (and is retried).
+    #[arg(long, env = "SMTP_TIMEOUT_SECS", default_value_t = 20)]
+    smtp_timeout_secs: u64,
     /// Sender address of notifications.
     #[arg(
         long,
@@ -64,10 +72,17 @@ async fn main() -> anyhow::Result<()> {
         Duration::from_secs(15),
         shutdown.clone(),
     ));
-    let notifier = Arc::new(workers::MailboxNotifier::new(
-        cli.mailbox_dir,
-        cli.mail_from,
-    ));
+    let notifier: Arc<dyn workers::Notifier> = match &cli.smtp_url {
+        Some(url) => Arc::new(workers::SmtpNotifier::new(
+            url,
+            &cli.mail_from,
+            Duration::from_secs(cli.smtp_timeout_secs),
+        )?),
+        None => Arc::new(workers::MailboxNotifier::new(
+            infra::mailbox::Mailbox::new(cli.mailbox_dir),
+            &cli.mail_from,
+        )?),
+    };
     tokio::spawn(workers::attendance::run(
         pool.clone(),
         Duration::from_secs(cli.attendance_sweep_secs),

@@ -1,15 +1,16 @@
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
 use infra::consumer::{MessageHandler, RetryAfter};
-use infra::jobs::NotificationJob;
+use infra::jobs::{Channel, NotificationJob};
 use infra::links::{LinkKey, NewLink, Purpose};
 use infra::side_effect::{Budget, Claim, Ledger};
 use sqlx::PgPool;
 use tracing::{info, info_span, Instrument};
+
+use crate::mail::Notifier;
 
 /// A message ready to deliver.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,74 +23,9 @@ pub struct RenderedMessage {
     pub body: String,
     /// The HTML body, sent as the alternative to the text.
     pub html: Option<String>,
-}
-
-/// Delivers messages (SMTP relay, SES, ... in production). A send is retried with the
-/// same [`RenderedMessage::id`] after a crash between sending and recording: pass it to
-/// the provider as its idempotency key (SES/SMTP `Message-ID`, an API's idempotency
-/// header) so the provider delivers it once.
-#[async_trait]
-pub trait Notifier: Send + Sync {
-    async fn send(&self, message: &RenderedMessage) -> anyhow::Result<()>;
-}
-
-/// Local delivery into a mailbox folder: one `<id>.eml` file per message, so sending a
-/// message again replaces it (the id is the idempotency key).
-pub struct MailboxNotifier {
-    dir: PathBuf,
-    from: String,
-}
-
-impl MailboxNotifier {
-    pub fn new(dir: PathBuf, from: String) -> Self {
-        Self { dir, from }
-    }
-}
-
-#[async_trait]
-impl Notifier for MailboxNotifier {
-    async fn send(&self, message: &RenderedMessage) -> anyhow::Result<()> {
-        tokio::fs::create_dir_all(&self.dir)
-            .await
-            .with_context(|| format!("creating mailbox {}", self.dir.display()))?;
-        let head = format!(
-            "Message-ID: <{id}@repstream.local>\r\nFrom: {from}\r\nTo: {to}\r\nSubject: {subject}\r\n\
-             Date: {date}\r\nMIME-Version: 1.0\r\n",
-            id = message.id,
-            from = self.from,
-            to = message.to,
-            subject = message.subject,
-            date = chrono::Utc::now().to_rfc2822(),
-        );
-        let crlf = |s: &str| s.replace("\r\n", "\n").replace('\n', "\r\n");
-        let eml = match &message.html {
-            None => format!(
-                "{head}Content-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
-                crlf(&message.body)
-            ),
-            Some(html) => {
-                let boundary = format!("repstream-{}", message.id.simple());
-                format!(
-                    "{head}Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n\
-                     --{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n\
-                     --{boundary}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n\
-                     --{boundary}--\r\n",
-                    crlf(&message.body),
-                    crlf(html),
-                )
-            }
-        };
-        // Write then rename: a reader never sees half a message.
-        let tmp = self.dir.join(format!(".{}.tmp", message.id));
-        let path = self.dir.join(format!("{}.eml", message.id));
-        tokio::fs::write(&tmp, eml)
-            .await
-            .context("writing message")?;
-        tokio::fs::rename(&tmp, &path)
-            .await
-            .context("publishing message")?;
-        Ok(())
-    }
+    /// Where a recipient unsubscribes from this kind of message in one click (RFC 8058);
+    /// `None` for transactional messages (links, confirmations of what they just did).
+    pub unsubscribe: Option<String>,
 }
 
 /// What link mails need: the key their tokens are derived with and the address of the
@@ -178,6 +114,7 @@ pub fn render(job: &NotificationJob, links: &LinkSettings) -> anyhow::Result<Ren
         subject: rendered.subject,
         body: rendered.text,
         html: Some(rendered.html),
+        unsubscribe: None,
     })
 }
 
@@ -233,6 +170,9 @@ impl NotificationWorker {
     /// Claims, sends and records one job. Returns false when it had already been sent;
     /// fails (to be redelivered later) while another worker is sending it.
     pub async fn process(&self, job: &NotificationJob) -> anyhow::Result<bool> {
+        if job.channel == Channel::InApp {
+            return self.deliver_in_app(job).await;
+        }
         // A job that cannot render never claims: it goes to the DLQ after its retries.
         let message = render(job, &self.links)?;
         let link = link_of(job)?;
@@ -275,6 +215,44 @@ impl NotificationWorker {
     }
 }
 
+impl NotificationWorker {
+    /// Puts an in-app job into its recipient's inbox: one statement, which is the side
+    /// effect and its record at once (the job id is unique: a redelivery inserts
+    /// nothing). It takes the recipient's advisory lock first, so one person's rows
+    /// commit in `seq` order (what the live stream resumes from), and `NOTIFY inbox`
+    /// wakes the API instances streaming to them. Returns false when it was in already.
+    async fn deliver_in_app(&self, job: &NotificationJob) -> anyhow::Result<bool> {
+        anyhow::ensure!(link_of(job)?.is_none(), "link mails never go to the inbox");
+        let account: uuid::Uuid = job
+            .recipient
+            .parse()
+            .context("an in-app job's recipient is an account id")?;
+        let rendered = crate::templates::render(&job.template, job.data.clone())?;
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "WITH locked AS (SELECT pg_advisory_xact_lock(hashtextextended($3::text, 11))), \
+             added AS ( \
+               INSERT INTO inbox_notification (id, tenant_id, account_id, kind, title, body, data) \
+               SELECT $1, $2, $3, $4, $5, $6, $7 FROM locked \
+               ON CONFLICT (id) DO NOTHING RETURNING seq) \
+             SELECT seq FROM added, LATERAL (SELECT pg_notify('inbox', $3::text)) n",
+        )
+        .bind(job.job_id)
+        .bind(job.tenant_id)
+        .bind(account)
+        .bind(&job.template)
+        .bind(&rendered.subject)
+        .bind(rendered.text.trim())
+        .bind(&job.data)
+        .fetch_optional(&self.pool)
+        .await
+        .context("putting the notification into the inbox")?;
+        if inserted.is_some() {
+            info!(job_id = %job.job_id, template = %job.template, "in-app notification delivered");
+        }
+        Ok(inserted.is_some())
+    }
+}
+
 #[async_trait]
 impl MessageHandler for NotificationWorker {
     async fn handle(&self, body: &str) -> anyhow::Result<()> {
@@ -285,6 +263,7 @@ impl MessageHandler for NotificationWorker {
     }
 
     async fn ready(&self) -> anyhow::Result<()> {
-        self.ledger.ready().await
+        self.ledger.ready().await?;
+        self.notifier.ready().await
     }
 }

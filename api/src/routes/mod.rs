@@ -36,6 +36,7 @@ pub mod class_types;
 pub mod classes;
 pub mod clients;
 pub mod health;
+pub mod inbox;
 pub mod members;
 pub mod schedules;
 pub mod studios;
@@ -56,6 +57,7 @@ pub fn v1() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
         .merge(attendance::router())
         .merge(trainer_calendars::router())
         .merge(appointments::router())
+        .merge(inbox::router())
 }
 
 #[derive(Debug, Deserialize)]

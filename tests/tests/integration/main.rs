@@ -9,6 +9,7 @@ mod crashes;
 mod end_to_end;
 mod event_store;
 mod identity;
+mod inbox;
 mod metrics;
 mod notifications;
 mod ops;

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
+
 use chrono::{Duration as Span, TimeZone, Timelike, Utc};
 use repstream_tests::{eventually, TestEnv};
 use reqwest::Method;
@@ -73,7 +75,6 @@ async fn a_booking_mails_one_confirmation_with_the_class_its_local_time_and_the_
     let rita = mail("rita@clients.example").await?;
     assert_eq!(rita[0].0, "Harbor Mail: you are booked for Reformer <Flow>");
     assert!(rita[0].1.contains(&when), "{when} in {}", rita[0].1);
-    assert!(rita[0].1.contains("multipart/alternative") || rita[0].1.contains("text/html"));
     assert!(
         rita[0].1.contains("Reformer &lt;Flow&gt;"),
         "HTML part escapes the title"
@@ -107,5 +108,174 @@ async fn a_booking_mails_one_confirmation_with_the_class_its_local_time_and_the_
     .await?;
     assert_eq!(env.mails_to("rita@clients.example").len(), 1);
     assert_eq!(env.mails_to("sam@clients.example").len(), 1);
+    Ok(())
+}
+
+/// Production mail goes through an SMTP relay (`SMTP_URL`): here a real SMTP server
+/// (aiosmtpd). The relay is down when the booking is made: the send fails, the claim is
+/// released, the worker pauses until the relay answers (no receive spent per retry), and
+/// once the relay is back the message arrives once, its `Message-ID` the job's id (the
+/// idempotency key receiving systems deduplicate on).
+#[tokio::test]
+async fn mail_goes_out_through_a_real_smtp_relay_once_even_if_the_relay_was_down_at_first(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let mut smtp = repstream_tests::smtp::SmtpServer::start().await?;
+    smtp.down().await?;
+    let notifier = std::sync::Arc::new(workers::SmtpNotifier::new(
+        &smtp.url(),
+        repstream_tests::TEST_MAIL_FROM,
+        Duration::from_secs(5),
+    )?);
+    let app = env.spawn_api().await?;
+    env.spawn_relay();
+    env.spawn_projector();
+    env.spawn_worker_with(env.notification_worker_with(notifier));
+
+    let owner = app.user("Smtp Owner").await?;
+    let studio = app.create_studio(&owner, "Harbor Smtp").await?;
+    let (s, client) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{studio}/clients"),
+            &owner,
+            Some(json!({"full_name": "Rita", "email": "rita@smtp.example"})),
+        )
+        .await?;
+    assert_eq!(s, 201, "{client}");
+    let starts_at = Utc::now() + Span::days(2);
+    let (s, class) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{studio}/classes"),
+            &owner,
+            Some(json!({"title": "Mat Grüße", "starts_at": starts_at, "duration_minutes": 45, "capacity": 4})),
+        )
+        .await?;
+    assert_eq!(s, 201, "{class}");
+    let (s, booking) = app
+        .call(
+            Method::POST,
+            &format!(
+                "/api/v1/studios/{studio}/classes/{}/bookings",
+                class["id"].as_str().unwrap_or_default()
+            ),
+            &owner,
+            Some(json!({"client_id": client["id"]})),
+        )
+        .await?;
+    assert!(s == 200 || s == 201, "{s} {booking}");
+
+    // The relay refuses connections: the attempt is recorded as failed, nothing sent.
+    let pool = env.pool.clone();
+    let state = |wanted: &'static str| {
+        let pool = pool.clone();
+        move || {
+            let pool = pool.clone();
+            async move {
+                let found: Option<uuid::Uuid> = sqlx::query_scalar(
+                    "SELECT job_id FROM side_effect WHERE consumer = 'notifications' AND tenant_id = $1 AND state = $2",
+                )
+                .bind(studio)
+                .bind(wanted)
+                .fetch_optional(&pool)
+                .await?;
+                Ok(found)
+            }
+        }
+    };
+    let job = eventually(Duration::from_secs(30), "a failed send", state("failed")).await?;
+    assert!(smtp.received().is_empty());
+    // An outage of the relay is not the message's fault: the worker pauses instead of
+    // spending the job's receives (with immediate retries, five would be gone by now and
+    // the job in the DLQ).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    smtp.up().await?;
+    eventually(
+        Duration::from_secs(60),
+        "the send after the relay returned",
+        state("done"),
+    )
+    .await?;
+    let received = smtp.received();
+    assert_eq!(received.len(), 1, "sent once");
+    let mail = infra::mailbox::parse(job, Utc::now(), &received[0]).context("a message")?;
+    assert_eq!(mail.to, "rita@smtp.example");
+    assert_eq!(mail.subject, "Harbor Smtp: you are booked for Mat Grüße");
+    assert!(mail.html.is_some_and(|h| h.contains("Mat Grüße")));
+    let raw = String::from_utf8_lossy(&received[0]);
+    assert!(
+        raw.contains(&format!("<{job}@repstream>")),
+        "the Message-ID is the job id"
+    );
+    Ok(())
+}
+
+/// `make run`'s mailbox over HTTP (`DEV_MAILBOX_DIR`): every mail listed with its decoded
+/// headers and bodies, each also as `message/rfc822`; absent unless configured.
+#[tokio::test]
+async fn the_dev_mailbox_lists_sent_mail_only_where_it_is_configured() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let mut config = env.api_config();
+    config.dev_mailbox = Some(env.mailbox.clone());
+    let app = env.spawn_api_with(config).await?;
+    let plain = env.spawn_api().await?;
+    env.spawn_relay();
+    env.spawn_projector();
+    env.spawn_worker();
+    // Sign-up mails a verification link.
+    let user = app.unverified_user("Dev Mailbox").await?;
+    let mails = eventually(Duration::from_secs(30), "the verification mail", || async {
+        let listed: serde_json::Value = app
+            .client
+            .get(format!("{}/dev/mailbox?to={}", app.base, user.email))
+            .send()
+            .await?
+            .json()
+            .await?;
+        Ok(listed.as_array().filter(|m| !m.is_empty()).cloned())
+    })
+    .await?;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0]["to"], json!(user.email));
+    assert!(mails[0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("/verify-email?token="));
+    let id = mails[0]["id"].as_str().unwrap_or_default();
+    let raw = app
+        .client
+        .get(format!("{}/dev/mailbox/{id}", app.base))
+        .send()
+        .await?;
+    assert_eq!(raw.status(), 200);
+    assert_eq!(
+        raw.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("message/rfc822")
+    );
+    assert!(raw.text().await?.contains(&format!("<{id}@repstream>")));
+    for path in [
+        "/dev/mailbox/not-an-id",
+        "/dev/mailbox/00000000-0000-0000-0000-000000000001",
+    ] {
+        let s = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await?
+            .status();
+        assert_eq!(s, 404, "{path}");
+    }
+    // Not configured: no such route.
+    let s = plain
+        .client
+        .get(format!("{}/dev/mailbox", plain.base))
+        .send()
+        .await?
+        .status();
+    assert_eq!(s, 404);
     Ok(())
 }

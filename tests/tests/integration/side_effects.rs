@@ -28,9 +28,9 @@ async fn a_job_delivered_twice_or_taken_over_after_a_crash_mid_send_sends_one_me
     let env = TestEnv::new().await?;
     let _ = std::fs::remove_dir_all(&env.mailbox);
     let notifier = Arc::new(MailboxNotifier::new(
-        env.mailbox.clone(),
-        "repstream <test@repstream.local>".into(),
-    ));
+        infra::mailbox::Mailbox::new(&env.mailbox),
+        "repstream <test@repstream.local>",
+    )?);
     let worker = NotificationWorker::new(
         env.worker_pool.clone(),
         notifier.clone(),
