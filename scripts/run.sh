@@ -110,7 +110,8 @@ start api env DATABASE_URL="$(as_role repstream_api)" METRICS_ADDR="127.0.0.1:$M
   DEV_MAILBOX_DIR="$MAILBOX_DIR" "$BIN/repstream-api" serve
 start outbox-relay env DATABASE_URL="$(as_role repstream_relay)" METRICS_ADDR="127.0.0.1:$M_RELAY" "$BIN/repstream-outbox-relay"
 start projector env DATABASE_URL="$(as_role repstream_projector)" METRICS_ADDR="127.0.0.1:$M_PROJECTOR" "$BIN/repstream-projector" run
-start workers env DATABASE_URL="$(as_role repstream_worker)" METRICS_ADDR="127.0.0.1:$M_WORKERS" "$BIN/repstream-workers"
+start workers env DATABASE_URL="$(as_role repstream_worker)" METRICS_ADDR="127.0.0.1:$M_WORKERS" \
+  API_PUBLIC_URL="http://$API_ADDR" "$BIN/repstream-workers"
 
 check_services() { # a dead service stops everything
   local i

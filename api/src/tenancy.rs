@@ -31,6 +31,20 @@ pub async fn tenant_tx(
     Ok(tx)
 }
 
+/// The caller's account bound for row-level security and their session checked, as the
+/// row `me` (`account`, `open`) a statement reads from: `$1` account, `$2` session.
+/// `set_config` runs in the innermost row, which Postgres never flattens (volatile), and
+/// every read is correlated to it, so row-level security sees the binding.
+macro_rules! me {
+    () => {
+        "(SELECT b.account, EXISTS (SELECT 1 FROM auth_session s WHERE s.id = $2 \
+             AND s.account_id = b.account AND s.revoked_at IS NULL AND s.expires_at > now()) AS open \
+           FROM (SELECT set_config('app.account_id', $1::uuid::text, true)::uuid AS account) b \
+           OFFSET 0) me"
+    };
+}
+pub(crate) use me;
+
 /// The bound row `x` (tenant, account, open, role) both request statements start from:
 /// `$1` tenant, `$2` account, `$3` session, `$4` the command mark (`'on'` or `''`).
 macro_rules! entered {

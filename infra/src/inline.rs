@@ -474,6 +474,16 @@ impl TxHook for AccountState {
                     .await?;
                     spend_link(conn, link_id).await?;
                 }
+                AccountEvent::NotificationPreferencesChanged { preferences } => {
+                    sqlx::query(
+                        "INSERT INTO notification_preference (account_id, preferences) VALUES ($1, $2) \
+                         ON CONFLICT (account_id) DO UPDATE SET preferences = EXCLUDED.preferences, updated_at = now()",
+                    )
+                    .bind(account)
+                    .bind(sqlx::types::Json(&preferences))
+                    .execute(&mut *conn)
+                    .await?;
+                }
                 AccountEvent::PasswordReset { link_id } => {
                     if let Some(hash) = &self.password_hash {
                         set_password(conn, account, hash).await?;

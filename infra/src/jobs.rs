@@ -67,6 +67,28 @@ pub async fn enqueue_all(
     queue_url: &str,
     jobs: &[NotificationJob],
 ) -> anyhow::Result<()> {
+    enqueue_tagged(sqs, queue_url, jobs, None).await
+}
+
+/// [`enqueue_all`] for jobs enqueued once before (e.g. held back by quiet hours):
+/// SQS deduplicates on `<job id>:<tag>`, since within its five-minute window it would
+/// drop the job id alone as the first enqueue's duplicate. The worker still records
+/// the job under its own id, so it is sent once.
+pub async fn enqueue_again(
+    sqs: &SqsClient,
+    queue_url: &str,
+    jobs: &[NotificationJob],
+    tag: &str,
+) -> anyhow::Result<()> {
+    enqueue_tagged(sqs, queue_url, jobs, Some(tag)).await
+}
+
+async fn enqueue_tagged(
+    sqs: &SqsClient,
+    queue_url: &str,
+    jobs: &[NotificationJob],
+    tag: Option<&str>,
+) -> anyhow::Result<()> {
     use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
     let attr = |v: &str| {
         MessageAttributeValue::builder()
@@ -93,7 +115,10 @@ pub async fn enqueue_all(
                 .id(i.to_string())
                 .message_body(body)
                 .message_group_id(job.tenant_id.to_string())
-                .message_deduplication_id(job.job_id.to_string())
+                .message_deduplication_id(match tag {
+                    None => job.job_id.to_string(),
+                    Some(tag) => format!("{}:{tag}", job.job_id),
+                })
                 .message_attributes(
                     attributes::CORRELATION_ID,
                     attr(job.correlation_id.as_deref().unwrap_or("none"))?,

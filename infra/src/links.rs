@@ -76,11 +76,82 @@ impl LinkKey {
 
     /// The token of link `id` (43 URL-safe characters).
     pub fn token(&self, id: Uuid) -> String {
+        self.derive(b"repstream-account-link:", id)
+    }
+
+    /// The unsubscribe token of the mail of job `id` (43 URL-safe characters).
+    pub fn unsubscribe_token(&self, id: Uuid) -> String {
+        self.derive(b"repstream-unsubscribe:", id)
+    }
+
+    fn derive(&self, label: &[u8], id: Uuid) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
-        mac.update(b"repstream-account-link:");
+        mac.update(label);
         mac.update(id.as_bytes());
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
+}
+
+/// An optional mail's one-click unsubscribe link: whoever holds its token may stop
+/// `kind` mail of studio `tenant_id` to `email`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsubscribe {
+    pub tenant_id: Uuid,
+    pub email: String,
+    pub kind: String,
+}
+
+/// Records the unsubscribe link of job `job_id`'s mail (again, for a re-sent mail:
+/// nothing changes) and returns its token.
+pub async fn issue_unsubscribe(
+    pool: &PgPool,
+    key: &LinkKey,
+    job_id: Uuid,
+    link: &Unsubscribe,
+) -> anyhow::Result<String> {
+    let token = key.unsubscribe_token(job_id);
+    sqlx::query(
+        "INSERT INTO unsubscribe_link (token_hash, tenant_id, email, kind) VALUES ($1, $2, lower($3), $4) \
+         ON CONFLICT (token_hash) DO NOTHING",
+    )
+    .bind(token_hash(&token))
+    .bind(link.tenant_id)
+    .bind(&link.email)
+    .bind(&link.kind)
+    .execute(pool)
+    .await
+    .context("recording an unsubscribe link")?;
+    Ok(token)
+}
+
+/// The unsubscribe link of `token`, if there is one; binds `conn`'s transaction to its
+/// studio (row-level security), which only the token tells. Call it in a transaction.
+pub async fn find_unsubscribe(
+    conn: &mut PgConnection,
+    token: &str,
+) -> Result<Option<Unsubscribe>, sqlx::Error> {
+    let hash = token_hash(token);
+    let tenant: Option<Uuid> = sqlx::query_scalar("SELECT repstream_unsubscribe_tenant($1)")
+        .bind(&hash)
+        .fetch_one(&mut *conn)
+        .await?;
+    let Some(tenant) = tenant else {
+        return Ok(None);
+    };
+    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+        .bind(tenant.to_string())
+        .execute(&mut *conn)
+        .await?;
+    let row: Option<(Uuid, String, String)> =
+        sqlx::query_as("SELECT tenant_id, email, kind FROM unsubscribe_link WHERE token_hash = $1")
+            .bind(&hash)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map(|(tenant_id, email, kind)| Unsubscribe {
+        tenant_id,
+        email,
+        kind,
+    }))
 }
 
 /// What is stored of a token.

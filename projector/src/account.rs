@@ -53,6 +53,7 @@ impl Projection for AccountMail {
                 (RESET_TEMPLATE, Purpose::ResetPassword, email, None)
             }
             AccountEvent::PasswordChanged
+            | AccountEvent::NotificationPreferencesChanged { .. }
             | AccountEvent::EmailVerified { .. }
             | AccountEvent::PasswordReset { .. } => return Ok(Vec::new()),
         };

@@ -4,7 +4,7 @@ use chrono::SubsecRound;
 use domain::class::view::ClassView;
 use domain::class::{BookingId, ClassEvent};
 use domain::client::ClientId;
-use infra::jobs::{Channel, NotificationJob};
+use infra::jobs::NotificationJob;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -104,6 +104,12 @@ impl Hook<ClassView> for Bookings {
         if !step.live() {
             return Ok(Vec::new());
         }
+        cancel_reminders(conn, id, event).await?;
+        let reminded: Option<BookingId> = match event {
+            ClassEvent::SpotBooked { booking_id, .. }
+            | ClassEvent::WaitlistPromoted { booking_id, .. } => Some(*booking_id),
+            _ => None,
+        };
         let (template, clients, extra): (&str, Vec<ClientId>, serde_json::Value) = match event {
             ClassEvent::SpotBooked { client_id, .. } => {
                 ("booking_confirmed", vec![*client_id], serde_json::json!({}))
@@ -133,73 +139,44 @@ impl Hook<ClassView> for Bookings {
             ClassEvent::ClassCancelled { affected, .. } => {
                 ("class_cancelled", affected.clone(), serde_json::json!({}))
             }
+            // Everyone booked or waiting hears that the class changed.
+            ClassEvent::InstructorSubstituted { .. } => (
+                "class_changed",
+                next.roster
+                    .iter()
+                    .filter(|r| {
+                        matches!(
+                            r.status,
+                            domain::class::BookingStatus::Booked
+                                | domain::class::BookingStatus::Waitlisted
+                        )
+                    })
+                    .map(|r| r.client_id)
+                    .collect(),
+                serde_json::json!({ "change": "instructor" }),
+            ),
+            ClassEvent::NoShowRecorded {
+                client_id, strike, ..
+            } => (
+                "no_show_recorded",
+                vec![*client_id],
+                serde_json::json!({ "strike": strike }),
+            ),
             _ => return Ok(Vec::new()),
         };
-        // Who can be reached (one query for every client the event concerns): by email
-        // if the record has an address, in the app if the client has an account; only
-        // then the studio's name and time zone, which brand the message and localise
-        // its times.
-        let ids: Vec<Uuid> = clients.iter().map(|c| c.0).collect();
-        let reachable: std::collections::HashMap<Uuid, (Option<String>, Option<Uuid>)> =
-            sqlx::query_as::<_, (Uuid, Option<String>, Option<Uuid>)>(
-                "SELECT id, doc->>'email', (doc->>'account_id')::uuid FROM client_view \
-                 WHERE id = ANY($1) AND (doc->>'email' IS NOT NULL OR doc->>'account_id' IS NOT NULL)",
-            )
-            .bind(&ids)
-            .fetch_all(&mut *conn)
-            .await
-            .context("looking up how to reach the clients")?
-            .into_iter()
-            .map(|(id, email, account)| (id, (email, account)))
-            .collect();
-        if reachable.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (studio_name, timezone): (Option<String>, Option<String>) =
-            sqlx::query_as("SELECT doc->>'name', doc->>'timezone' FROM studio_view WHERE id = $1")
-                .bind(envelope.tenant_id)
-                .fetch_optional(&mut *conn)
-                .await
-                .context("looking up the studio")?
-                .unwrap_or((None, None));
-        let mut data = serde_json::json!({
+        let data = serde_json::json!({
             "class_id": id,
             "class_title": next.title,
             "starts_at": next.starts_at.to_rfc3339(),
-            "timezone": timezone.as_deref().unwrap_or("UTC"),
-            "studio_name": studio_name.as_deref().unwrap_or("your studio"),
         });
+        let mut data = data;
         if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
             data.extend(extra.clone());
         }
-        let mut jobs = Vec::new();
-        for client in clients {
-            let Some((email, account)) = reachable.get(&client.0) else {
-                continue;
-            };
-            let recipients = email
-                .iter()
-                .map(|e| (Channel::Email, e.clone()))
-                .chain(account.iter().map(|a| (Channel::InApp, a.to_string())));
-            for (channel, recipient) in recipients {
-                jobs.push(NotificationJob {
-                    job_id: NotificationJob::id_per_recipient(
-                        envelope.event_id,
-                        template,
-                        client.0,
-                        channel,
-                    ),
-                    tenant_id: envelope.tenant_id,
-                    correlation_id: envelope.metadata.correlation_id.clone(),
-                    causation_id: envelope.event_id,
-                    channel,
-                    recipient,
-                    template: template.to_owned(),
-                    // Set by the projector from the causing event.
-                    traceparent: None,
-                    data: data.clone(),
-                });
-            }
+        let (jobs, studio) =
+            crate::notify::client_jobs(conn, envelope, template, &clients, data).await?;
+        if let (Some(booking), Some(studio)) = (reminded, &studio) {
+            schedule_reminders(conn, step, booking, &studio.reminder_minutes, &jobs).await?;
         }
         Ok(jobs)
     }
@@ -231,5 +208,106 @@ async fn write_bookings(conn: &mut PgConnection, table: &str, rows: Pending) -> 
     .execute(conn)
     .await
     .context("writing booking view")?;
+    Ok(())
+}
+
+/// The notification type of class reminders.
+const REMINDER_TEMPLATE: &str = "class_reminder";
+
+/// Schedules the reminders of a booking (or a promotion from the waitlist) into
+/// `class_reminder`: one row per reminder time of the studio that is still ahead of the
+/// booking (booked two hours before the class, the client gets the 1 h reminder, not the
+/// 24 h one), holding its jobs: those of the confirmation, re-addressed. Its id is derived
+/// from booking, minutes and start, so a redelivered event schedules nothing new.
+async fn schedule_reminders(
+    conn: &mut PgConnection,
+    step: &Step<'_, ClassView>,
+    booking: BookingId,
+    minutes: &[u32],
+    confirmations: &[NotificationJob],
+) -> anyhow::Result<()> {
+    let starts_at = step.next.starts_at.trunc_subsecs(6);
+    let mut rows: (
+        Vec<Uuid>,
+        Vec<i32>,
+        Vec<chrono::DateTime<chrono::Utc>>,
+        Vec<serde_json::Value>,
+    ) = Default::default();
+    for &m in minutes {
+        let due = starts_at - chrono::Duration::minutes(i64::from(m));
+        if due <= step.envelope.occurred_at {
+            continue;
+        }
+        let reminder = Uuid::new_v5(
+            &booking.0,
+            format!("reminder:{m}:{}", starts_at.to_rfc3339()).as_bytes(),
+        );
+        let jobs: Vec<NotificationJob> = confirmations
+            .iter()
+            .map(|c| {
+                let mut job = c.clone();
+                job.job_id = Uuid::new_v5(
+                    &reminder,
+                    format!("{:?}:{}", c.channel, c.recipient).as_bytes(),
+                );
+                job.template = REMINDER_TEMPLATE.to_owned();
+                if let Some(data) = job.data.as_object_mut() {
+                    data.insert("reminder_id".to_owned(), reminder.to_string().into());
+                    data.insert("minutes_before".to_owned(), m.into());
+                    data.insert("booking_id".to_owned(), booking.0.to_string().into());
+                }
+                job
+            })
+            .collect();
+        rows.0.push(reminder);
+        rows.1.push(i32::try_from(m).unwrap_or(i32::MAX));
+        rows.2.push(due);
+        rows.3.push(serde_json::to_value(jobs)?);
+    }
+    if rows.0.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO class_reminder (id, tenant_id, booking_id, class_id, minutes_before, starts_at, due_at, jobs) \
+         SELECT r.id, $5, $6, $7, r.minutes, $8, r.due, r.jobs \
+         FROM UNNEST($1::uuid[], $2::int4[], $3::timestamptz[], $4::jsonb[]) AS r(id, minutes, due, jobs) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&rows.0)
+    .bind(&rows.1)
+    .bind(&rows.2)
+    .bind(&rows.3)
+    .bind(step.envelope.tenant_id)
+    .bind(booking.0)
+    .bind(step.id)
+    .bind(starts_at)
+    .execute(&mut *conn)
+    .await
+    .context("scheduling reminders")?;
+    Ok(())
+}
+
+/// A booking that ends (cancelled, no-show, checked in) or a cancelled class cancels its
+/// reminders: pending ones are not sent, and enqueued ones are skipped by the
+/// notification worker, which checks the mark before it sends.
+async fn cancel_reminders(
+    conn: &mut PgConnection,
+    class: Uuid,
+    event: &ClassEvent,
+) -> anyhow::Result<()> {
+    let (column, id) = match event {
+        ClassEvent::BookingCancelled { booking_id, .. }
+        | ClassEvent::NoShowRecorded { booking_id, .. }
+        | ClassEvent::CheckedIn { booking_id, .. } => ("booking_id", booking_id.0),
+        ClassEvent::ClassCancelled { .. } => ("class_id", class),
+        _ => return Ok(()),
+    };
+    sqlx::query(&format!(
+        "UPDATE class_reminder SET state = 'cancelled' WHERE {column} = $1 AND state IN ('pending', 'enqueued')"
+    ))
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .context("cancelling reminders")?;
     Ok(())
 }

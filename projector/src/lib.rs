@@ -33,6 +33,7 @@ mod account;
 mod class;
 mod consumer;
 mod document;
+mod notify;
 mod projection;
 mod rebuild;
 mod status;

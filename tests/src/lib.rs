@@ -715,8 +715,12 @@ pub fn link_settings() -> workers::LinkSettings {
     workers::LinkSettings {
         key: infra::links::LinkKey::new(*b"repstream-tests-account-link-key").expect("32 bytes"),
         app_url: TEST_APP_URL.to_owned(),
+        api_url: TEST_API_URL.to_owned(),
     }
 }
+
+/// Where the unsubscribe links of test mails post (tests post to their own API).
+pub const TEST_API_URL: &str = "http://api.repstream.test";
 
 /// A fresh 48-byte signing key per process.
 pub fn test_secret() -> Vec<u8> {

@@ -16,14 +16,14 @@
 //! instead of duplicating.
 //!
 //! [`attendance`] settles classes after they end (no-shows), reporting back as
-//! commands through the class aggregate.
+//! commands through the class aggregate; [`reminders`] enqueues class reminders when
+//! they fall due.
 
 pub mod attendance;
 mod mail;
 mod notifications;
+pub mod reminders;
 pub mod templates;
 
-pub use mail::{message, sender, MailboxNotifier, Notifier, SmtpNotifier};
-pub use notifications::{
-    budget_of, link_of, render, LinkSettings, NotificationWorker, RenderedMessage,
-};
+pub use mail::{message, sender, MailboxNotifier, Notifier, RenderedMessage, SmtpNotifier};
+pub use notifications::{budget_of, link_of, render, LinkSettings, NotificationWorker};

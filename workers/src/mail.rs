@@ -14,7 +14,21 @@ use lettre::message::{Mailbox as Address, MultiPart};
 use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncTransport, Message, Tokio1Executor};
 
-use crate::notifications::RenderedMessage;
+/// A message ready to deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedMessage {
+    /// Stable per job: providers that support idempotency keys get this one.
+    pub id: uuid::Uuid,
+    pub to: String,
+    pub subject: String,
+    /// The plain-text body.
+    pub body: String,
+    /// The HTML body, sent as the alternative to the text.
+    pub html: Option<String>,
+    /// Where a recipient unsubscribes from this kind of message in one click (RFC 8058);
+    /// `None` for transactional messages (links, confirmations of what they just did).
+    pub unsubscribe: Option<String>,
+}
 
 /// Delivers messages. A send is retried with the same [`RenderedMessage::id`] after a
 /// crash between sending and recording: it is the message's `Message-ID`, which

@@ -49,9 +49,16 @@ struct Cli {
     /// and `{APP_URL}/reset-password?token=…`.
     #[arg(long, env = "APP_URL", default_value = "http://localhost:3000")]
     app_url: String,
+    /// The API's public address: the one-click unsubscribe of optional mails (RFC 8058
+    /// `List-Unsubscribe`) posts to `{API_PUBLIC_URL}/api/v1/unsubscribe?token=…`.
+    #[arg(long, env = "API_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    api_public_url: String,
     /// Concurrent receive loops per queue.
     #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 2)]
     concurrency: usize,
+    /// Seconds between sweeps that enqueue due class reminders.
+    #[arg(long, env = "REMINDER_SWEEP_SECS", default_value_t = 30)]
+    reminder_sweep_secs: u64,
     /// Seconds between sweeps that settle ended classes (no-shows).
     #[arg(long, env = "ATTENDANCE_SWEEP_SECS", default_value_t = 60)]
     attendance_sweep_secs: u64,
@@ -83,6 +90,13 @@ async fn main() -> anyhow::Result<()> {
             &cli.mail_from,
         )?),
     };
+    tokio::spawn(workers::reminders::run(
+        pool.clone(),
+        sqs.clone(),
+        queue_url.clone(),
+        Duration::from_secs(cli.reminder_sweep_secs),
+        shutdown.clone(),
+    ));
     tokio::spawn(workers::attendance::run(
         pool.clone(),
         Duration::from_secs(cli.attendance_sweep_secs),
@@ -96,6 +110,7 @@ async fn main() -> anyhow::Result<()> {
     let links = workers::LinkSettings {
         key: infra::links::LinkKey::new(cli.account_link_key.into_bytes())?,
         app_url: cli.app_url,
+        api_url: cli.api_public_url,
     };
     let worker = workers::NotificationWorker::new(pool, notifier, links);
     let mut config = infra::consumer::ConsumerConfig::new(queue_url);

@@ -10,23 +10,7 @@ use infra::side_effect::{Budget, Claim, Ledger};
 use sqlx::PgPool;
 use tracing::{info, info_span, Instrument};
 
-use crate::mail::Notifier;
-
-/// A message ready to deliver.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenderedMessage {
-    /// Stable per job: providers that support idempotency keys get this one.
-    pub id: uuid::Uuid,
-    pub to: String,
-    pub subject: String,
-    /// The plain-text body.
-    pub body: String,
-    /// The HTML body, sent as the alternative to the text.
-    pub html: Option<String>,
-    /// Where a recipient unsubscribes from this kind of message in one click (RFC 8058);
-    /// `None` for transactional messages (links, confirmations of what they just did).
-    pub unsubscribe: Option<String>,
-}
+use crate::mail::{Notifier, RenderedMessage};
 
 /// What link mails need: the key their tokens are derived with and the address of the
 /// client app the links open (`{app_url}/verify-email?token=…`).
@@ -34,6 +18,9 @@ pub struct RenderedMessage {
 pub struct LinkSettings {
     pub key: LinkKey,
     pub app_url: String,
+    /// The API's public address: optional mails' one-click unsubscribe (RFC 8058) posts
+    /// to `{api_url}/api/v1/unsubscribe?token=…`.
+    pub api_url: String,
 }
 
 /// The account link a job mails, if it is a link mail (`email_verification`,
@@ -108,14 +95,49 @@ pub fn render(job: &NotificationJob, links: &LinkSettings) -> anyhow::Result<Ren
         object.insert("token".to_owned(), token.into());
     }
     let rendered = crate::templates::render(&job.template, data)?;
-    Ok(RenderedMessage {
+    let mut message = RenderedMessage {
         id: job.job_id,
         to: job.recipient.clone(),
         subject: rendered.subject,
         body: rendered.text,
         html: Some(rendered.html),
         unsubscribe: None,
-    })
+    };
+    // Optional mail carries its unsubscribe link: in the List-Unsubscribe header (one
+    // click, posted by the mail client to the API) and at the end of the body (the app
+    // asks before it posts).
+    if domain::account::OPTIONAL_KINDS.contains(&job.template.as_str()) {
+        let token = links.key.unsubscribe_token(job.job_id);
+        let page = format!(
+            "{}/unsubscribe?token={token}",
+            links.app_url.trim_end_matches('/')
+        );
+        message.body = format!(
+            "{}\n\n--\nStop these emails: {page}\n",
+            message.body.trim_end()
+        );
+        if let Some(html) = &mut message.html {
+            let footer = format!(
+                "<p style=\"font-size: 12px; color: #666;\"><a href=\"{page}\">Stop these emails</a></p>"
+            );
+            match html.rfind("</body>") {
+                Some(at) => html.insert_str(at, &footer),
+                None => html.push_str(&footer),
+            }
+        }
+        message.unsubscribe = Some(format!(
+            "{}/api/v1/unsubscribe?token={token}",
+            links.api_url.trim_end_matches('/')
+        ));
+    }
+    Ok(message)
+}
+
+/// What the recipient wants of a job ([`NotificationWorker::wanted`]).
+enum Wanted {
+    Send,
+    Skip,
+    Later(chrono::DateTime<chrono::Utc>),
 }
 
 /// Consumes notification jobs, each sent once ([`infra::side_effect`]).
@@ -149,6 +171,67 @@ impl NotificationWorker {
         self
     }
 
+    /// What the recipient wants of `job`: `Skip` if they turned its type off on its
+    /// channel (or unsubscribed the address from it), `Later` during their quiet hours
+    /// (optional email only), else `Send`. Security mail always goes.
+    async fn wanted(&self, job: &NotificationJob) -> anyhow::Result<Wanted> {
+        use domain::account::{NotificationPreferences, NotifyChannel};
+        if !domain::account::OPTIONAL_KINDS.contains(&job.template.as_str()) {
+            return Ok(Wanted::Send);
+        }
+        let (channel, suppressed, preferences): (NotifyChannel, bool, Option<serde_json::Value>) =
+            match job.channel {
+                Channel::InApp => {
+                    let account: uuid::Uuid = job.recipient.parse().context("an account id")?;
+                    let p = sqlx::query_scalar(
+                        "SELECT preferences FROM notification_preference WHERE account_id = $1",
+                    )
+                    .bind(account)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .context("reading notification preferences")?;
+                    (NotifyChannel::InApp, false, p)
+                }
+                Channel::Email => {
+                    let (suppressed, p) = sqlx::query_as(
+                        "SELECT EXISTS (SELECT 1 FROM email_suppression WHERE tenant_id = $1 \
+                           AND email = lower($2) AND kind IN ($3, '*')), \
+                         (SELECT p.preferences FROM account a JOIN notification_preference p \
+                           ON p.account_id = a.id WHERE lower(a.email) = lower($2))",
+                    )
+                    .bind(job.tenant_id)
+                    .bind(&job.recipient)
+                    .bind(&job.template)
+                    .fetch_one(&self.pool)
+                    .await
+                    .context("reading notification preferences")?;
+                    (NotifyChannel::Email, suppressed, p)
+                }
+            };
+        let preferences: NotificationPreferences = preferences
+            .and_then(|p| serde_json::from_value(p).ok())
+            .unwrap_or_default();
+        if suppressed || !preferences.allows(&job.template, channel) {
+            return Ok(Wanted::Skip);
+        }
+        if channel == NotifyChannel::Email {
+            let now = chrono::Utc::now();
+            if let Some(until) = preferences.quiet_until(now) {
+                // A reminder that would arrive after its class started is dropped.
+                let starts = job
+                    .data
+                    .get("starts_at")
+                    .and_then(|v| v.as_str())
+                    .and_then(|v| chrono::DateTime::parse_from_rfc3339(v).ok());
+                if job.template == "class_reminder" && starts.is_some_and(|s| s <= until) {
+                    return Ok(Wanted::Skip);
+                }
+                return Ok(Wanted::Later(until));
+            }
+        }
+        Ok(Wanted::Send)
+    }
+
     /// Is the link's address verified already (nothing to mail)?
     async fn verified(&self, link: &NewLink) -> anyhow::Result<bool> {
         let verified: Option<bool> = sqlx::query_scalar(
@@ -170,6 +253,31 @@ impl NotificationWorker {
     /// Claims, sends and records one job. Returns false when it had already been sent;
     /// fails (to be redelivered later) while another worker is sending it.
     pub async fn process(&self, job: &NotificationJob) -> anyhow::Result<bool> {
+        if let Some(reminder) = job
+            .data
+            .get("reminder_id")
+            .and_then(|v| v.as_str())
+            .and_then(|v| uuid::Uuid::parse_str(v).ok())
+        {
+            if !crate::reminders::still_wanted(&self.pool, reminder).await? {
+                info!(job_id = %job.job_id, "reminder skipped: its booking or class was cancelled");
+                return Ok(false);
+            }
+        }
+        match self.wanted(job).await? {
+            Wanted::Send => {}
+            Wanted::Skip => {
+                info!(job_id = %job.job_id, template = %job.template, "notification skipped: the recipient turned it off");
+                return Ok(false);
+            }
+            // Held in Postgres, not on the queue (it would hold back the studio's FIFO
+            // group): the sweep enqueues it again when the quiet hours end.
+            Wanted::Later(until) => {
+                crate::reminders::defer(&self.pool, job, until).await?;
+                info!(job_id = %job.job_id, %until, "notification deferred: quiet hours");
+                return Ok(false);
+            }
+        }
         if job.channel == Channel::InApp {
             return self.deliver_in_app(job).await;
         }
@@ -201,9 +309,18 @@ impl NotificationWorker {
             }
             Claim::Mine { .. } => {}
         }
-        // The link exists before the mail that carries it (again, on a retry: no change).
+        // The links exist before the mail that carries them (again, on a retry: no change).
         if let Some(link) = &link {
             infra::links::issue(&self.pool, &self.links.key, link).await?;
+        }
+        if message.unsubscribe.is_some() {
+            let unsubscribe = infra::links::Unsubscribe {
+                tenant_id: job.tenant_id,
+                email: job.recipient.clone(),
+                kind: job.template.clone(),
+            };
+            infra::links::issue_unsubscribe(&self.pool, &self.links.key, job.job_id, &unsubscribe)
+                .await?;
         }
         if let Err(e) = self.notifier.send(&message).await {
             self.ledger.failed(job.job_id, &format!("{e:#}")).await?;

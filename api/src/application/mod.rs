@@ -8,7 +8,9 @@
 //! - [`scheduling`]: what a new class is made of (its class type, location, the studio's
 //!   settings) and who may act on a booking.
 //! - [`appointments`]: who may act on a trainer's calendar.
+//! - [`accounts`]: account commands (platform data, no studio).
 
+pub mod accounts;
 pub mod appointments;
 pub mod directory;
 pub mod scheduling;

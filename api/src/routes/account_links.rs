@@ -11,12 +11,10 @@
 //! Only a verified account can join a studio (accept an invitation). Tokens are found by
 //! their hash ([`infra::links`]); the account aggregate refuses a spent or expired one.
 
-use std::sync::Arc;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
-use domain::account::{AccountCommand, MailedLink, PLATFORM_TENANT};
+use domain::account::{AccountCommand, MailedLink};
 use domain::values::{Email, Password};
 use infra::inline::AccountState;
 use infra::links::{FoundLink, Purpose};
@@ -26,6 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::application::accounts;
 use crate::auth::AuthUser;
 use crate::context::RequestContext;
 use crate::error::{ApiError, Problem};
@@ -113,24 +112,6 @@ async fn find_link(
     Ok((account_id, link))
 }
 
-/// Runs an account command under the platform tenant, writing `hook`'s rows with it.
-async fn execute(
-    state: &AppState,
-    ctx: &RequestContext,
-    account: Uuid,
-    command: AccountCommand,
-    hook: AccountState,
-) -> Result<(), ApiError> {
-    let mut meta = ctx.metadata(PLATFORM_TENANT);
-    meta.actor = format!("user:{account}");
-    state
-        .bus::<domain::account::Account>()
-        .execute_with_hook(&account.to_string(), command, None, meta, Arc::new(hook))
-        .await
-        .map_err(crate::error::from_command)?;
-    Ok(())
-}
-
 /// Verify the account's email address with the token of the mailed link.
 #[utoipa::path(post, path = "/auth/verify-email", tag = "auth", request_body = VerifyEmail,
     responses(
@@ -146,7 +127,7 @@ pub async fn verify_email(
     let (account, link) = find_link(&state, &body.token, Purpose::VerifyEmail).await?;
     let email = link.email.as_str().to_owned();
     let hook = AccountState::without_credentials();
-    execute(
+    accounts::execute(
         &state,
         &ctx,
         account,
@@ -175,7 +156,7 @@ pub async fn resend_verification(
 ) -> Result<(StatusCode, AppJson<MailRequested>), ApiError> {
     let hook = AccountState::without_credentials();
     let command = AccountCommand::RequestEmailVerification;
-    execute(&state, &ctx, user.account_id, command, hook).await?;
+    accounts::execute(&state, &ctx, user.account_id, command, hook).await?;
     Ok(requested())
 }
 
@@ -205,7 +186,7 @@ pub async fn request_password_reset(
             .await?;
     if let Some(account) = account {
         let hook = AccountState::without_credentials();
-        match execute(
+        match accounts::execute(
             &state,
             &ctx,
             account,
@@ -256,7 +237,7 @@ pub async fn reset_password(
         password_hash: Some(hash),
         keep_session: None,
     };
-    execute(
+    accounts::execute(
         &state,
         &ctx,
         account,

@@ -37,6 +37,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::routes::{Page, PageParams};
 use crate::state::AppState;
+use crate::tenancy::me;
 use crate::waiter::EVERY_INBOX;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -47,19 +48,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(mark_all_read))
         .routes(routes!(archive))
         .routes(routes!(stream))
-}
-
-/// The caller's account bound for row-level security and their session checked, as the
-/// row `me` (`account`, `open`) a statement reads from: `$1` account, `$2` session.
-/// `set_config` runs in the innermost row, which Postgres never flattens (volatile), and
-/// every read is correlated to it, so row-level security sees the binding.
-macro_rules! me {
-    () => {
-        "(SELECT b.account, EXISTS (SELECT 1 FROM auth_session s WHERE s.id = $2 \
-             AND s.account_id = b.account AND s.revoked_at IS NULL AND s.expires_at > now()) AS open \
-           FROM (SELECT set_config('app.account_id', $1::uuid::text, true)::uuid AS account) b \
-           OFFSET 0) me"
-    };
 }
 
 /// One notification.

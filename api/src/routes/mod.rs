@@ -38,6 +38,7 @@ pub mod clients;
 pub mod health;
 pub mod inbox;
 pub mod members;
+pub mod notification_preferences;
 pub mod schedules;
 pub mod studios;
 pub mod trainer_calendars;
@@ -58,6 +59,7 @@ pub fn v1() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
         .merge(trainer_calendars::router())
         .merge(appointments::router())
         .merge(inbox::router())
+        .merge(notification_preferences::router())
 }
 
 #[derive(Debug, Deserialize)]

@@ -23,6 +23,8 @@ pub struct Account {
     /// Links spent already, newest last.
     #[serde(default)]
     spent_links: VecDeque<Uuid>,
+    #[serde(default)]
+    preferences: super::NotificationPreferences,
 }
 
 impl Aggregate for Account {
@@ -49,6 +51,9 @@ impl Aggregate for Account {
             AccountCommand::VerifyEmail { link } => self.verify_email(link, sink).await,
             AccountCommand::RequestPasswordReset => self.request_reset(sink).await,
             AccountCommand::ResetPassword { link } => self.reset_password(link, sink).await,
+            AccountCommand::SetNotificationPreferences { preferences } => {
+                self.set_preferences(preferences, sink).await
+            }
         }
     }
 
@@ -68,6 +73,9 @@ impl Aggregate for Account {
                 self.spend(link_id);
             }
             AccountEvent::PasswordReset { link_id } => self.spend(link_id),
+            AccountEvent::NotificationPreferencesChanged { preferences } => {
+                self.preferences = preferences;
+            }
         }
     }
 }
@@ -176,6 +184,25 @@ impl Account {
         }
         sink.write(AccountEvent::PasswordReset { link_id: link.id }, self)
             .await;
+        Ok(())
+    }
+
+    async fn set_preferences(
+        &mut self,
+        preferences: super::NotificationPreferences,
+        sink: &EventSink<Self>,
+    ) -> Result<(), AccountError> {
+        self.email()?;
+        preferences
+            .validate()
+            .map_err(|(field, message)| AccountError::InvalidPreferences { field, message })?;
+        if preferences != self.preferences {
+            sink.write(
+                AccountEvent::NotificationPreferencesChanged { preferences },
+                self,
+            )
+            .await;
+        }
         Ok(())
     }
 }

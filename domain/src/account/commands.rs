@@ -23,6 +23,10 @@ pub enum AccountCommand {
     /// A new password set through a reset link (the hash is written beside the event,
     /// as for [`AccountCommand::ChangePassword`]); every session ends.
     ResetPassword { link: MailedLink },
+    /// Replace the account's notification preferences (no event if unchanged).
+    SetNotificationPreferences {
+        preferences: super::NotificationPreferences,
+    },
 }
 
 /// A link the notification worker mailed to the account, as the API found it by its

@@ -15,6 +15,11 @@ pub enum AccountError {
     LinkExpired,
     #[error("this link has been used already")]
     LinkUsed,
+    #[error("{message}")]
+    InvalidPreferences {
+        field: &'static str,
+        message: String,
+    },
 }
 
 impl DomainError for AccountError {
@@ -26,6 +31,7 @@ impl DomainError for AccountError {
             Self::LinkNotFound => "link_not_found",
             Self::LinkExpired => "link_expired",
             Self::LinkUsed => "link_used",
+            Self::InvalidPreferences { .. } => "invalid_preferences",
         }
     }
 
@@ -35,6 +41,11 @@ impl DomainError for AccountError {
             Self::NotFound => Refusal::NotFound { what: "account" },
             Self::LinkNotFound => Refusal::NotFound { what: "link" },
             Self::EmailAlreadyVerified | Self::LinkExpired | Self::LinkUsed => Refusal::Rule,
+            Self::InvalidPreferences { field, message } => Refusal::InvalidField {
+                field: (*field).to_owned(),
+                code: "invalid_preferences",
+                message: message.clone(),
+            },
         }
     }
 }

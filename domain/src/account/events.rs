@@ -29,6 +29,9 @@ pub enum AccountEvent {
     PasswordReset {
         link_id: Uuid,
     },
+    NotificationPreferencesChanged {
+        preferences: super::NotificationPreferences,
+    },
 }
 
 impl DomainEvent for AccountEvent {
@@ -40,6 +43,7 @@ impl DomainEvent for AccountEvent {
             Self::EmailVerified { .. } => "EmailVerified",
             Self::PasswordResetRequested { .. } => "PasswordResetRequested",
             Self::PasswordReset { .. } => "PasswordReset",
+            Self::NotificationPreferencesChanged { .. } => "NotificationPreferencesChanged",
         }
         .to_owned()
     }

@@ -7,6 +7,7 @@ mod aggregate;
 mod commands;
 mod error;
 mod events;
+mod preferences;
 #[cfg(test)]
 mod tests;
 
@@ -14,6 +15,7 @@ pub use aggregate::Account;
 pub use commands::{AccountCommand, MailedLink};
 pub use error::AccountError;
 pub use events::AccountEvent;
+pub use preferences::{Muted, NotificationPreferences, NotifyChannel, QuietHours, OPTIONAL_KINDS};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -132,6 +132,10 @@ pub struct StudioSettings {
     /// How long booking stays blocked after the limit is reached (0..=90 days).
     #[serde(default = "StudioSettings::default_block_days")]
     pub strike_block_days: u32,
+    /// When booked clients are reminded of a class: minutes before it starts (at most 3
+    /// distinct values, each 15..=10080; empty: no reminders). Default: 24 h and 1 h.
+    #[serde(default = "StudioSettings::default_reminders")]
+    pub reminder_minutes: Vec<u32>,
 }
 
 impl StudioSettings {
@@ -153,6 +157,9 @@ impl StudioSettings {
     fn default_block_days() -> u32 {
         7
     }
+    fn default_reminders() -> Vec<u32> {
+        vec![24 * 60, 60]
+    }
 }
 
 impl Default for StudioSettings {
@@ -167,6 +174,7 @@ impl Default for StudioSettings {
             strike_limit: Self::default_strike_limit(),
             strike_window_days: Self::default_strike_window(),
             strike_block_days: Self::default_block_days(),
+            reminder_minutes: Self::default_reminders(),
         }
     }
 }

@@ -199,6 +199,18 @@ async fn out_of_range_settings_are_refused() {
             ..StudioSettings::default()
         },
         StudioSettings {
+            reminder_minutes: vec![60, 60],
+            ..StudioSettings::default()
+        },
+        StudioSettings {
+            reminder_minutes: vec![5],
+            ..StudioSettings::default()
+        },
+        StudioSettings {
+            reminder_minutes: vec![60, 120, 180, 240],
+            ..StudioSettings::default()
+        },
+        StudioSettings {
             contact_email: Some("a@x.example,b@y.example".into()),
             ..StudioSettings::default()
         },

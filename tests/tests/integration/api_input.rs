@@ -292,7 +292,7 @@ async fn openapi_docs_and_health_are_served() -> anyhow::Result<()> {
     ] {
         assert!(doc["paths"].get(path).is_some(), "OpenAPI lacks {path}");
     }
-    // Every operation except sign-up, sign-in, mailed links and health declares the
+    // Every operation except sign-up, sign-in, mailed links (unsubscribe included) and health declares the
     // bearer scheme.
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
@@ -304,6 +304,7 @@ async fn openapi_docs_and_health_are_served() -> anyhow::Result<()> {
         "/api/v1/auth/verify-email",
         "/api/v1/auth/password-reset/request",
         "/api/v1/auth/password-reset",
+        "/api/v1/unsubscribe",
         "/healthz",
         "/readyz",
     ];

@@ -301,6 +301,18 @@ fn validate_settings(s: &StudioSettings) -> Result<(), StudioError> {
     if s.strike_block_days > 90 {
         return Err(invalid("strike_block_days", "must be between 0 and 90"));
     }
+    let mut reminders = s.reminder_minutes.clone();
+    reminders.sort_unstable();
+    reminders.dedup();
+    if reminders.len() != s.reminder_minutes.len()
+        || reminders.len() > 3
+        || reminders.iter().any(|m| !(15..=10_080).contains(m))
+    {
+        return Err(invalid(
+            "reminder_minutes",
+            "at most 3 distinct values, each between 15 and 10080",
+        ));
+    }
     if let Some(email) = &s.contact_email {
         // One address (it is mailed): `Email` refuses lists and display names.
         if crate::values::Email::parse(email).is_err() {

@@ -1,0 +1,211 @@
+//! A person's notification preferences: which notification types they turned off on
+//! which channel, and quiet hours in their own time zone. Security mails (email
+//! verification, password reset, contact-address confirmation) are not optional and
+//! always go, at any hour.
+
+use chrono::{DateTime, NaiveTime, TimeZone as _, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::values::TimeZone;
+
+/// The notification types a person may turn off.
+pub const OPTIONAL_KINDS: &[&str] = &[
+    "booking_confirmed",
+    "booking_waitlisted",
+    "booking_cancelled",
+    "waitlist_promoted",
+    "class_cancelled",
+    "class_reminder",
+];
+
+/// A channel a notification goes out on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyChannel {
+    Email,
+    InApp,
+}
+
+/// One notification type turned off on one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Muted {
+    /// One of the optional types (e.g. `class_reminder`).
+    pub kind: String,
+    pub channel: NotifyChannel,
+}
+
+/// No optional email between `start` and `end` (local times, `HH:MM`, in `timezone`; an
+/// `end` before `start` spans midnight). Such emails wait until the quiet hours end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    #[schema(example = "22:00")]
+    pub start: String,
+    #[schema(example = "07:00")]
+    pub end: String,
+    #[schema(value_type = String, example = "Europe/Berlin")]
+    pub timezone: TimeZone,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationPreferences {
+    /// Types turned off, per channel (everything else is on).
+    #[serde(default)]
+    pub muted: Vec<Muted>,
+    #[serde(default)]
+    pub quiet_hours: Option<QuietHours>,
+}
+
+fn clock(raw: &str) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(raw, "%H:%M").ok()
+}
+
+impl NotificationPreferences {
+    /// The first problem, as (field, message).
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if self.muted.len() > OPTIONAL_KINDS.len() * 2 {
+            return Err((
+                "muted",
+                "lists a type and channel more than once".to_owned(),
+            ));
+        }
+        for (i, m) in self.muted.iter().enumerate() {
+            if !OPTIONAL_KINDS.contains(&m.kind.as_str()) {
+                return Err((
+                    "muted",
+                    format!(
+                        "`{}` is not a type that can be turned off; those are: {}",
+                        m.kind.chars().take(64).collect::<String>(),
+                        OPTIONAL_KINDS.join(", ")
+                    ),
+                ));
+            }
+            if self.muted[..i].contains(m) {
+                return Err((
+                    "muted",
+                    "lists a type and channel more than once".to_owned(),
+                ));
+            }
+        }
+        if let Some(q) = &self.quiet_hours {
+            let (Some(start), Some(end)) = (clock(&q.start), clock(&q.end)) else {
+                return Err((
+                    "quiet_hours",
+                    "start and end are local times as HH:MM".to_owned(),
+                ));
+            };
+            if start == end {
+                return Err(("quiet_hours", "start and end must differ".to_owned()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Does the person want `kind` on `channel`? Types that are not optional always go.
+    pub fn allows(&self, kind: &str, channel: NotifyChannel) -> bool {
+        !OPTIONAL_KINDS.contains(&kind)
+            || !self
+                .muted
+                .iter()
+                .any(|m| m.kind == kind && m.channel == channel)
+    }
+
+    /// If `now` is within the quiet hours, when they end.
+    pub fn quiet_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let q = self.quiet_hours.as_ref()?;
+        let (start, end) = (clock(&q.start)?, clock(&q.end)?);
+        let zone = q.timezone.tz();
+        let local = now.with_timezone(&zone);
+        let t = local.time();
+        let quiet = if start < end {
+            start <= t && t < end
+        } else {
+            t >= start || t < end
+        };
+        if !quiet {
+            return None;
+        }
+        let mut day = local.date_naive();
+        if t >= end {
+            day = day.succ_opt()?;
+        }
+        // A daylight-saving gap at `end`: the first valid instant after it.
+        let ends = zone
+            .from_local_datetime(&day.and_time(end))
+            .earliest()
+            .or_else(|| {
+                zone.from_local_datetime(&day.and_time(end + chrono::Duration::hours(1)))
+                    .earliest()
+            })?;
+        Some(ends.with_timezone(&Utc))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quiet(start: &str, end: &str) -> NotificationPreferences {
+        NotificationPreferences {
+            muted: Vec::new(),
+            quiet_hours: Some(QuietHours {
+                start: start.to_owned(),
+                end: end.to_owned(),
+                timezone: TimeZone::parse("Europe/Berlin").expect("zone"),
+            }),
+        }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("time")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn quiet_hours_span_midnight_in_the_persons_zone() {
+        let p = quiet("22:00", "07:00");
+        // 23:30 in Berlin (winter, UTC+1): quiet until 07:00 Berlin the next morning.
+        assert_eq!(
+            p.quiet_until(at("2026-12-08T22:30:00Z")),
+            Some(at("2026-12-09T06:00:00Z"))
+        );
+        // 05:00 Berlin: quiet until 07:00 the same morning.
+        assert_eq!(
+            p.quiet_until(at("2026-12-09T04:00:00Z")),
+            Some(at("2026-12-09T06:00:00Z"))
+        );
+        // 12:00 Berlin: not quiet.
+        assert_eq!(p.quiet_until(at("2026-12-09T11:00:00Z")), None);
+        let day = quiet("12:00", "14:00");
+        assert_eq!(
+            day.quiet_until(at("2026-12-09T11:30:00Z")),
+            Some(at("2026-12-09T13:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn only_optional_types_can_be_muted_and_security_mail_always_goes() {
+        let mut p = NotificationPreferences::default();
+        p.muted.push(Muted {
+            kind: "class_reminder".to_owned(),
+            channel: NotifyChannel::Email,
+        });
+        assert!(p.validate().is_ok());
+        assert!(!p.allows("class_reminder", NotifyChannel::Email));
+        assert!(p.allows("class_reminder", NotifyChannel::InApp));
+        assert!(p.allows("password_reset", NotifyChannel::Email));
+        p.muted.push(Muted {
+            kind: "password_reset".to_owned(),
+            channel: NotifyChannel::Email,
+        });
+        assert!(p.validate().is_err());
+        p.muted.pop();
+        p.muted.push(p.muted[0].clone());
+        assert!(p.validate().is_err(), "duplicates");
+        assert!(quiet("25:00", "07:00").validate().is_err());
+        assert!(quiet("07:00", "07:00").validate().is_err());
+    }
+}
