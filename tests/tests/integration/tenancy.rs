@@ -576,6 +576,7 @@ async fn attempt(
                 ),
             )
         }
+        Action::ManageWebhooks => (Method::GET, format!("{base}/webhooks"), None),
         Action::BookAppointment => {
             // On the owner's calendar (published by the owner's ManageAvailability
             // attempt), for a client record none of them owns: a Monday 09:00 Berlin.
