@@ -80,6 +80,8 @@ struct Cli {
         default_value = ""
     )]
     cors_allowed_origins: Vec<String>,
+    #[command(flatten)]
+    webhooks: infra::config::WebhookArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -132,6 +134,10 @@ async fn main() -> anyhow::Result<()> {
         .into_iter()
         .filter(|o| !o.is_empty())
         .collect();
+    config.webhook_policy = cli.webhooks.policy();
+    if matches!(cli.command, None | Some(Command::Serve)) {
+        config.webhook_key = Some(cli.webhooks.key(cli.db.dev_mode)?);
+    }
     let sqs = infra::sqs::client(&cli.aws).await;
     let waiter = api::waiter::ViewWaiter::start(pool.clone(), shutdown.clone());
     let state = AppState::new(pool.clone(), sqs, waiter, config)?;

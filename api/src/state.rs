@@ -27,6 +27,11 @@ pub struct ApiConfig {
     pub rate_limits: RateLimits,
     /// Origins allowed by CORS (empty: no cross-origin access).
     pub cors_allowed_origins: Vec<String>,
+    /// Webhook endpoint secrets derive from it; shown on register and rotate. `None`
+    /// only where nothing is served (`migrate`, `seed`): webhook commands then fail.
+    pub webhook_key: Option<infra::webhooks::WebhookKey>,
+    /// The SSRF rules endpoint URLs are checked against.
+    pub webhook_policy: infra::webhooks::UrlPolicy,
 }
 
 impl ApiConfig {
@@ -38,6 +43,8 @@ impl ApiConfig {
             auth,
             rate_limits: RateLimits::default(),
             cors_allowed_origins: Vec::new(),
+            webhook_key: None,
+            webhook_policy: infra::webhooks::UrlPolicy::default(),
         }
     }
 }

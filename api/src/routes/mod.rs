@@ -40,6 +40,7 @@ pub mod members;
 pub mod schedules;
 pub mod studios;
 pub mod trainer_calendars;
+pub mod webhooks;
 
 /// Every `/api/v1` route: one line per route module.
 pub fn v1() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
@@ -56,6 +57,7 @@ pub fn v1() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
         .merge(attendance::router())
         .merge(trainer_calendars::router())
         .merge(appointments::router())
+        .merge(webhooks::router())
 }
 
 #[derive(Debug, Deserialize)]
