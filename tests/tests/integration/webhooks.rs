@@ -673,3 +673,124 @@ async fn another_studio_can_neither_see_nor_manage_an_endpoint_and_front_desk_is
     assert_eq!(s, 403);
     Ok(())
 }
+
+#[tokio::test]
+async fn an_endpoint_is_changed_disabled_by_staff_listed_in_pages_and_deleted() -> anyhow::Result<()>
+{
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let receiver = Receiver::start(&[]).await?;
+    let owner = app.user("Patch Owner").await?;
+    let studio = app.create_studio(&owner, "Patched Studio").await?;
+    let base = format!("/api/v1/studios/{studio}/webhooks");
+    let (hook, _) = register(&app, &owner, studio, &receiver.url(), &["booking.created"]).await?;
+    let (other, _) = register(&app, &owner, studio, &receiver.url(), &["*"]).await?;
+    let (s, body) = app
+        .call(Method::PATCH, &format!("{base}/{hook}"), &owner,
+            Some(json!({"event_types": ["class.scheduled", "booking.created", "class.scheduled"], "description": ""})))
+        .await?;
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = app
+        .call(
+            Method::PATCH,
+            &format!("{base}/{hook}"),
+            &owner,
+            Some(json!({"event_types": ["booking.exploded"]})),
+        )
+        .await?;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (422, Some("validation_failed")),
+        "{body}"
+    );
+    let (s, body) = app
+        .call(
+            Method::PATCH,
+            &format!("{base}/{hook}"),
+            &owner,
+            Some(json!({"enabled": false})),
+        )
+        .await?;
+    assert_eq!(s, 200, "{body}");
+    let version = body["version"].as_u64().unwrap_or_default();
+    let (s, view) = app
+        .call(
+            Method::GET,
+            &format!("{base}/{hook}?min_version={version}"),
+            &owner,
+            None,
+        )
+        .await?;
+    assert_eq!(s, 200, "{view}");
+    assert_eq!(
+        view["event_types"],
+        json!(["booking.created", "class.scheduled"])
+    );
+    assert!(view["description"].is_null(), "{view}");
+    assert_eq!(
+        (view["enabled"].as_bool(), view["disabled_reason"].as_str()),
+        (Some(false), Some("staff"))
+    );
+    let (s, body) = send_test(&app, &owner, studio, hook).await?;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (422, Some("webhook_disabled")),
+        "{body}"
+    );
+
+    // Pages of one, oldest first.
+    let (_, first) = app
+        .call(Method::GET, &format!("{base}?limit=1"), &owner, None)
+        .await?;
+    assert_eq!(
+        first["items"][0]["id"],
+        hook.to_string().as_str(),
+        "{first}"
+    );
+    let after = first["next_after"].as_str().unwrap_or_default().to_owned();
+    let (_, second) = app
+        .call(
+            Method::GET,
+            &format!("{base}?limit=1&after={after}"),
+            &owner,
+            None,
+        )
+        .await?;
+    assert_eq!(
+        second["items"][0]["id"],
+        other.to_string().as_str(),
+        "{second}"
+    );
+    assert!(second["next_after"].is_null(), "{second}");
+
+    let (s, body) = app
+        .call(Method::DELETE, &format!("{base}/{hook}"), &owner, None)
+        .await?;
+    assert_eq!(s, 200, "{body}");
+    let version = body["version"].as_u64().unwrap_or_default();
+    let (s, _) = app
+        .call(
+            Method::GET,
+            &format!("{base}/{hook}?min_version={version}"),
+            &owner,
+            None,
+        )
+        .await?;
+    assert_eq!(s, 404);
+    let (s, _) = app
+        .call(
+            Method::GET,
+            &format!("{base}/{hook}/deliveries"),
+            &owner,
+            None,
+        )
+        .await?;
+    assert_eq!(s, 404);
+    let (s, _) = app
+        .call(Method::DELETE, &format!("{base}/{hook}"), &owner, None)
+        .await?;
+    assert_eq!(s, 404);
+    let (_, page) = app.call(Method::GET, &base, &owner, None).await?;
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
+    Ok(())
+}
