@@ -16,12 +16,15 @@
 //! instead of duplicating.
 //!
 //! [`attendance`] settles classes after they end (no-shows), reporting back as
-//! commands through the class aggregate.
+//! commands through the class aggregate. [`webhooks`] delivers the studios' webhooks
+//! (Standard Webhooks), reporting a `410 Gone` back as a command through the endpoint's
+//! aggregate.
 
 pub mod attendance;
 mod mail;
 mod notifications;
 pub mod templates;
+pub mod webhooks;
 
 pub use mail::{message, sender, MailboxNotifier, Notifier, SmtpNotifier};
 pub use notifications::{

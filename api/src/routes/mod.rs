@@ -41,6 +41,7 @@ pub mod members;
 pub mod schedules;
 pub mod studios;
 pub mod trainer_calendars;
+pub mod webhooks;
 
 /// Every `/api/v1` route: one line per route module.
 pub fn v1() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
@@ -58,6 +59,7 @@ pub fn v1() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
         .merge(trainer_calendars::router())
         .merge(appointments::router())
         .merge(inbox::router())
+        .merge(webhooks::router())
 }
 
 #[derive(Debug, Deserialize)]
