@@ -43,13 +43,16 @@ dev_secret() { # VAR FILE
 }
 dev_secret JWT_SECRET jwt-secret               # access-token signing key
 dev_secret ACCOUNT_LINK_KEY account-link-key   # mailed verification and reset links
+dev_secret WEBHOOK_SECRET_KEY webhook-secret-key # webhook endpoints' signing secrets
+# local receivers listen on localhost over http: the SSRF guard is for production
+export WEBHOOK_ALLOW_PRIVATE="${WEBHOOK_ALLOW_PRIVATE:-true}"
 # mails the workers "send" locally are written here
 export MAILBOX_DIR="${MAILBOX_DIR:-$(state_dir)/mailbox}"
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   for _v in DATABASE_URL AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
     EVENTS_QUEUE NOTIFICATIONS_QUEUE API_ADDR LOG_FORMAT RUST_LOG JWT_SECRET ACCOUNT_LINK_KEY \
-    MAILBOX_DIR; do
+    WEBHOOK_SECRET_KEY WEBHOOK_ALLOW_PRIVATE MAILBOX_DIR; do
     [ -z "${!_v:-}" ] || echo "$_v=${!_v}"
   done
 fi

@@ -509,6 +509,7 @@ from_domain_errors!(
     domain::client::ClientError,
     domain::studio::StudioError,
     domain::trainer_calendar::TrainerCalendarError,
+    domain::webhook_endpoint::WebhookEndpointError,
 );
 
 #[cfg(test)]

@@ -85,6 +85,8 @@ struct Cli {
     /// sets it). Unset, the route does not exist.
     #[arg(long, env = "DEV_MAILBOX_DIR")]
     dev_mailbox_dir: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    webhooks: infra::config::WebhookArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -138,6 +140,10 @@ async fn main() -> anyhow::Result<()> {
         .filter(|o| !o.is_empty())
         .collect();
     config.dev_mailbox = cli.dev_mailbox_dir.clone();
+    config.webhook_policy = cli.webhooks.policy();
+    if matches!(cli.command, None | Some(Command::Serve)) {
+        config.webhook_key = Some(cli.webhooks.key(cli.db.dev_mode)?);
+    }
     let sqs = infra::sqs::client(&cli.aws).await;
     let waiter = api::waiter::ViewWaiter::start(pool.clone(), shutdown.clone());
     let state = AppState::new(pool.clone(), sqs, waiter, config)?;

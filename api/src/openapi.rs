@@ -54,6 +54,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
         (name = "trainer calendars", description = "Trainer availability, time off, free slots and schedules"),
         (name = "appointments", description = "1:1 appointments on a trainer's calendar"),
         (name = "inbox", description = "The caller's in-app notifications and their live stream"),
+        (name = "webhooks", description = "Outgoing webhooks (Standard Webhooks): endpoints, secrets, the delivery log"),
         (name = "audit", description = "Who did what"),
         (name = "operations", description = "Health and readiness")
     ),

@@ -30,6 +30,11 @@ pub struct ApiConfig {
     /// The local mailbox served at `/dev/mailbox` (`DEV_MAILBOX_DIR`, development only,
     /// see [`crate::dev_mailbox`]).
     pub dev_mailbox: Option<std::path::PathBuf>,
+    /// Webhook endpoint secrets derive from it; shown on register and rotate. `None`
+    /// only where nothing is served (`migrate`, `seed`): webhook commands then fail.
+    pub webhook_key: Option<infra::webhooks::WebhookKey>,
+    /// The SSRF rules endpoint URLs are checked against.
+    pub webhook_policy: infra::webhooks::UrlPolicy,
 }
 
 impl ApiConfig {
@@ -42,6 +47,8 @@ impl ApiConfig {
             rate_limits: RateLimits::default(),
             cors_allowed_origins: Vec::new(),
             dev_mailbox: None,
+            webhook_key: None,
+            webhook_policy: infra::webhooks::UrlPolicy::default(),
         }
     }
 }

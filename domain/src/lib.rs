@@ -27,6 +27,7 @@ pub mod studio;
 pub mod trainer_calendar;
 pub mod values;
 pub mod view;
+pub mod webhook_endpoint;
 
 /// Metadata keys carried on every event (cqrs-es copies one metadata map onto every
 /// event of a commit). The event store and the wire envelope read them by these names.

@@ -81,10 +81,14 @@ pub enum Action {
     /// Book, move or cancel a 1:1 appointment (trainers: on their own calendar; clients:
     /// for their own record).
     BookAppointment,
+    /// Register, change, rotate, disable and delete webhook endpoints; read their
+    /// delivery log and redeliver. Endpoints receive client data, so only the roles that
+    /// decide where the studio's data goes manage them.
+    ManageWebhooks,
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 17] = [
         Action::ViewStudio,
         Action::ManageStudio,
         Action::ViewMembers,
@@ -101,6 +105,7 @@ impl Action {
         Action::ManageAttendance,
         Action::ManageAvailability,
         Action::BookAppointment,
+        Action::ManageWebhooks,
     ];
 
     fn describe(self) -> &'static str {
@@ -123,6 +128,7 @@ impl Action {
             Action::ManageAttendance => "see rosters, check clients in",
             Action::ManageAvailability => "publish a trainer's availability and time off",
             Action::BookAppointment => "book, move or cancel a 1:1 appointment",
+            Action::ManageWebhooks => "manage webhook endpoints, read their deliveries",
         }
     }
 }
@@ -182,6 +188,8 @@ pub fn rule(role: Role, action: Action) -> Rule {
         (ManageAvailability, FrontDesk | Client) => Deny,
         (BookAppointment, Owner | Admin | FrontDesk) => Allow,
         (BookAppointment, Trainer | Client) => Own,
+        (ManageWebhooks, Owner | Admin) => Allow,
+        (ManageWebhooks, Trainer | FrontDesk | Client) => Deny,
     }
 }
 
@@ -252,6 +260,10 @@ mod tests {
             );
             assert_eq!(
                 decide(role, Action::ViewAudit, Relation::default()),
+                expected
+            );
+            assert_eq!(
+                decide(role, Action::ManageWebhooks, Relation::default()),
                 expected
             );
         }

@@ -52,6 +52,7 @@ mod tests {
     use crate::studio::StudioId;
     use crate::trainer_calendar::view::TrainerCalendarView;
     use crate::trainer_calendar::{Rules, TimeOff, TrainerCalendarEvent};
+    use crate::webhook_endpoint::view::WebhookEndpointView;
 
     #[test]
     fn each_view_names_its_table_and_the_streams_it_follows() {
@@ -64,6 +65,10 @@ mod tests {
                 TrainerCalendarView::TABLE,
                 TrainerCalendarView::AGGREGATE_TYPE,
             ),
+            (
+                WebhookEndpointView::TABLE,
+                WebhookEndpointView::AGGREGATE_TYPE,
+            ),
         ];
         assert_eq!(
             names,
@@ -73,6 +78,7 @@ mod tests {
                 ("class_type_view", "class_type"),
                 ("class_view", "class"),
                 ("trainer_calendar_view", "trainer_calendar"),
+                ("webhook_endpoint_view", "webhook_endpoint"),
             ]
         );
     }

@@ -95,12 +95,45 @@ pub struct TelemetryArgs {
     pub otlp_endpoint: Option<String>,
 }
 
+/// Outgoing webhooks, for the API (which shows secrets on register and rotate, and
+/// checks URLs) and the workers (which sign and deliver).
+#[derive(Debug, Clone, clap::Args)]
+pub struct WebhookArgs {
+    /// Key every webhook endpoint's signing secret is derived from: at least 32 bytes,
+    /// kept secret (a holder could sign deliveries), never changed (every secret would).
+    #[arg(long, env = "WEBHOOK_SECRET_KEY", hide_env_values = true)]
+    pub webhook_secret_key: Option<Secret>,
+    /// Development and tests only: allow `http://` endpoint URLs and private, loopback
+    /// and link-local addresses (the SSRF guard is off).
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
+    pub webhook_allow_private: bool,
+}
+
+impl WebhookArgs {
+    /// The key; refused when missing, short or a published example (a warning in dev
+    /// mode for the example).
+    pub fn key(&self, dev_mode: bool) -> anyhow::Result<crate::webhooks::WebhookKey> {
+        let Some(key) = &self.webhook_secret_key else {
+            anyhow::bail!(
+                "WEBHOOK_SECRET_KEY is required (at least 32 bytes); `make run` generates one"
+            );
+        };
+        refuse_example_secret("WEBHOOK_SECRET_KEY", key.expose().as_bytes(), dev_mode)?;
+        crate::webhooks::WebhookKey::new(key.expose().as_bytes().to_vec())
+    }
+
+    pub fn policy(&self) -> crate::webhooks::UrlPolicy {
+        crate::webhooks::UrlPolicy::new(self.webhook_allow_private)
+    }
+}
+
 /// Secrets that were ever published in this repository's examples (`.env.example`,
 /// `docker-compose.yml`): anyone who read them could sign tokens or forge links.
 const EXAMPLE_SECRETS: &[&str] = &[
     "change-me-to-at-least-32-random-bytes-0000",
     "dev-only-insecure-jwt-secret-0123456789abcdef",
     "change-me-to-another-32-random-bytes-0000",
+    "change-me-to-a-third-32-random-bytes-00000",
 ];
 
 /// Refuses a published example value for the secret `name` (a warning in dev mode).

@@ -12,6 +12,8 @@
 //!   [`ClassSlots`] (what each class occupies: instructor conflicts, series),
 //!   [`AppointmentSlots`] (booked 1:1 appointments).
 //! * [`ClassStrikes`]: late cancels and no-shows, checked before booking.
+//! * [`WebhookDirectory`]: each webhook endpoint's URL, subscriptions, state and secret
+//!   version; the projector fans events out to it, the delivery worker signs with it.
 //!
 //! [`hooks_for`] says which hooks an aggregate type gets; `CommandBus::new` asks it, so
 //! no construction site can forget one.
@@ -25,6 +27,7 @@ use domain::class::ClassEvent;
 use domain::client::ClientEvent;
 use domain::studio::StudioEvent;
 use domain::trainer_calendar::TrainerCalendarEvent;
+use domain::webhook_endpoint::WebhookEndpointEvent;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -37,6 +40,7 @@ pub fn hooks_for(aggregate_type: &str) -> Vec<Arc<dyn TxHook>> {
         "client" => vec![Arc::new(ClientDirectory)],
         "class" => vec![Arc::new(ClassStrikes), Arc::new(ClassSlots)],
         "trainer_calendar" => vec![Arc::new(AppointmentSlots)],
+        "webhook_endpoint" => vec![Arc::new(WebhookDirectory)],
         _ => Vec::new(),
     }
 }
@@ -586,6 +590,76 @@ impl TxHook for ClassStrikes {
             .bind(kind)
             .execute(&mut *conn)
             .await?;
+        }
+        Ok(())
+    }
+}
+
+/// `webhook_endpoint`: where deliveries go. Written with the endpoint's events, so an
+/// event committed after a registration answered is delivered to it (the projector
+/// reads this, not the lagging view), and one committed after a disable is not.
+pub struct WebhookDirectory;
+
+#[async_trait]
+impl TxHook for WebhookDirectory {
+    async fn run(
+        &self,
+        conn: &mut PgConnection,
+        tenant: Uuid,
+        events: &[SerializedEvent],
+    ) -> Result<(), sqlx::Error> {
+        for event in events
+            .iter()
+            .filter(|e| e.aggregate_type == "webhook_endpoint")
+        {
+            let endpoint = stream_uuid(event)?;
+            let query = match decode::<WebhookEndpointEvent>(event)? {
+                WebhookEndpointEvent::WebhookEndpointRegistered { details, .. } => sqlx::query(
+                    "INSERT INTO webhook_endpoint (tenant_id, endpoint_id, url, event_types) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(tenant)
+                .bind(endpoint)
+                .bind(details.url)
+                .bind(details.event_types),
+                WebhookEndpointEvent::WebhookEndpointUpdated { details } => sqlx::query(
+                    "UPDATE webhook_endpoint SET url = $3, event_types = $4 \
+                     WHERE tenant_id = $1 AND endpoint_id = $2",
+                )
+                .bind(tenant)
+                .bind(endpoint)
+                .bind(details.url)
+                .bind(details.event_types),
+                WebhookEndpointEvent::WebhookSecretRotated {
+                    version,
+                    previous_valid_until,
+                } => sqlx::query(
+                    "UPDATE webhook_endpoint SET secret_version = $3, previous_secret_until = $4 \
+                     WHERE tenant_id = $1 AND endpoint_id = $2",
+                )
+                .bind(tenant)
+                .bind(endpoint)
+                .bind(i32::try_from(version).unwrap_or(i32::MAX))
+                .bind(previous_valid_until),
+                WebhookEndpointEvent::WebhookEndpointDisabled { .. } => sqlx::query(
+                    "UPDATE webhook_endpoint SET active = false WHERE tenant_id = $1 AND endpoint_id = $2",
+                )
+                .bind(tenant)
+                .bind(endpoint),
+                WebhookEndpointEvent::WebhookEndpointEnabled => sqlx::query(
+                    "UPDATE webhook_endpoint SET active = true WHERE tenant_id = $1 AND endpoint_id = $2",
+                )
+                .bind(tenant)
+                .bind(endpoint),
+                // The deliveries (the log) stay; the worker drops pending ones whose
+                // endpoint is gone.
+                WebhookEndpointEvent::WebhookEndpointDeleted => sqlx::query(
+                    "DELETE FROM webhook_endpoint WHERE tenant_id = $1 AND endpoint_id = $2",
+                )
+                .bind(tenant)
+                .bind(endpoint),
+            };
+            query.execute(&mut *conn).await?;
         }
         Ok(())
     }

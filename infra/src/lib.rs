@@ -27,3 +27,4 @@ pub mod shutdown;
 pub mod side_effect;
 pub mod sqs;
 pub mod telemetry;
+pub mod webhooks;

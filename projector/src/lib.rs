@@ -39,6 +39,7 @@ mod rebuild;
 mod status;
 mod studio;
 mod trainer_calendar;
+mod webhooks;
 
 pub use account::{RESET_TEMPLATE, VERIFY_TEMPLATE};
 pub use consumer::{Outcome, Projector};
@@ -53,12 +54,13 @@ use domain::class_type::view::ClassTypeView;
 use domain::client::view::ClientView;
 use domain::studio::view::StudioView;
 use domain::trainer_calendar::view::TrainerCalendarView;
+use domain::webhook_endpoint::view::WebhookEndpointView;
 
 /// Every projection the projector maintains: one line per view. A plain document view
 /// is `DocumentProjection::<V>::new()`; a view with side tables, jobs or a column its
 /// document does not hold brings a [`Hook`](crate::document::Hook).
 pub fn all_projections() -> Vec<Box<dyn Projection>> {
-    vec![
+    let mut all: Vec<Box<dyn Projection>> = vec![
         Box::new(account::AccountMail),
         Box::new(DocumentProjection::<StudioView, _>::with_hook(
             studio::ContactEmailConfirmation,
@@ -71,5 +73,11 @@ pub fn all_projections() -> Vec<Box<dyn Projection>> {
         Box::new(DocumentProjection::<TrainerCalendarView, _>::with_hook(
             trainer_calendar::TrainerColumn,
         )),
-    ]
+        Box::new(DocumentProjection::<WebhookEndpointView>::new()),
+    ];
+    // Webhook fan-out: one table-less projection per aggregate type with public events.
+    for deliveries in webhooks::WebhookDeliveries::all() {
+        all.push(Box::new(deliveries));
+    }
+    all
 }

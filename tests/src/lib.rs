@@ -233,6 +233,9 @@ impl TestEnv {
         config.rate_limits.per_account_per_minute = 100_000;
         config.rate_limits.auth_per_ip_per_minute = 100_000;
         config.rate_limits.burst = 10_000;
+        config.webhook_key = Some(webhook_key());
+        // Test receivers listen on 127.0.0.1 over http; SSRF tests turn the guard on.
+        config.webhook_policy = infra::webhooks::UrlPolicy::new(true);
         config
     }
 
@@ -424,13 +427,39 @@ impl TestEnv {
             .unwrap_or(0)
     }
 
-    /// Everything: api, relay, projector and worker.
+    /// Everything: api, relay, projector, notification worker and webhook deliveries.
     pub async fn spawn_all(&self) -> anyhow::Result<TestApp> {
         let app = self.spawn_api().await?;
         self.spawn_relay();
         self.spawn_projector();
         self.spawn_worker();
+        self.spawn_webhooks(self.webhook_config())?;
         Ok(app)
+    }
+
+    /// The webhook delivery worker's settings in tests: the test key, private addresses
+    /// allowed (receivers listen on 127.0.0.1), quick sweeps and retries (100 ms, ×5).
+    pub fn webhook_config(&self) -> workers::webhooks::DeliveryConfig {
+        let mut config = workers::webhooks::DeliveryConfig::new(
+            webhook_key(),
+            infra::webhooks::UrlPolicy::new(true),
+        );
+        config.poll_interval = Duration::from_millis(100);
+        config.retry_base = Duration::from_millis(100);
+        config.max_attempts = 4;
+        config.timeout = Duration::from_secs(5);
+        config
+    }
+
+    /// Runs a webhook delivery worker with `config` until the returned token is cancelled.
+    pub fn spawn_webhooks(
+        &self,
+        config: workers::webhooks::DeliveryConfig,
+    ) -> anyhow::Result<CancellationToken> {
+        let token = self.shutdown.child_token();
+        let worker = workers::webhooks::DeliveryWorker::new(self.worker_pool.clone(), config)?;
+        tokio::spawn(workers::webhooks::run(worker, token.clone()));
+        Ok(token)
     }
 
     /// Approximate number of messages in a queue (visible + in flight).
@@ -721,6 +750,14 @@ pub fn link_settings() -> workers::LinkSettings {
 
 /// Where the unsubscribe links of test mails post (tests post to their own API).
 pub const TEST_API_URL: &str = "http://api.repstream.test";
+
+/// The webhook secret key of tests (the API and the delivery worker share it).
+pub fn webhook_key() -> infra::webhooks::WebhookKey {
+    match infra::webhooks::WebhookKey::new(*b"repstream-tests-webhook-secret-key") {
+        Ok(key) => key,
+        Err(e) => panic!("{e}"),
+    }
+}
 
 /// A fresh 48-byte signing key per process.
 pub fn test_secret() -> Vec<u8> {

@@ -17,13 +17,15 @@
 //!
 //! [`attendance`] settles classes after they end (no-shows), reporting back as
 //! commands through the class aggregate; [`reminders`] enqueues class reminders when
-//! they fall due.
+//! they fall due. [`webhooks`] delivers the studios' webhooks (Standard Webhooks),
+//! reporting a `410 Gone` back as a command through the endpoint's aggregate.
 
 pub mod attendance;
 mod mail;
 mod notifications;
 pub mod reminders;
 pub mod templates;
+pub mod webhooks;
 
 pub use mail::{message, sender, MailboxNotifier, Notifier, RenderedMessage, SmtpNotifier};
 pub use notifications::{budget_of, link_of, render, LinkSettings, NotificationWorker};

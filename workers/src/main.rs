@@ -62,6 +62,15 @@ struct Cli {
     /// Seconds between sweeps that settle ended classes (no-shows).
     #[arg(long, env = "ATTENDANCE_SWEEP_SECS", default_value_t = 60)]
     attendance_sweep_secs: u64,
+    #[command(flatten)]
+    webhooks: infra::config::WebhookArgs,
+    /// Wait after a webhook delivery's first failed attempt (milliseconds); each further
+    /// one waits 5× longer (±20 % jitter, at most 12 h).
+    #[arg(long, env = "WEBHOOK_RETRY_BASE_MS", default_value_t = 5000)]
+    webhook_retry_base_ms: u64,
+    /// Attempts before a webhook delivery is given up as `failed`.
+    #[arg(long, env = "WEBHOOK_MAX_ATTEMPTS", default_value_t = 8)]
+    webhook_max_attempts: u32,
 }
 
 #[tokio::main]
@@ -112,6 +121,16 @@ async fn main() -> anyhow::Result<()> {
         app_url: cli.app_url,
         api_url: cli.api_public_url,
     };
+    let mut deliveries = workers::webhooks::DeliveryConfig::new(
+        cli.webhooks.key(cli.db.dev_mode)?,
+        cli.webhooks.policy(),
+    );
+    deliveries.retry_base = Duration::from_millis(cli.webhook_retry_base_ms);
+    deliveries.max_attempts = cli.webhook_max_attempts.max(1);
+    tokio::spawn(workers::webhooks::run(
+        workers::webhooks::DeliveryWorker::new(pool.clone(), deliveries)?,
+        shutdown.clone(),
+    ));
     let worker = workers::NotificationWorker::new(pool, notifier, links);
     let mut config = infra::consumer::ConsumerConfig::new(queue_url);
     config.concurrency = cli.concurrency;

@@ -42,6 +42,7 @@ pub mod notification_preferences;
 pub mod schedules;
 pub mod studios;
 pub mod trainer_calendars;
+pub mod webhooks;
 
 /// Every `/api/v1` route: one line per route module.
 pub fn v1() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
@@ -60,6 +61,7 @@ pub fn v1() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
         .merge(appointments::router())
         .merge(inbox::router())
         .merge(notification_preferences::router())
+        .merge(webhooks::router())
 }
 
 #[derive(Debug, Deserialize)]

@@ -28,6 +28,7 @@ mod sweeps;
 mod tenancy;
 mod trace_context;
 mod verification;
+mod webhooks;
 
 use domain::account::AccountId;
 use domain::studio::{LocationId, Studio, StudioCommand, StudioId};

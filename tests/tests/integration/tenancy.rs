@@ -127,6 +127,16 @@ async fn a_token_of_studio_a_never_reaches_studio_b_on_any_tenant_scoped_endpoin
             .await?;
         anyhow::Ok(n)
     };
+    let (s, hook) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{studio_b}/webhooks"),
+            &owner_b,
+            Some(serde_json::json!({"url": "http://127.0.0.1:9/b-secret", "event_types": ["*"]})),
+        )
+        .await?;
+    assert_eq!(s, 201, "{hook}");
+    let webhook_b = hook["id"].as_str().unwrap_or_default().to_owned();
     let before = b_events().await?;
 
     let ids: HashMap<&str, String> = HashMap::from([
@@ -150,6 +160,8 @@ async fn a_token_of_studio_a_never_reaches_studio_b_on_any_tenant_scoped_endpoin
         ("appointment_id", Uuid::new_v4().to_string()),
         ("class_type_id", Uuid::new_v4().to_string()),
         ("schedule_id", Uuid::new_v4().to_string()),
+        ("webhook_id", webhook_b.clone()),
+        ("delivery_id", Uuid::new_v4().to_string()),
     ]);
     // A plausible body for every body-taking operation, so the request reaches the
     // access check. A new endpoint without an entry here fails this test.
@@ -249,6 +261,12 @@ async fn a_token_of_studio_a_never_reaches_studio_b_on_any_tenant_scoped_endpoin
         (("post", "/api/v1/studios/{studio_id}/trainers/{trainer_id}/time-off"), serde_json::json!({"from": "2030-01-01T00:00:00Z", "to": "2030-01-02T00:00:00Z"})),
         (("post", "/api/v1/studios/{studio_id}/trainers/{trainer_id}/appointments"), serde_json::json!({"starts_at": "2030-01-01T10:00:00Z", "client_id": client_b})),
         (("post", "/api/v1/studios/{studio_id}/trainers/{trainer_id}/appointments/{appointment_id}/reschedule"), serde_json::json!({"starts_at": "2030-01-01T11:00:00Z"})),
+        (("post", "/api/v1/studios/{studio_id}/webhooks"), serde_json::json!({"url": "http://127.0.0.1:9/hacked", "event_types": ["*"]})),
+        (("patch", "/api/v1/studios/{studio_id}/webhooks/{webhook_id}"), serde_json::json!({"url": "http://127.0.0.1:9/hacked"})),
+        (("post", "/api/v1/studios/{studio_id}/webhooks/{webhook_id}/rotate-secret"), serde_json::json!({})),
+        (("post", "/api/v1/studios/{studio_id}/webhooks/{webhook_id}/enable"), serde_json::json!({})),
+        (("post", "/api/v1/studios/{studio_id}/webhooks/{webhook_id}/test"), serde_json::json!({})),
+        (("post", "/api/v1/studios/{studio_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"), serde_json::json!({})),
     ]);
     let (_, doc) = app.get_json("/openapi.json").await?;
     let mut checked = 0;
@@ -326,6 +344,16 @@ async fn seed_tenant(
     .await?;
     studio_at(app, owner, studio, 1).await?;
     wait_client(app, owner, studio, client, 1).await?;
+    // An endpoint for every event: deliveries and (failed) attempts of this tenant.
+    let (s, hook) = app
+        .call(
+            Method::POST,
+            &format!("{base}/webhooks"),
+            owner,
+            Some(serde_json::json!({"url": "http://127.0.0.1:9/rls", "event_types": ["*"]})),
+        )
+        .await?;
+    anyhow::ensure!(s == 201, "webhook: {s} {hook}");
     let (s, inv) = app
         .call(
             Method::POST,
@@ -576,6 +604,7 @@ async fn attempt(
                 ),
             )
         }
+        Action::ManageWebhooks => (Method::GET, format!("{base}/webhooks"), None),
         Action::BookAppointment => {
             // On the owner's calendar (published by the owner's ManageAvailability
             // attempt), for a client record none of them owns: a Monday 09:00 Berlin.
