@@ -1,10 +1,12 @@
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::FromRef;
 use infra::event_store::{AggregateCache, CommandBus};
 use infra::sqs::SqsClient;
 use sqlx::PgPool;
+use uuid::Uuid;
 
 use crate::auth::{AuthConfig, Passwords, TokenService};
 use crate::check_in_code::CheckInCodes;
@@ -68,6 +70,8 @@ pub struct AppState {
     /// Committed aggregate states the command buses start from.
     pub aggregates: Arc<AggregateCache>,
     pub limiters: Arc<Limiters>,
+    /// Live inbox streams open per account in this process.
+    pub open_streams: Arc<OpenStreams>,
     pub config: Arc<ApiConfig>,
 }
 
@@ -83,12 +87,52 @@ impl AppState {
             passwords: Passwords::new(config.auth.password_hash_concurrency),
             check_in_codes: CheckInCodes::new(&config.auth.jwt_secret)?,
             limiters: Arc::new(Limiters::new(&config.rate_limits)),
+            open_streams: Arc::default(),
             aggregates: Arc::new(AggregateCache::new(AGGREGATE_CACHE_ENTRIES)),
             pool,
             sqs,
             waiter,
             config: Arc::new(config),
         })
+    }
+}
+
+/// Counts the live streams each account holds open in this process.
+#[derive(Debug, Default)]
+pub struct OpenStreams(Mutex<HashMap<Uuid, usize>>);
+
+impl OpenStreams {
+    /// A slot for one more stream of `account`, unless it already holds `max`.
+    pub fn take(self: &Arc<Self>, account: Uuid, max: usize) -> Option<StreamSlot> {
+        let mut open = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = open.entry(account).or_default();
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(StreamSlot {
+            streams: Arc::clone(self),
+            account,
+        })
+    }
+}
+
+/// One open stream, counted until it is dropped.
+#[derive(Debug)]
+pub struct StreamSlot {
+    streams: Arc<OpenStreams>,
+    account: Uuid,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.streams.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.account) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.account);
+            }
+        }
     }
 }
 

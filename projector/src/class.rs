@@ -164,12 +164,11 @@ impl Hook<ClassView> for Bookings {
             ),
             _ => return Ok(Vec::new()),
         };
-        let data = serde_json::json!({
+        let mut data = serde_json::json!({
             "class_id": id,
             "class_title": next.title,
             "starts_at": next.starts_at.to_rfc3339(),
         });
-        let mut data = data;
         if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
             data.extend(extra.clone());
         }
@@ -212,7 +211,7 @@ async fn write_bookings(conn: &mut PgConnection, table: &str, rows: Pending) -> 
 }
 
 /// The notification type of class reminders.
-const REMINDER_TEMPLATE: &str = "class_reminder";
+const REMINDER_TEMPLATE: &str = domain::account::CLASS_REMINDER;
 
 /// Schedules the reminders of a booking (or a promotion from the waitlist) into
 /// `class_reminder`: one row per reminder time of the studio that is still ahead of the

@@ -98,6 +98,6 @@ async fn studio(conn: &mut PgConnection, tenant: Uuid) -> anyhow::Result<Studio>
         timezone: timezone.unwrap_or_else(|| "UTC".to_owned()),
         reminder_minutes: reminders
             .and_then(|v| serde_json::from_value(v).ok())
-            .unwrap_or_else(|| vec![24 * 60, 60]),
+            .unwrap_or_else(domain::studio::StudioSettings::default_reminders),
     })
 }

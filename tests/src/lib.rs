@@ -76,6 +76,7 @@ fn required_env(name: &str) -> anyhow::Result<String> {
 impl TestEnv {
     /// A fresh database (migrated) and fresh queues.
     pub async fn new() -> anyhow::Result<Self> {
+        init_tracing();
         let admin_url = required_env("DATABASE_URL")?;
         let endpoint = required_env("AWS_ENDPOINT_URL")?;
         let name = format!("t_{}", Uuid::new_v4().simple());
@@ -790,4 +791,18 @@ where
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Sends the services' warnings (or what `RUST_LOG` asks for) to the test's output, which
+/// nextest shows for a failing test: a stalled message says why it was retried.
+fn init_tracing() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    });
 }

@@ -223,7 +223,9 @@ impl NotificationWorker {
                     .get("starts_at")
                     .and_then(|v| v.as_str())
                     .and_then(|v| chrono::DateTime::parse_from_rfc3339(v).ok());
-                if job.template == "class_reminder" && starts.is_some_and(|s| s <= until) {
+                if job.template == domain::account::CLASS_REMINDER
+                    && starts.is_some_and(|s| s <= until)
+                {
                     return Ok(Wanted::Skip);
                 }
                 return Ok(Wanted::Later(until));

@@ -153,6 +153,13 @@ mod tests {
     }
 
     #[test]
+    fn every_type_a_person_may_turn_off_has_a_template() {
+        for kind in domain::account::OPTIONAL_KINDS {
+            assert!(TYPES.contains(kind), "{kind} has no template");
+        }
+    }
+
+    #[test]
     fn times_are_local_to_the_studio_and_html_escapes_values() {
         let rendered = render("booking_confirmed", sample("booking_confirmed")).expect("renders");
         assert!(

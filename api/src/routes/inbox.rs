@@ -13,9 +13,9 @@
 //! with `Last-Event-ID` gets exactly what it missed. The stream ends when the session
 //! does.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -36,7 +36,7 @@ use crate::auth::{session_revoked, Caller};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::routes::{Page, PageParams};
-use crate::state::AppState;
+use crate::state::{AppState, StreamSlot};
 use crate::tenancy::me;
 use crate::waiter::EVERY_INBOX;
 
@@ -304,39 +304,6 @@ const STREAM_POLL: Duration = Duration::from_secs(15);
 /// Notifications a stream reads per statement.
 const STREAM_BATCH: i64 = 100;
 
-/// The live streams open per account in this process.
-fn open_streams() -> &'static Mutex<HashMap<Uuid, usize>> {
-    static OPEN: std::sync::OnceLock<Mutex<HashMap<Uuid, usize>>> = std::sync::OnceLock::new();
-    OPEN.get_or_init(Default::default)
-}
-
-/// One open stream, counted until it is dropped.
-struct StreamSlot(Uuid);
-
-impl StreamSlot {
-    fn take(account: Uuid) -> Option<Self> {
-        let mut open = open_streams().lock().unwrap_or_else(|e| e.into_inner());
-        let n = open.entry(account).or_default();
-        if *n >= STREAMS_PER_ACCOUNT {
-            return None;
-        }
-        *n += 1;
-        Some(Self(account))
-    }
-}
-
-impl Drop for StreamSlot {
-    fn drop(&mut self) {
-        let mut open = open_streams().lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = open.get_mut(&self.0) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.0);
-            }
-        }
-    }
-}
-
 /// A live stream of the caller's new notifications (Server-Sent Events).
 ///
 /// Each event is `event: notification`, `id: <seq>`, `data: <Notification JSON>`.
@@ -369,11 +336,14 @@ pub async fn stream(
                 })?,
         ),
     };
-    let slot = StreamSlot::take(caller.account_id).ok_or_else(|| ApiError::TooManyRequests {
-        code: "too_many_streams",
-        message: format!("at most {STREAMS_PER_ACCOUNT} live streams per person"),
-        retry_after_secs: 30,
-    })?;
+    let slot = state
+        .open_streams
+        .take(caller.account_id, STREAMS_PER_ACCOUNT)
+        .ok_or_else(|| ApiError::TooManyRequests {
+            code: "too_many_streams",
+            message: format!("at most {STREAMS_PER_ACCOUNT} live streams per person"),
+            retry_after_secs: 30,
+        })?;
     // Subscribe before the first read, so nothing committed in between is missed.
     let wake = state.waiter.inbox_updates();
     let last = match resume {

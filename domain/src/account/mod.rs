@@ -15,7 +15,9 @@ pub use aggregate::Account;
 pub use commands::{AccountCommand, MailedLink};
 pub use error::AccountError;
 pub use events::AccountEvent;
-pub use preferences::{Muted, NotificationPreferences, NotifyChannel, QuietHours, OPTIONAL_KINDS};
+pub use preferences::{
+    Muted, NotificationPreferences, NotifyChannel, QuietHours, CLASS_REMINDER, OPTIONAL_KINDS,
+};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::values::TimeZone;
 
+/// The notification type of class reminders.
+pub const CLASS_REMINDER: &str = "class_reminder";
+
 /// The notification types a person may turn off.
 pub const OPTIONAL_KINDS: &[&str] = &[
     "booking_confirmed",
@@ -15,7 +18,7 @@ pub const OPTIONAL_KINDS: &[&str] = &[
     "booking_cancelled",
     "waitlist_promoted",
     "class_cancelled",
-    "class_reminder",
+    CLASS_REMINDER,
 ];
 
 /// A channel a notification goes out on.

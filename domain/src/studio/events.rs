@@ -157,7 +157,8 @@ impl StudioSettings {
     fn default_block_days() -> u32 {
         7
     }
-    fn default_reminders() -> Vec<u32> {
+    /// The reminder times of a studio that set none: 24 h and 1 h before.
+    pub fn default_reminders() -> Vec<u32> {
         vec![24 * 60, 60]
     }
 }
