@@ -9,6 +9,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::document::{side_table, Hook, Pending, Step};
+use crate::notify::Reminded;
 
 /// `class_view`'s extras: `booking_view` (one row per booking) follows the roster, and a
 /// promotion or a cancelled class notifies the clients concerned.
@@ -175,7 +176,20 @@ impl Hook<ClassView> for Bookings {
         let (jobs, studio) =
             crate::notify::client_jobs(conn, envelope, template, &clients, data).await?;
         if let (Some(booking), Some(studio)) = (reminded, &studio) {
-            schedule_reminders(conn, step, booking, &studio.reminder_minutes, &jobs).await?;
+            let reminder = crate::notify::Reminder {
+                template: domain::account::CLASS_REMINDER,
+                booking: booking.0,
+                parent: id,
+                starts_at: next.starts_at,
+            };
+            crate::notify::schedule_reminders(
+                conn,
+                envelope,
+                &reminder,
+                &studio.reminder_minutes,
+                &jobs,
+            )
+            .await?;
         }
         Ok(jobs)
     }
@@ -210,103 +224,19 @@ async fn write_bookings(conn: &mut PgConnection, table: &str, rows: Pending) -> 
     Ok(())
 }
 
-/// The notification type of class reminders.
-const REMINDER_TEMPLATE: &str = domain::account::CLASS_REMINDER;
-
-/// Schedules the reminders of a booking (or a promotion from the waitlist) into
-/// `class_reminder`: one row per reminder time of the studio that is still ahead of the
-/// booking (booked two hours before the class, the client gets the 1 h reminder, not the
-/// 24 h one), holding its jobs: those of the confirmation, re-addressed. Its id is derived
-/// from booking, minutes and start, so a redelivered event schedules nothing new.
-async fn schedule_reminders(
-    conn: &mut PgConnection,
-    step: &Step<'_, ClassView>,
-    booking: BookingId,
-    minutes: &[u32],
-    confirmations: &[NotificationJob],
-) -> anyhow::Result<()> {
-    let starts_at = step.next.starts_at.trunc_subsecs(6);
-    let mut rows: (
-        Vec<Uuid>,
-        Vec<i32>,
-        Vec<chrono::DateTime<chrono::Utc>>,
-        Vec<serde_json::Value>,
-    ) = Default::default();
-    for &m in minutes {
-        let due = starts_at - chrono::Duration::minutes(i64::from(m));
-        if due <= step.envelope.occurred_at {
-            continue;
-        }
-        let reminder = Uuid::new_v5(
-            &booking.0,
-            format!("reminder:{m}:{}", starts_at.to_rfc3339()).as_bytes(),
-        );
-        let jobs: Vec<NotificationJob> = confirmations
-            .iter()
-            .map(|c| {
-                let mut job = c.clone();
-                job.job_id = Uuid::new_v5(
-                    &reminder,
-                    format!("{:?}:{}", c.channel, c.recipient).as_bytes(),
-                );
-                job.template = REMINDER_TEMPLATE.to_owned();
-                if let Some(data) = job.data.as_object_mut() {
-                    data.insert("reminder_id".to_owned(), reminder.to_string().into());
-                    data.insert("minutes_before".to_owned(), m.into());
-                    data.insert("booking_id".to_owned(), booking.0.to_string().into());
-                }
-                job
-            })
-            .collect();
-        rows.0.push(reminder);
-        rows.1.push(i32::try_from(m).unwrap_or(i32::MAX));
-        rows.2.push(due);
-        rows.3.push(serde_json::to_value(jobs)?);
-    }
-    if rows.0.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO class_reminder (id, tenant_id, booking_id, class_id, minutes_before, starts_at, due_at, jobs) \
-         SELECT r.id, $5, $6, $7, r.minutes, $8, r.due, r.jobs \
-         FROM UNNEST($1::uuid[], $2::int4[], $3::timestamptz[], $4::jsonb[]) AS r(id, minutes, due, jobs) \
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(&rows.0)
-    .bind(&rows.1)
-    .bind(&rows.2)
-    .bind(&rows.3)
-    .bind(step.envelope.tenant_id)
-    .bind(booking.0)
-    .bind(step.id)
-    .bind(starts_at)
-    .execute(&mut *conn)
-    .await
-    .context("scheduling reminders")?;
-    Ok(())
-}
-
 /// A booking that ends (cancelled, no-show, checked in) or a cancelled class cancels its
-/// reminders: pending ones are not sent, and enqueued ones are skipped by the
-/// notification worker, which checks the mark before it sends.
+/// reminders (see [`crate::notify::cancel_reminders`]).
 async fn cancel_reminders(
     conn: &mut PgConnection,
     class: Uuid,
     event: &ClassEvent,
 ) -> anyhow::Result<()> {
-    let (column, id) = match event {
+    let reminded = match event {
         ClassEvent::BookingCancelled { booking_id, .. }
         | ClassEvent::NoShowRecorded { booking_id, .. }
-        | ClassEvent::CheckedIn { booking_id, .. } => ("booking_id", booking_id.0),
-        ClassEvent::ClassCancelled { .. } => ("class_id", class),
+        | ClassEvent::CheckedIn { booking_id, .. } => Reminded::Booking(booking_id.0),
+        ClassEvent::ClassCancelled { .. } => Reminded::Parent(class),
         _ => return Ok(()),
     };
-    sqlx::query(&format!(
-        "UPDATE class_reminder SET state = 'cancelled' WHERE {column} = $1 AND state IN ('pending', 'enqueued')"
-    ))
-    .bind(id)
-    .execute(&mut *conn)
-    .await
-    .context("cancelling reminders")?;
-    Ok(())
+    crate::notify::cancel_reminders(conn, reminded).await
 }

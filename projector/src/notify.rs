@@ -101,3 +101,116 @@ async fn studio(conn: &mut PgConnection, tenant: Uuid) -> anyhow::Result<Studio>
             .unwrap_or_else(domain::studio::StudioSettings::default_reminders),
     })
 }
+
+/// What a reminder reminds of: a booking of a class, or an appointment in a trainer's
+/// calendar (`parent`: the class or the calendar).
+pub(crate) struct Reminder {
+    /// Its notification type.
+    pub template: &'static str,
+    /// The booking or appointment.
+    pub booking: Uuid,
+    pub parent: Uuid,
+    pub starts_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Schedules the reminders of a booking or appointment into `class_reminder`: one row per
+/// reminder time of the studio that is still ahead of the event (booked two hours before
+/// the class, the client gets the 1 h reminder, not the 24 h one), holding its jobs:
+/// those of the confirmation, re-addressed. Its id is derived from booking, minutes and
+/// start, so a redelivered event schedules nothing new and a moved appointment gets rows
+/// of its own.
+pub(crate) async fn schedule_reminders(
+    conn: &mut PgConnection,
+    envelope: &EventEnvelope,
+    reminder: &Reminder,
+    minutes: &[u32],
+    confirmations: &[NotificationJob],
+) -> anyhow::Result<()> {
+    use chrono::SubsecRound as _;
+    let starts_at = reminder.starts_at.trunc_subsecs(6);
+    let booking = reminder.booking;
+    let mut rows: (
+        Vec<Uuid>,
+        Vec<i32>,
+        Vec<chrono::DateTime<chrono::Utc>>,
+        Vec<serde_json::Value>,
+    ) = Default::default();
+    for &m in minutes {
+        let due = starts_at - chrono::Duration::minutes(i64::from(m));
+        if due <= envelope.occurred_at {
+            continue;
+        }
+        let id = Uuid::new_v5(
+            &booking,
+            format!("reminder:{m}:{}", starts_at.to_rfc3339()).as_bytes(),
+        );
+        let jobs: Vec<NotificationJob> = confirmations
+            .iter()
+            .map(|c| {
+                let mut job = c.clone();
+                job.job_id =
+                    Uuid::new_v5(&id, format!("{:?}:{}", c.channel, c.recipient).as_bytes());
+                reminder.template.clone_into(&mut job.template);
+                if let Some(data) = job.data.as_object_mut() {
+                    data.insert("reminder_id".to_owned(), id.to_string().into());
+                    data.insert("minutes_before".to_owned(), m.into());
+                    data.insert("booking_id".to_owned(), booking.to_string().into());
+                }
+                job
+            })
+            .collect();
+        rows.0.push(id);
+        rows.1.push(i32::try_from(m).unwrap_or(i32::MAX));
+        rows.2.push(due);
+        rows.3.push(serde_json::to_value(jobs)?);
+    }
+    if rows.0.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO class_reminder (id, tenant_id, booking_id, class_id, minutes_before, starts_at, due_at, jobs) \
+         SELECT r.id, $5, $6, $7, r.minutes, $8, r.due, r.jobs \
+         FROM UNNEST($1::uuid[], $2::int4[], $3::timestamptz[], $4::jsonb[]) AS r(id, minutes, due, jobs) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&rows.0)
+    .bind(&rows.1)
+    .bind(&rows.2)
+    .bind(&rows.3)
+    .bind(envelope.tenant_id)
+    .bind(booking)
+    .bind(reminder.parent)
+    .bind(starts_at)
+    .execute(&mut *conn)
+    .await
+    .context("scheduling reminders")?;
+    Ok(())
+}
+
+/// Whose reminders [`cancel_reminders`] cancels.
+pub(crate) enum Reminded {
+    /// One booking's or appointment's.
+    Booking(Uuid),
+    /// Every booking's of a class.
+    Parent(Uuid),
+}
+
+/// Cancels reminders: pending ones are not sent, and enqueued ones are skipped by the
+/// notification worker, which checks the mark before it sends.
+pub(crate) async fn cancel_reminders(
+    conn: &mut PgConnection,
+    reminded: Reminded,
+) -> anyhow::Result<()> {
+    let (column, id) = match reminded {
+        Reminded::Booking(id) => ("booking_id", id),
+        Reminded::Parent(id) => ("class_id", id),
+    };
+    sqlx::query(&format!(
+        "UPDATE class_reminder SET state = 'cancelled' WHERE {column} = $1 AND state IN ('pending', 'enqueued')"
+    ))
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .context("cancelling reminders")?;
+    Ok(())
+}

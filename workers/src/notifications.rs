@@ -217,15 +217,14 @@ impl NotificationWorker {
         if channel == NotifyChannel::Email {
             let now = chrono::Utc::now();
             if let Some(until) = preferences.quiet_until(now) {
-                // A reminder that would arrive after its class started is dropped.
+                // A reminder that would arrive after its class or appointment started
+                // is dropped.
                 let starts = job
                     .data
                     .get("starts_at")
                     .and_then(|v| v.as_str())
                     .and_then(|v| chrono::DateTime::parse_from_rfc3339(v).ok());
-                if job.template == domain::account::CLASS_REMINDER
-                    && starts.is_some_and(|s| s <= until)
-                {
+                if job.data.get("reminder_id").is_some() && starts.is_some_and(|s| s <= until) {
                     return Ok(Wanted::Skip);
                 }
                 return Ok(Wanted::Later(until));

@@ -39,6 +39,10 @@ notification_types!(
     "class_reminder",
     "class_changed",
     "no_show_recorded",
+    "appointment_booked",
+    "appointment_rescheduled",
+    "appointment_cancelled",
+    "appointment_reminder",
     "studio_contact_email_confirmation",
     "email_verification",
     "password_reset",
@@ -127,6 +131,7 @@ mod tests {
             "position": 3,
             "late": true,
             "strike": false,
+            "minutes": 45,
         });
         match kind {
             "studio_contact_email_confirmation" => {

@@ -16,7 +16,8 @@ pub use commands::{AccountCommand, MailedLink};
 pub use error::AccountError;
 pub use events::AccountEvent;
 pub use preferences::{
-    Muted, NotificationPreferences, NotifyChannel, QuietHours, CLASS_REMINDER, OPTIONAL_KINDS,
+    Muted, NotificationPreferences, NotifyChannel, QuietHours, APPOINTMENT_REMINDER,
+    CLASS_REMINDER, OPTIONAL_KINDS,
 };
 
 use serde::{Deserialize, Serialize};

@@ -11,6 +11,9 @@ use crate::values::TimeZone;
 /// The notification type of class reminders.
 pub const CLASS_REMINDER: &str = "class_reminder";
 
+/// The notification type of appointment reminders.
+pub const APPOINTMENT_REMINDER: &str = "appointment_reminder";
+
 /// The notification types a person may turn off.
 pub const OPTIONAL_KINDS: &[&str] = &[
     "booking_confirmed",
@@ -19,6 +22,11 @@ pub const OPTIONAL_KINDS: &[&str] = &[
     "waitlist_promoted",
     "class_cancelled",
     CLASS_REMINDER,
+    "class_changed",
+    "appointment_booked",
+    "appointment_rescheduled",
+    "appointment_cancelled",
+    APPOINTMENT_REMINDER,
 ];
 
 /// A channel a notification goes out on.

@@ -327,3 +327,150 @@ async fn a_reminder_enqueued_before_its_booking_was_cancelled_is_not_sent() -> a
     );
     Ok(())
 }
+
+/// Appointments: the client hears of one booked, moved or cancelled, and is reminded of
+/// the time it has now, never of the time it had or of a cancelled one. Every step is
+/// sent the moment the previous one answered.
+#[tokio::test]
+async fn appointment_clients_are_told_of_bookings_moves_and_cancellations_and_reminded_of_the_new_time(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let owner = app.user("Appt Owner").await?;
+    let studio = app.create_studio(&owner, "Harbor Appt").await?;
+    let trainer = app.user("Appt Trainer").await?;
+    app.add_member(&owner, studio, &trainer, "trainer").await?;
+    let rita = id(
+        &post(
+            &app,
+            &owner,
+            &format!("/api/v1/studios/{studio}/clients"),
+            json!({"full_name": "Rita", "email": "rita@appt.example"}),
+        )
+        .await?,
+        "id",
+    );
+    let base = format!("/api/v1/studios/{studio}/trainers/{}", trainer.id);
+    let every_day: Vec<Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| json!({"weekday": d, "start": "00:00:00", "end": "23:59:00"}))
+        .collect();
+    let (s, body) = app
+        .call(
+            Method::PUT,
+            &format!("{base}/availability"),
+            &trainer,
+            Some(json!({"weekly": every_day, "slot_minutes": 60, "timezone": "UTC"})),
+        )
+        .await?;
+    assert_eq!(s, 200, "{body}");
+    let day = (Utc::now() + Span::days(2)).date_naive();
+    let at = |hour: u32| {
+        day.and_hms_opt(hour, 0, 0)
+            .map(|t| t.and_utc())
+            .unwrap_or_default()
+    };
+    let book = |hour: u32| {
+        let (app, trainer, path) = (&app, &trainer, format!("{base}/appointments"));
+        let body = json!({"starts_at": at(hour), "client_id": rita});
+        async move {
+            let reply = post(app, trainer, &path, body).await?;
+            Ok::<_, anyhow::Error>(id(&reply["appointment"], "id"))
+        }
+    };
+    let kept = book(10).await?;
+    let (s, body) = app
+        .call(
+            Method::POST,
+            &format!("{base}/appointments/{kept}/reschedule"),
+            &trainer,
+            Some(json!({"starts_at": at(12)})),
+        )
+        .await?;
+    assert_eq!(s, 200, "{body}");
+    let dropped = book(14).await?;
+    let (s, body) = app
+        .call(
+            Method::DELETE,
+            &format!("{base}/appointments/{dropped}"),
+            &trainer,
+            None,
+        )
+        .await?;
+    assert_eq!(s, 200, "{body}");
+
+    let subjects = |prefix: &'static str| {
+        let env = &env;
+        move || {
+            env.mails_to("rita@appt.example")
+                .into_iter()
+                .filter(|(subject, _)| subject.starts_with(prefix))
+                .count()
+        }
+    };
+    eventually(Duration::from_secs(30), "the appointment mails", || async {
+        Ok((subjects("Harbor Appt: appointment booked")() == 2
+            && subjects("Harbor Appt: appointment moved")() == 1
+            && subjects("Harbor Appt: appointment on")() == 1)
+            .then_some(()))
+    })
+    .await?;
+    let moved = env
+        .mails_to("rita@appt.example")
+        .into_iter()
+        .find(|(subject, _)| subject.contains("moved"))
+        .map(|(subject, _)| subject)
+        .unwrap_or_default();
+    // Times are the studio's (the harness's studios are in Europe/Berlin).
+    let local = |t: chrono::DateTime<Utc>| {
+        t.with_timezone(&chrono_tz::Europe::Berlin)
+            .format("%H:%M (Europe/Berlin)")
+            .to_string()
+    };
+    assert!(moved.contains(&local(at(12))), "the new time: {moved}");
+
+    // Reminders: the kept appointment's at its new time; the old time's and the
+    // cancelled appointment's are cancelled.
+    let pool = env.pool.clone();
+    let kept_id = Uuid::parse_str(&kept)?;
+    let dropped_id = Uuid::parse_str(&dropped)?;
+    eventually(Duration::from_secs(30), "the reminders", || {
+        let pool = pool.clone();
+        async move {
+            let rows: Vec<(Uuid, String, chrono::DateTime<Utc>)> = sqlx::query_as(
+                "SELECT booking_id, state, starts_at FROM class_reminder WHERE tenant_id = $1",
+            )
+            .bind(studio)
+            .fetch_all(&pool)
+            .await?;
+            let count = |booking: Uuid, state: &str, starts: chrono::DateTime<Utc>| {
+                rows.iter()
+                    .filter(|r| r.0 == booking && r.1 == state && r.2 == starts)
+                    .count()
+            };
+            Ok((rows.len() == 6
+                && count(kept_id, "pending", at(12)) == 2
+                && count(kept_id, "cancelled", at(10)) == 2
+                && count(dropped_id, "cancelled", at(14)) == 2)
+                .then_some(()))
+        }
+    })
+    .await?;
+    let sent = workers::reminders::send_due(
+        &env.worker_pool,
+        &env.sqs,
+        &env.notifications_queue,
+        at(12) - Span::hours(24) + Span::minutes(1),
+    )
+    .await?;
+    assert_eq!(sent, 1, "the 24 h reminder of the new time only");
+    let reminder = eventually(Duration::from_secs(30), "the reminder mail", || async {
+        Ok(env
+            .mails_to("rita@appt.example")
+            .into_iter()
+            .find(|(subject, _)| subject.starts_with("Reminder: your appointment")))
+    })
+    .await?;
+    assert!(reminder.0.contains(&local(at(12))), "{}", reminder.0);
+    Ok(())
+}
