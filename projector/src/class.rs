@@ -106,6 +106,33 @@ impl Hook<ClassView> for Bookings {
             return Ok(Vec::new());
         }
         cancel_reminders(conn, id, event).await?;
+        let mut staff_jobs = Vec::new();
+        // The instructor hears of bookings, cancellations and waitlist changes.
+        let staff = match event {
+            ClassEvent::SpotBooked { client_id, .. } => Some((*client_id, "booked")),
+            ClassEvent::Waitlisted { client_id, .. } => Some((*client_id, "joined the waitlist")),
+            ClassEvent::WaitlistPromoted { client_id, .. } => {
+                Some((*client_id, "moved up from the waitlist"))
+            }
+            ClassEvent::BookingCancelled {
+                client_id, late, ..
+            } => Some((
+                *client_id,
+                if *late { "cancelled late" } else { "cancelled" },
+            )),
+            ClassEvent::WaitlistLeft { client_id, .. } => Some((*client_id, "left the waitlist")),
+            _ => None,
+        };
+        if let (Some((client, activity)), Some(instructor)) = (staff, next.instructor_id) {
+            let activity = crate::notify::StaffActivity {
+                staff: instructor.0,
+                client,
+                activity,
+                title: &next.title,
+                starts_at: next.starts_at,
+            };
+            staff_jobs = crate::notify::staff_jobs(conn, envelope, &activity).await?;
+        }
         let reminded: Option<BookingId> = match event {
             ClassEvent::SpotBooked { booking_id, .. }
             | ClassEvent::WaitlistPromoted { booking_id, .. } => Some(*booking_id),
@@ -163,7 +190,7 @@ impl Hook<ClassView> for Bookings {
                 vec![*client_id],
                 serde_json::json!({ "strike": strike }),
             ),
-            _ => return Ok(Vec::new()),
+            _ => return Ok(staff_jobs),
         };
         let mut data = serde_json::json!({
             "class_id": id,
@@ -173,7 +200,7 @@ impl Hook<ClassView> for Bookings {
         if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
             data.extend(extra.clone());
         }
-        let (jobs, studio) =
+        let (mut jobs, studio) =
             crate::notify::client_jobs(conn, envelope, template, &clients, data).await?;
         if let (Some(booking), Some(studio)) = (reminded, &studio) {
             let reminder = crate::notify::Reminder {
@@ -191,6 +218,7 @@ impl Hook<ClassView> for Bookings {
             )
             .await?;
         }
+        jobs.extend(staff_jobs);
         Ok(jobs)
     }
 

@@ -214,3 +214,82 @@ pub(crate) async fn cancel_reminders(
     .context("cancelling reminders")?;
     Ok(())
 }
+
+/// What a staff member hears of: `client` did `activity` (a phrase: "booked",
+/// "joined the waitlist", …) in `title` at `starts_at`.
+pub(crate) struct StaffActivity<'a> {
+    pub staff: Uuid,
+    pub client: ClientId,
+    pub activity: &'a str,
+    pub title: &'a str,
+    pub starts_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Records activity for the staff member's daily digest (`staff_activity`, one row per
+/// event and staff member) and returns the per-event notice, in the app and by email
+/// (the worker drops the email when they chose the digest). Nothing for someone who is
+/// no longer staff of the studio.
+pub(crate) async fn staff_jobs(
+    conn: &mut PgConnection,
+    envelope: &EventEnvelope,
+    activity: &StaffActivity<'_>,
+) -> anyhow::Result<Vec<NotificationJob>> {
+    let (email, client_name): (Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT repstream_staff_email($1, $2), \
+                (SELECT doc->>'full_name' FROM client_view WHERE id = $3)",
+    )
+    .bind(envelope.tenant_id)
+    .bind(activity.staff)
+    .bind(activity.client.0)
+    .fetch_one(&mut *conn)
+    .await
+    .context("looking up the staff member")?;
+    let Some(email) = email else {
+        return Ok(Vec::new());
+    };
+    let studio = studio(conn, envelope.tenant_id).await?;
+    let template = domain::account::STAFF_ACTIVITY;
+    let data = serde_json::json!({
+        "client_name": client_name.unwrap_or_else(|| "A client".to_owned()),
+        "activity": activity.activity,
+        "title": activity.title,
+        "starts_at": activity.starts_at.to_rfc3339(),
+        "studio_name": studio.name,
+        "timezone": studio.timezone,
+    });
+    sqlx::query(
+        "INSERT INTO staff_activity (id, tenant_id, account_id, occurred_at, data) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(Uuid::new_v5(&envelope.event_id, activity.staff.as_bytes()))
+    .bind(envelope.tenant_id)
+    .bind(activity.staff)
+    .bind(envelope.occurred_at)
+    .bind(&data)
+    .execute(&mut *conn)
+    .await
+    .context("recording staff activity")?;
+    let recipients = [
+        (Channel::InApp, activity.staff.to_string()),
+        (Channel::Email, email),
+    ];
+    Ok(recipients
+        .into_iter()
+        .map(|(channel, recipient)| NotificationJob {
+            job_id: NotificationJob::id_per_recipient(
+                envelope.event_id,
+                template,
+                activity.staff,
+                channel,
+            ),
+            tenant_id: envelope.tenant_id,
+            correlation_id: envelope.metadata.correlation_id.clone(),
+            causation_id: envelope.event_id,
+            channel,
+            recipient,
+            template: template.to_owned(),
+            traceparent: None,
+            data: data.clone(),
+        })
+        .collect())
+}

@@ -1,3 +1,4 @@
+use anyhow::Context as _;
 use async_trait::async_trait;
 use domain::trainer_calendar::view::TrainerCalendarView;
 use domain::trainer_calendar::{Appointment, TrainerCalendarEvent};
@@ -59,7 +60,7 @@ impl Hook<TrainerCalendarView> for TrainerColumn {
             "ends_at": appointment.ends_at.to_rfc3339(),
             "minutes": (appointment.ends_at - appointment.starts_at).num_minutes(),
         });
-        let (jobs, studio) = crate::notify::client_jobs(
+        let (mut jobs, studio) = crate::notify::client_jobs(
             conn,
             step.envelope,
             template,
@@ -82,6 +83,27 @@ impl Hook<TrainerCalendarView> for TrainerColumn {
                 &jobs,
             )
             .await?;
+        }
+        // The trainer hears of it too (also when someone else booked it).
+        let trainer: Option<Uuid> =
+            sqlx::query_scalar("SELECT trainer_id FROM trainer_calendar_view WHERE id = $1")
+                .bind(step.id)
+                .fetch_optional(&mut *conn)
+                .await
+                .context("looking up the calendar's trainer")?;
+        if let Some(trainer) = trainer {
+            let activity = crate::notify::StaffActivity {
+                staff: trainer,
+                client: appointment.client_id,
+                activity: match template {
+                    "appointment_booked" => "booked an appointment",
+                    "appointment_rescheduled" => "has an appointment moved",
+                    _ => "has an appointment cancelled",
+                },
+                title: "Appointment",
+                starts_at: appointment.starts_at,
+            };
+            jobs.extend(crate::notify::staff_jobs(conn, step.envelope, &activity).await?);
         }
         Ok(jobs)
     }

@@ -21,6 +21,7 @@
 //! reporting a `410 Gone` back as a command through the endpoint's aggregate.
 
 pub mod attendance;
+pub mod digests;
 mod mail;
 mod notifications;
 pub mod reminders;

@@ -214,6 +214,10 @@ impl NotificationWorker {
         if suppressed || !preferences.allows(&job.template, channel) {
             return Ok(Wanted::Skip);
         }
+        // Chose the daily digest: staff activity goes there instead of one email each.
+        if channel == NotifyChannel::Email && !preferences.mails_each(&job.template) {
+            return Ok(Wanted::Skip);
+        }
         if channel == NotifyChannel::Email {
             let now = chrono::Utc::now();
             if let Some(until) = preferences.quiet_until(now) {

@@ -205,7 +205,8 @@ pub async fn send_deferred(
     Ok(ids.len())
 }
 
-/// Sweeps every `every` until `shutdown`.
+/// Sweeps reminders, email held back by quiet hours and daily digests
+/// ([`crate::digests`]) every `every` until `shutdown`.
 pub async fn run(
     pool: PgPool,
     sqs: SqsClient,
@@ -218,6 +219,19 @@ pub async fn run(
             warn!(
                 error = format!("{e:#}"),
                 "reminder sweep failed; retrying next round"
+            );
+        }
+        // Email held back by quiet hours goes out when they end.
+        if let Err(e) = send_deferred(&pool, &sqs, &queue_url, Utc::now()).await {
+            warn!(
+                error = format!("{e:#}"),
+                "deferred notification sweep failed; retrying next round"
+            );
+        }
+        if let Err(e) = crate::digests::send_due(&pool, &sqs, &queue_url, Utc::now()).await {
+            warn!(
+                error = format!("{e:#}"),
+                "digest sweep failed; retrying next round"
             );
         }
         tokio::select! {

@@ -43,6 +43,8 @@ notification_types!(
     "appointment_rescheduled",
     "appointment_cancelled",
     "appointment_reminder",
+    "staff_activity",
+    "daily_digest",
     "studio_contact_email_confirmation",
     "email_verification",
     "password_reset",
@@ -103,18 +105,21 @@ pub fn render(kind: &str, mut data: serde_json::Value) -> anyhow::Result<Rendere
 /// a `starts_at` that is not a timestamp is shown as it is.
 fn local_time(data: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
     let raw = data.get("starts_at")?.as_str()?;
+    Some(local(raw, data.get("timezone").and_then(|z| z.as_str())))
+}
+
+/// An RFC 3339 time as mails show it, in IANA zone `timezone` (UTC if unknown).
+pub fn local(raw: &str, timezone: Option<&str>) -> String {
     let Ok(at) = DateTime::parse_from_rfc3339(raw).map(|t| t.with_timezone(&Utc)) else {
-        return Some(raw.to_owned());
+        return raw.to_owned();
     };
-    let zone: chrono_tz::Tz = data
-        .get("timezone")
-        .and_then(|z| z.as_str())
+    let zone: chrono_tz::Tz = timezone
         .and_then(|z| z.parse().ok())
         .unwrap_or(chrono_tz::UTC);
-    Some(format!(
+    format!(
         "{} ({zone})",
         at.with_timezone(&zone).format("%a %-d %b %Y, %H:%M")
-    ))
+    )
 }
 
 #[cfg(test)]
@@ -132,6 +137,10 @@ mod tests {
             "late": true,
             "strike": false,
             "minutes": 45,
+            "client_name": "Rita <R.>",
+            "activity": "booked",
+            "title": "Reformer",
+            "items": [{"client_name": "Rita", "activity": "booked", "title": "Reformer", "when": "Tue 8 Dec 2026, 09:30 (Europe/Berlin)"}],
         });
         match kind {
             "studio_contact_email_confirmation" => {

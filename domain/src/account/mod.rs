@@ -16,8 +16,8 @@ pub use commands::{AccountCommand, MailedLink};
 pub use error::AccountError;
 pub use events::AccountEvent;
 pub use preferences::{
-    Muted, NotificationPreferences, NotifyChannel, QuietHours, APPOINTMENT_REMINDER,
-    CLASS_REMINDER, OPTIONAL_KINDS,
+    DailyDigest, Muted, NotificationPreferences, NotifyChannel, QuietHours, APPOINTMENT_REMINDER,
+    CLASS_REMINDER, DAILY_DIGEST, OPTIONAL_KINDS, STAFF_ACTIVITY,
 };
 
 use serde::{Deserialize, Serialize};

@@ -14,6 +14,14 @@ pub const CLASS_REMINDER: &str = "class_reminder";
 /// The notification type of appointment reminders.
 pub const APPOINTMENT_REMINDER: &str = "appointment_reminder";
 
+/// The notification type staff get of activity in their classes and calendar (a
+/// booking, a cancellation, a waitlist change, an appointment): one per event, unless
+/// they chose the [`DailyDigest`] for email.
+pub const STAFF_ACTIVITY: &str = "staff_activity";
+
+/// The notification type of the daily digest of staff activity.
+pub const DAILY_DIGEST: &str = "daily_digest";
+
 /// The notification types a person may turn off.
 pub const OPTIONAL_KINDS: &[&str] = &[
     "booking_confirmed",
@@ -27,6 +35,8 @@ pub const OPTIONAL_KINDS: &[&str] = &[
     "appointment_rescheduled",
     "appointment_cancelled",
     APPOINTMENT_REMINDER,
+    STAFF_ACTIVITY,
+    DAILY_DIGEST,
 ];
 
 /// A channel a notification goes out on.
@@ -59,6 +69,18 @@ pub struct QuietHours {
     pub timezone: TimeZone,
 }
 
+/// One email a day of the activity in the person's classes and calendar (per studio),
+/// sent at local time `at` (`HH:MM` in `timezone`), instead of one email per event.
+/// The in-app notices still come one per event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DailyDigest {
+    #[schema(example = "07:00")]
+    pub at: String,
+    #[schema(value_type = String, example = "Europe/Berlin")]
+    pub timezone: TimeZone,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotificationPreferences {
@@ -67,6 +89,9 @@ pub struct NotificationPreferences {
     pub muted: Vec<Muted>,
     #[serde(default)]
     pub quiet_hours: Option<QuietHours>,
+    /// Staff activity by email once a day instead of one email per event.
+    #[serde(default)]
+    pub digest: Option<DailyDigest>,
 }
 
 fn clock(raw: &str) -> Option<NaiveTime> {
@@ -111,7 +136,41 @@ impl NotificationPreferences {
                 return Err(("quiet_hours", "start and end must differ".to_owned()));
             }
         }
+        if let Some(d) = &self.digest {
+            if clock(&d.at).is_none() {
+                return Err(("digest", "`at` is a local time as HH:MM".to_owned()));
+            }
+        }
         Ok(())
+    }
+
+    /// Does the person want `kind` by email one at a time? Staff activity goes into the
+    /// digest instead when they chose one.
+    pub fn mails_each(&self, kind: &str) -> bool {
+        kind != STAFF_ACTIVITY || self.digest.is_none()
+    }
+
+    /// The digest's latest send time at or before `now` (`None`: no digest chosen). A
+    /// digest sent at that time covers the activity of the day before it.
+    pub fn digest_due(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let d = self.digest.as_ref()?;
+        let at = clock(&d.at)?;
+        let zone = d.timezone.tz();
+        let today = now.with_timezone(&zone).date_naive();
+        [Some(today), today.pred_opt()]
+            .into_iter()
+            .flatten()
+            .filter_map(|day| {
+                // A daylight-saving gap at `at`: an hour later.
+                zone.from_local_datetime(&day.and_time(at))
+                    .earliest()
+                    .or_else(|| {
+                        zone.from_local_datetime(&day.and_time(at + chrono::Duration::hours(1)))
+                            .earliest()
+                    })
+            })
+            .map(|t| t.with_timezone(&Utc))
+            .find(|t| *t <= now)
     }
 
     /// Does the person want `kind` on `channel`? Types that are not optional always go.
@@ -166,6 +225,7 @@ mod tests {
                 end: end.to_owned(),
                 timezone: TimeZone::parse("Europe/Berlin").expect("zone"),
             }),
+            digest: None,
         }
     }
 
@@ -218,5 +278,40 @@ mod tests {
         assert!(p.validate().is_err(), "duplicates");
         assert!(quiet("25:00", "07:00").validate().is_err());
         assert!(quiet("07:00", "07:00").validate().is_err());
+    }
+
+    #[test]
+    fn the_digest_is_due_at_its_latest_local_time_and_replaces_staff_activity_mails() {
+        let p = NotificationPreferences {
+            digest: Some(DailyDigest {
+                at: "07:00".to_owned(),
+                timezone: TimeZone::parse("Europe/Berlin").expect("zone"),
+            }),
+            ..NotificationPreferences::default()
+        };
+        // 07:00 in Berlin is 06:00Z in winter.
+        assert_eq!(
+            p.digest_due(at("2026-12-08T06:30:00Z")),
+            Some(at("2026-12-08T06:00:00Z"))
+        );
+        assert_eq!(
+            p.digest_due(at("2026-12-08T05:59:00Z")),
+            Some(at("2026-12-07T06:00:00Z"))
+        );
+        assert!(!p.mails_each(STAFF_ACTIVITY));
+        assert!(p.mails_each("booking_confirmed"));
+        assert!(NotificationPreferences::default().mails_each(STAFF_ACTIVITY));
+        assert_eq!(
+            NotificationPreferences::default().digest_due(at("2026-12-08T06:30:00Z")),
+            None
+        );
+        let bad = NotificationPreferences {
+            digest: Some(DailyDigest {
+                at: "7 am".to_owned(),
+                timezone: TimeZone::parse("UTC").expect("zone"),
+            }),
+            ..NotificationPreferences::default()
+        };
+        assert_eq!(bad.validate().map_err(|e| e.0), Err("digest"));
     }
 }

@@ -6,6 +6,7 @@ mod appointments;
 mod command_path;
 mod contract;
 mod crashes;
+mod digests;
 mod end_to_end;
 mod event_store;
 mod identity;

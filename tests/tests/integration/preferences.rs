@@ -157,7 +157,10 @@ async fn a_person_turns_types_off_per_channel_and_quiet_hours_hold_optional_emai
 
     let (s, prefs) = app.call(Method::GET, path, &cleo, None).await?;
     assert_eq!(s, 200, "{prefs}");
-    assert_eq!(prefs, json!({"muted": [], "quiet_hours": null}));
+    assert_eq!(
+        prefs,
+        json!({"muted": [], "quiet_hours": null, "digest": null})
+    );
     // Security mail cannot be turned off; nonsense is refused whole.
     for bad in [
         json!({"muted": [{"kind": "password_reset", "channel": "email"}]}),
@@ -172,8 +175,7 @@ async fn a_person_turns_types_off_per_channel_and_quiet_hours_hold_optional_emai
         assert!(s == 400 || s == 422, "{bad}: {s} {body}");
     }
     // No confirmation in the app; email as usual.
-    let muted =
-        json!({"muted": [{"kind": "booking_confirmed", "channel": "in_app"}], "quiet_hours": null});
+    let muted = json!({"muted": [{"kind": "booking_confirmed", "channel": "in_app"}], "quiet_hours": null, "digest": null});
     let (s, body) = app
         .call(Method::PUT, path, &cleo, Some(muted.clone()))
         .await?;
