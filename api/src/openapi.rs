@@ -59,7 +59,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
         (name = "operations", description = "Health and readiness")
     ),
     components(schemas(Problem, FieldError, OAuthError)),
-    modifiers(&BearerScheme)
+    modifiers(&BearerScheme, &WebhookCatalogue)
 )]
 pub struct ApiDoc;
 
@@ -80,6 +80,113 @@ impl utoipa::Modify for BearerScheme {
                     .build(),
             ),
         );
+    }
+}
+
+/// The fields of each webhook event type's `data` (what the projector's
+/// `public_event` sends; never anything medical).
+const WEBHOOK_DATA: [(&str, &str); 10] = [
+    ("booking.created", "`class_id`, `booking_id`, `client_id`: a spot was booked."),
+    ("booking.waitlisted", "`class_id`, `booking_id`, `client_id`, `position`: the class was full."),
+    ("booking.cancelled", "`class_id`, `booking_id`, `client_id`, `late` (bool): a booking or a waitlist place was given up."),
+    ("booking.promoted", "`class_id`, `booking_id`, `client_id`: a waitlisted client got a freed spot."),
+    ("class.scheduled", "`class_id`, `title`, `starts_at`, `ends_at`, `capacity`, `location_id`, `instructor_id`, `class_type_id` (the last three may be null)."),
+    ("class.cancelled", "`class_id`, `reason`: every booking and waitlist place of it ends."),
+    ("client.created", "`client_id`, `full_name`, `email`, `account_id` (may be null)."),
+    ("appointment.booked", "`appointment_id`, `client_id`, `starts_at`, `ends_at`."),
+    ("appointment.rescheduled", "`appointment_id`, `starts_at`, `ends_at`: the new time."),
+    ("appointment.cancelled", "`appointment_id`."),
+];
+
+/// The body of every webhook delivery (Standard Webhooks).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documents the body the projector builds (`infra::webhooks::payload`)
+struct WebhookPayload {
+    /// The event type, one of the `webhooks` of this document (or `webhook.test`).
+    #[schema(example = "booking.created")]
+    r#type: String,
+    /// When the event happened.
+    timestamp: chrono::DateTime<chrono::Utc>,
+    /// The event's fields (see its type).
+    #[schema(value_type = Object)]
+    data: serde_json::Value,
+}
+
+/// Declares what the studio's endpoints receive: one OpenAPI `webhooks` entry per event
+/// type, with the Standard Webhooks headers receivers verify.
+struct WebhookCatalogue;
+
+impl utoipa::Modify for WebhookCatalogue {
+    fn modify(&self, openapi: &mut OpenApi) {
+        use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathsBuilder};
+        use utoipa::openapi::request_body::RequestBodyBuilder;
+        use utoipa::PartialSchema as _;
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.schemas.insert(
+            "WebhookPayload".to_owned(),
+            <WebhookPayload as utoipa::PartialSchema>::schema(),
+        );
+        let header = |name: &str, description: &str| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Header)
+                .required(Required::True)
+                .description(Some(description))
+                .schema(Some(String::schema()))
+                .build()
+        };
+        let mut paths = PathsBuilder::new();
+        for (event_type, data) in WEBHOOK_DATA {
+            let operation = OperationBuilder::new()
+                .summary(Some(format!(
+                    "`{event_type}` delivered to a studio's endpoint"
+                )))
+                .description(Some(format!(
+                    "`data`: {data}\n\nVerify `webhook-signature` (`v1,<base64 HMAC-SHA256 of \
+                     \"{{webhook-id}}.{{webhook-timestamp}}.{{body}}\">`, several during a secret \
+                     rotation) with the endpoint's `whsec_` secret, e.g. with an off-the-shelf \
+                     Standard Webhooks library, and deduplicate on `webhook-id`, which stays \
+                     the same across retries."
+                )))
+                .tag("webhooks")
+                .parameter(header(
+                    "webhook-id",
+                    "The delivery's id: the same on every retry",
+                ))
+                .parameter(header("webhook-timestamp", "Unix seconds of this attempt"))
+                .parameter(header(
+                    "webhook-signature",
+                    "Space-separated `v1,<base64>` signatures",
+                ))
+                .request_body(Some(
+                    RequestBodyBuilder::new()
+                        .content(
+                            "application/json",
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("WebhookPayload")))
+                                .build(),
+                        )
+                        .required(Some(Required::True))
+                        .build(),
+                ))
+                .response(
+                    "2XX",
+                    ResponseBuilder::new().description("Received; not sent again"),
+                )
+                .response(
+                    "410",
+                    ResponseBuilder::new()
+                        .description("Gone: the endpoint is disabled, nothing more is sent"),
+                )
+                .response(
+                    "default",
+                    ResponseBuilder::new()
+                        .description("Retried with exponential backoff and jitter for up to 24 h"),
+                )
+                .build();
+            paths = paths.path(event_type, PathItem::new(HttpMethod::Post, operation));
+        }
+        openapi.webhooks = Some(paths.build());
     }
 }
 
@@ -442,6 +549,36 @@ mod tests {
 
     fn document() -> Value {
         serde_json::to_value(crate::openapi_document()).expect("the document serialises")
+    }
+
+    #[test]
+    fn every_webhook_event_type_is_documented_with_its_signature_headers() {
+        let doc = document();
+        let hooks = doc["webhooks"].as_object().expect("a webhooks section");
+        assert_eq!(
+            hooks.len(),
+            domain::webhook_endpoint::EVENT_TYPES.len(),
+            "{hooks:?}"
+        );
+        for event_type in domain::webhook_endpoint::EVENT_TYPES {
+            let op = &hooks[event_type]["post"];
+            let headers: Vec<&str> = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p["name"].as_str())
+                .collect();
+            assert_eq!(
+                headers,
+                ["webhook-id", "webhook-timestamp", "webhook-signature"],
+                "{event_type}"
+            );
+            assert_eq!(
+                op["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/WebhookPayload"
+            );
+        }
+        assert!(doc["components"]["schemas"]["WebhookPayload"]["properties"]["data"].is_object());
     }
 
     fn operations(doc: &Value) -> Vec<(String, String, Value)> {
