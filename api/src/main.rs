@@ -87,6 +87,11 @@ struct Cli {
     dev_mailbox_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     webhooks: infra::config::WebhookArgs,
+    /// Key invitation tokens are derived with (the notification worker derives the
+    /// token it mails to the invitee with the same key): at least 32 bytes, secret.
+    /// Required for `serve`.
+    #[arg(long, env = "ACCOUNT_LINK_KEY", hide_env_values = true)]
+    account_link_key: Option<infra::config::Secret>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -143,6 +148,17 @@ async fn main() -> anyhow::Result<()> {
     config.webhook_policy = cli.webhooks.policy();
     if matches!(cli.command, None | Some(Command::Serve)) {
         config.webhook_key = Some(cli.webhooks.key(cli.db.dev_mode)?);
+        let key = cli.account_link_key.as_ref().context(
+            "ACCOUNT_LINK_KEY is required (at least 32 bytes); `make run` generates one",
+        )?;
+        infra::config::refuse_example_secret(
+            "ACCOUNT_LINK_KEY",
+            key.expose().as_bytes(),
+            cli.db.dev_mode,
+        )?;
+        config.link_key = Some(infra::links::LinkKey::new(
+            key.expose().as_bytes().to_vec(),
+        )?);
     }
     let sqs = infra::sqs::client(&cli.aws).await;
     let waiter = api::waiter::ViewWaiter::start(pool.clone(), shutdown.clone());

@@ -37,6 +37,10 @@ pub struct ApiConfig {
     pub webhook_key: Option<infra::webhooks::WebhookKey>,
     /// The SSRF rules endpoint URLs are checked against.
     pub webhook_policy: infra::webhooks::UrlPolicy,
+    /// Invitation tokens derive from it (`ACCOUNT_LINK_KEY`, shared with the worker
+    /// that mails them). `None` only where nothing is served (`migrate`, `seed`):
+    /// invitations then fail.
+    pub link_key: Option<infra::links::LinkKey>,
 }
 
 impl ApiConfig {
@@ -51,6 +55,7 @@ impl ApiConfig {
             dev_mailbox: None,
             webhook_key: None,
             webhook_policy: infra::webhooks::UrlPolicy::default(),
+            link_key: None,
         }
     }
 }

@@ -43,6 +43,53 @@ impl NotificationJob {
         Uuid::new_v5(&event_id, template.as_bytes())
     }
 
+    /// The one email of `template` to `to` that event `envelope` causes (its id is
+    /// [`Self::id_for`] the event and template).
+    pub fn email_for(
+        envelope: &crate::envelope::EventEnvelope,
+        template: &str,
+        to: &str,
+        data: serde_json::Value,
+    ) -> Self {
+        Self {
+            job_id: Self::id_for(envelope.event_id, template),
+            tenant_id: envelope.tenant_id,
+            correlation_id: envelope.metadata.correlation_id.clone(),
+            causation_id: envelope.event_id,
+            channel: Channel::Email,
+            recipient: to.to_owned(),
+            template: template.to_owned(),
+            // Set by the projector from the causing event.
+            traceparent: None,
+            data,
+        }
+    }
+
+    /// The job of `template` that event `envelope` causes for `who` (a client, an
+    /// account) on `channel`, addressed to `recipient` (an address, an account id); its
+    /// id is [`Self::id_per_recipient`].
+    pub fn for_recipient(
+        envelope: &crate::envelope::EventEnvelope,
+        template: &str,
+        who: Uuid,
+        channel: Channel,
+        recipient: String,
+        data: serde_json::Value,
+    ) -> Self {
+        Self {
+            job_id: Self::id_per_recipient(envelope.event_id, template, who, channel),
+            tenant_id: envelope.tenant_id,
+            correlation_id: envelope.metadata.correlation_id.clone(),
+            causation_id: envelope.event_id,
+            channel,
+            recipient,
+            template: template.to_owned(),
+            // Set by the projector from the causing event.
+            traceparent: None,
+            data,
+        }
+    }
+
     /// The deterministic id of the job of `template` caused by `event_id` for one
     /// recipient (`who`: a client, an account) on `channel`. Email jobs keep the ids they
     /// had before in-app jobs existed.

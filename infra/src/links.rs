@@ -79,6 +79,12 @@ impl LinkKey {
         self.derive(b"repstream-account-link:", id)
     }
 
+    /// The token of studio invitation `id` (43 URL-safe characters): the API hands it to
+    /// the inviter and stores its hash; the worker mails it to the invitee.
+    pub fn invitation_token(&self, id: Uuid) -> String {
+        self.derive(b"repstream-invitation:", id)
+    }
+
     /// The unsubscribe token of the mail of job `id` (43 URL-safe characters).
     pub fn unsubscribe_token(&self, id: Uuid) -> String {
         self.derive(b"repstream-unsubscribe:", id)
@@ -242,5 +248,9 @@ mod tests {
         assert_ne!(key.token(a), other.token(a));
         assert_eq!(key.token(a).len(), 43);
         assert!(LinkKey::new([0u8; 31]).is_err());
+        // One id, three purposes: three unrelated tokens.
+        assert_ne!(key.token(a), key.invitation_token(a));
+        assert_ne!(key.invitation_token(a), key.unsubscribe_token(a));
+        assert_eq!(key.invitation_token(a).len(), 43);
     }
 }

@@ -131,6 +131,27 @@ pub fn payload(
     serde_json::json!({ "type": event_type, "timestamp": timestamp, "data": data }).to_string()
 }
 
+/// Since when every delivery to an endpoint has failed: the creation of the oldest
+/// delivery after its last successful one (`None` while nothing failed since). The
+/// delivery worker disables an endpoint failing for longer than its limit; the notice
+/// to the studio says since when.
+pub async fn failing_since(
+    conn: &mut sqlx::PgConnection,
+    tenant: Uuid,
+    endpoint: Uuid,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT min(d.created_at) FROM webhook_delivery d \
+         WHERE d.tenant_id = $1 AND d.endpoint_id = $2 AND d.state IN ('pending', 'failed') \
+           AND d.created_at > COALESCE((SELECT max(ok.delivered_at) FROM webhook_delivery ok \
+             WHERE ok.tenant_id = $1 AND ok.endpoint_id = $2 AND ok.state = 'delivered'), '-infinity')",
+    )
+    .bind(tenant)
+    .bind(endpoint)
+    .fetch_one(conn)
+    .await
+}
+
 /// Why a URL is refused. Each has a stable code the API answers with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlRefusal {

@@ -1,12 +1,13 @@
-//! Account mail: verification and password-reset links. Accounts have no read model of
-//! their own (the `account` table is written with their events), so this projection
-//! keeps no table: it turns account events into notification jobs, exactly once per
-//! event (its checkpoints work like any other's).
+//! Account mail: verification and password-reset links, and the notice that a password
+//! was changed. Accounts have no read model of their own (the `account` table is written
+//! with their events), so this projection keeps no table: it turns account events into
+//! notification jobs, exactly once per event (its checkpoints work like any other's).
 
+use anyhow::Context;
 use async_trait::async_trait;
 use domain::account::AccountEvent;
 use infra::envelope::EventEnvelope;
-use infra::jobs::{Channel, NotificationJob};
+use infra::jobs::NotificationJob;
 use infra::links::Purpose;
 use sqlx::PgConnection;
 
@@ -32,7 +33,7 @@ impl Projection for AccountMail {
 
     async fn apply(
         &self,
-        _conn: &mut PgConnection,
+        conn: &mut PgConnection,
         _table: &str,
         envelope: &EventEnvelope,
     ) -> anyhow::Result<Vec<NotificationJob>> {
@@ -52,26 +53,49 @@ impl Projection for AccountMail {
             AccountEvent::PasswordResetRequested { email } => {
                 (RESET_TEMPLATE, Purpose::ResetPassword, email, None)
             }
-            AccountEvent::PasswordChanged
-            | AccountEvent::NotificationPreferencesChanged { .. }
-            | AccountEvent::EmailVerified { .. }
-            | AccountEvent::PasswordReset { .. } => return Ok(Vec::new()),
+            AccountEvent::PasswordChanged | AccountEvent::PasswordReset { .. } => {
+                return password_changed(conn, envelope).await;
+            }
+            AccountEvent::NotificationPreferencesChanged { .. }
+            | AccountEvent::EmailVerified { .. } => return Ok(Vec::new()),
         };
-        Ok(vec![NotificationJob {
-            job_id: NotificationJob::id_for(envelope.event_id, template),
-            tenant_id: envelope.tenant_id,
-            correlation_id: envelope.metadata.correlation_id.clone(),
-            causation_id: envelope.event_id,
-            channel: Channel::Email,
-            recipient: email.as_str().to_owned(),
-            template: template.to_owned(),
-            traceparent: None,
-            data: serde_json::json!({
+        Ok(vec![NotificationJob::email_for(
+            envelope,
+            template,
+            email.as_str(),
+            serde_json::json!({
                 "account_id": envelope.aggregate_id,
                 "purpose": purpose,
                 "expires_at": envelope.occurred_at + purpose.lifetime(),
                 "full_name": name,
             }),
-        }])
+        )])
     }
+}
+
+/// A changed (or reset) password is told to the account's address, so someone whose
+/// account was taken over learns of it.
+async fn password_changed(
+    conn: &mut PgConnection,
+    envelope: &EventEnvelope,
+) -> anyhow::Result<Vec<NotificationJob>> {
+    let account: uuid::Uuid = envelope.aggregate_id.parse()?;
+    let email: Option<String> = sqlx::query_scalar("SELECT repstream_account_email($1)")
+        .bind(account)
+        .fetch_one(&mut *conn)
+        .await
+        .context("looking up the account's address")?;
+    let Some(email) = email else {
+        return Ok(Vec::new());
+    };
+    let data = serde_json::json!({
+        "account_id": envelope.aggregate_id,
+        "changed_at": envelope.occurred_at.to_rfc3339(),
+    });
+    Ok(vec![NotificationJob::email_for(
+        envelope,
+        domain::account::PASSWORD_CHANGED,
+        &email,
+        data,
+    )])
 }

@@ -133,6 +133,21 @@ impl Hook<ClassView> for Bookings {
             };
             staff_jobs = crate::notify::staff_jobs(conn, envelope, &activity).await?;
         }
+        // A strike may start a booking block: the client hears until when.
+        let struck = match event {
+            ClassEvent::BookingCancelled {
+                booking_id,
+                client_id,
+                strike: true,
+                ..
+            } => Some((*booking_id, *client_id, "late_cancel")),
+            ClassEvent::NoShowRecorded {
+                booking_id,
+                client_id,
+                strike: true,
+            } => Some((*booking_id, *client_id, "no_show")),
+            _ => None,
+        };
         let reminded: Option<BookingId> = match event {
             ClassEvent::SpotBooked { booking_id, .. }
             | ClassEvent::WaitlistPromoted { booking_id, .. } => Some(*booking_id),
@@ -200,6 +215,15 @@ impl Hook<ClassView> for Bookings {
         if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
             data.extend(extra.clone());
         }
+        let mut block_jobs = Vec::new();
+        if let Some((booking, client, reason)) = struck {
+            let mut block = data.clone();
+            if let Some(object) = block.as_object_mut() {
+                object.insert("reason".to_owned(), reason.into());
+            }
+            block_jobs =
+                crate::notify::block_jobs(conn, envelope, booking.0, client, block).await?;
+        }
         let (mut jobs, studio) =
             crate::notify::client_jobs(conn, envelope, template, &clients, data).await?;
         if let (Some(booking), Some(studio)) = (reminded, &studio) {
@@ -213,11 +237,12 @@ impl Hook<ClassView> for Bookings {
                 conn,
                 envelope,
                 &reminder,
-                &studio.reminder_minutes,
+                &studio.settings.reminder_minutes,
                 &jobs,
             )
             .await?;
         }
+        jobs.extend(block_jobs);
         jobs.extend(staff_jobs);
         Ok(jobs)
     }

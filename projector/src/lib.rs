@@ -39,6 +39,7 @@ mod rebuild;
 mod status;
 mod studio;
 mod trainer_calendar;
+mod webhook_endpoint;
 mod webhooks;
 
 pub use account::{RESET_TEMPLATE, VERIFY_TEMPLATE};
@@ -63,7 +64,7 @@ pub fn all_projections() -> Vec<Box<dyn Projection>> {
     let mut all: Vec<Box<dyn Projection>> = vec![
         Box::new(account::AccountMail),
         Box::new(DocumentProjection::<StudioView, _>::with_hook(
-            studio::ContactEmailConfirmation,
+            studio::StudioMail,
         )),
         Box::new(DocumentProjection::<ClientView>::new()),
         Box::new(DocumentProjection::<ClassTypeView>::new()),
@@ -73,7 +74,9 @@ pub fn all_projections() -> Vec<Box<dyn Projection>> {
         Box::new(DocumentProjection::<TrainerCalendarView, _>::with_hook(
             trainer_calendar::TrainerColumn,
         )),
-        Box::new(DocumentProjection::<WebhookEndpointView>::new()),
+        Box::new(DocumentProjection::<WebhookEndpointView, _>::with_hook(
+            webhook_endpoint::DisabledNotice,
+        )),
     ];
     // Webhook fan-out: one table-less projection per aggregate type with public events.
     for deliveries in webhooks::WebhookDeliveries::all() {

@@ -12,12 +12,14 @@ use infra::jobs::{Channel, NotificationJob};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-/// The studio as notifications show it.
+/// The studio as notifications show it: its name (from its view), time zone and
+/// policies (from the directory written with its events: what its commands decided on).
 pub(crate) struct Studio {
     pub name: String,
     pub timezone: String,
-    /// Minutes before a class its booked clients are reminded (studio settings).
-    pub reminder_minutes: Vec<u32>,
+    /// Its policies: reminder times (minutes before a class its booked clients are
+    /// reminded), strike limits.
+    pub settings: domain::studio::StudioSettings,
 }
 
 /// Jobs of `template` for `clients` on every channel each can be reached on, with
@@ -60,33 +62,24 @@ pub(crate) async fn client_jobs(
             .map(|e| (Channel::Email, e.clone()))
             .chain(account.iter().map(|a| (Channel::InApp, a.to_string())));
         for (channel, recipient) in recipients {
-            jobs.push(NotificationJob {
-                job_id: NotificationJob::id_per_recipient(
-                    envelope.event_id,
-                    template,
-                    client.0,
-                    channel,
-                ),
-                tenant_id: envelope.tenant_id,
-                correlation_id: envelope.metadata.correlation_id.clone(),
-                causation_id: envelope.event_id,
+            jobs.push(NotificationJob::for_recipient(
+                envelope,
+                template,
+                client.0,
                 channel,
                 recipient,
-                template: template.to_owned(),
-                // Set by the projector from the causing event.
-                traceparent: None,
-                data: data.clone(),
-            });
+                data.clone(),
+            ));
         }
     }
     Ok((jobs, Some(studio)))
 }
 
-async fn studio(conn: &mut PgConnection, tenant: Uuid) -> anyhow::Result<Studio> {
-    let (name, timezone, reminders): (Option<String>, Option<String>, Option<serde_json::Value>) =
+pub(crate) async fn studio(conn: &mut PgConnection, tenant: Uuid) -> anyhow::Result<Studio> {
+    let (name, timezone, settings): (Option<String>, Option<String>, Option<serde_json::Value>) =
         sqlx::query_as(
-            "SELECT doc->>'name', doc->>'timezone', doc->'settings'->'reminder_minutes' \
-             FROM studio_view WHERE id = $1",
+            "SELECT (SELECT doc->>'name' FROM studio_view WHERE id = $1), p.timezone, p.settings \
+             FROM studio_profile p WHERE p.tenant_id = $1",
         )
         .bind(tenant)
         .fetch_optional(&mut *conn)
@@ -96,10 +89,99 @@ async fn studio(conn: &mut PgConnection, tenant: Uuid) -> anyhow::Result<Studio>
     Ok(Studio {
         name: name.unwrap_or_else(|| "your studio".to_owned()),
         timezone: timezone.unwrap_or_else(|| "UTC".to_owned()),
-        reminder_minutes: reminders
+        // Settings a studio never changed take the domain's defaults (serde defaults).
+        settings: settings
             .and_then(|v| serde_json::from_value(v).ok())
-            .unwrap_or_else(domain::studio::StudioSettings::default_reminders),
+            .unwrap_or_default(),
     })
+}
+
+/// A strike (late cancel, no-show) that reaches the studio's strike limit blocks booking
+/// for `strike_block_days`: the client hears until when, on every channel they can be
+/// reached on. Strikes are counted as booking counts them (those inside the strike
+/// window), up to and including this one, so a re-projected event tells the same.
+/// `data` describes the class the strike was for.
+pub(crate) async fn block_jobs(
+    conn: &mut PgConnection,
+    envelope: &EventEnvelope,
+    booking: Uuid,
+    client: ClientId,
+    mut data: serde_json::Value,
+) -> anyhow::Result<Vec<NotificationJob>> {
+    let settings = studio(conn, envelope.tenant_id).await?.settings;
+    let row: Option<(i64, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "SELECT count(*), max(s.at) FROM client_strike s \
+         JOIN client_strike this ON this.booking_id = $1 \
+         WHERE s.tenant_id = $2 AND s.client_id = $3 AND s.at <= this.at \
+           AND s.at > this.at - make_interval(days => $4) GROUP BY this.at",
+    )
+    .bind(booking)
+    .bind(envelope.tenant_id)
+    .bind(client.0)
+    .bind(i32::try_from(settings.strike_window_days).unwrap_or(i32::MAX))
+    .fetch_optional(&mut *conn)
+    .await
+    .context("counting the client's strikes")?;
+    let Some((strikes, last)) = row else {
+        return Ok(Vec::new());
+    };
+    let Some(until) = settings.blocked_until(u64::try_from(strikes).unwrap_or(0), Some(last))
+    else {
+        return Ok(Vec::new());
+    };
+    if let Some(object) = data.as_object_mut() {
+        object.insert("blocked_until".to_owned(), until.to_rfc3339().into());
+        object.insert("strikes".to_owned(), strikes.into());
+        object.insert(
+            "strike_window_days".to_owned(),
+            settings.strike_window_days.into(),
+        );
+    }
+    let template = domain::account::BOOKING_BLOCKED;
+    Ok(client_jobs(conn, envelope, template, &[client], data)
+        .await?
+        .0)
+}
+
+/// Jobs of `template` for the studio's owners and admins, in the app and by email, with
+/// `data` (the studio's name and time zone added).
+pub(crate) async fn manager_jobs(
+    conn: &mut PgConnection,
+    envelope: &EventEnvelope,
+    template: &str,
+    mut data: serde_json::Value,
+) -> anyhow::Result<Vec<NotificationJob>> {
+    let managers: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT account_id, email FROM repstream_studio_managers($1)")
+            .bind(envelope.tenant_id)
+            .fetch_all(&mut *conn)
+            .await
+            .context("looking up the studio's owners and admins")?;
+    if managers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let studio = studio(conn, envelope.tenant_id).await?;
+    if let Some(object) = data.as_object_mut() {
+        object.insert("timezone".to_owned(), studio.timezone.into());
+        object.insert("studio_name".to_owned(), studio.name.into());
+    }
+    let mut jobs = Vec::new();
+    for (account, email) in managers {
+        for (channel, recipient) in [
+            (Channel::InApp, account.to_string()),
+            (Channel::Email, email),
+        ] {
+            jobs.push(NotificationJob::for_recipient(
+                envelope,
+                template,
+                account,
+                channel,
+                recipient,
+                data.clone(),
+            ));
+        }
+    }
+    Ok(jobs)
 }
 
 /// What a reminder reminds of: a booking of a class, or an appointment in a trainer's
@@ -275,21 +357,15 @@ pub(crate) async fn staff_jobs(
     ];
     Ok(recipients
         .into_iter()
-        .map(|(channel, recipient)| NotificationJob {
-            job_id: NotificationJob::id_per_recipient(
-                envelope.event_id,
+        .map(|(channel, recipient)| {
+            NotificationJob::for_recipient(
+                envelope,
                 template,
                 activity.staff,
                 channel,
-            ),
-            tenant_id: envelope.tenant_id,
-            correlation_id: envelope.metadata.correlation_id.clone(),
-            causation_id: envelope.event_id,
-            channel,
-            recipient,
-            template: template.to_owned(),
-            traceparent: None,
-            data: data.clone(),
+                recipient,
+                data.clone(),
+            )
         })
         .collect())
 }

@@ -79,7 +79,7 @@ impl Hook<TrainerCalendarView> for TrainerColumn {
                 conn,
                 step.envelope,
                 &reminder,
-                &studio.reminder_minutes,
+                &studio.settings.reminder_minutes,
                 &jobs,
             )
             .await?;

@@ -235,6 +235,9 @@ impl TestEnv {
         config.rate_limits.auth_per_ip_per_minute = 100_000;
         config.rate_limits.burst = 10_000;
         config.webhook_key = Some(webhook_key());
+        // The workers' key: an invitation mailed by a test worker carries the token the
+        // API answered with.
+        config.link_key = Some(link_settings().key);
         // Test receivers listen on 127.0.0.1 over http; SSRF tests turn the guard on.
         config.webhook_policy = infra::webhooks::UrlPolicy::new(true);
         config

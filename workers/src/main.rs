@@ -71,6 +71,10 @@ struct Cli {
     /// Attempts before a webhook delivery is given up as `failed`.
     #[arg(long, env = "WEBHOOK_MAX_ATTEMPTS", default_value_t = 8)]
     webhook_max_attempts: u32,
+    /// Days an endpoint may fail every delivery before it is disabled (its owners are
+    /// told).
+    #[arg(long, env = "WEBHOOK_DISABLE_AFTER_DAYS", default_value_t = 5)]
+    webhook_disable_after_days: u64,
 }
 
 #[tokio::main]
@@ -127,6 +131,8 @@ async fn main() -> anyhow::Result<()> {
     );
     deliveries.retry_base = Duration::from_millis(cli.webhook_retry_base_ms);
     deliveries.max_attempts = cli.webhook_max_attempts.max(1);
+    deliveries.disable_after =
+        Duration::from_secs(cli.webhook_disable_after_days.saturating_mul(24 * 3600));
     tokio::spawn(workers::webhooks::run(
         workers::webhooks::DeliveryWorker::new(pool.clone(), deliveries)?,
         shutdown.clone(),

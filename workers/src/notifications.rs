@@ -61,6 +61,9 @@ pub fn budget_of(job: &NotificationJob) -> Option<Budget> {
         "studio_contact_email_confirmation" => (format!("studio:{}:contact", job.tenant_id), 3),
         "email_verification" => (format!("account:{}:verify", account()), 5),
         "password_reset" => (format!("account:{}:reset", account()), 3),
+        domain::account::PASSWORD_CHANGED => (format!("account:{}:changed", account()), 5),
+        // Staff may invite many people at once, but not flood addresses with them.
+        domain::account::INVITATION => (format!("studio:{}:invitations", job.tenant_id), 100),
         _ => return None,
     };
     Some(Budget {
@@ -93,6 +96,25 @@ pub fn render(job: &NotificationJob, links: &LinkSettings) -> anyhow::Result<Ren
         );
         object.insert("link".to_owned(), url.into());
         object.insert("token".to_owned(), token.into());
+    }
+    // An invitation carries the token the API derived for it (and answered the inviter
+    // with): the invitee accepts it signed in with a verified account of this address.
+    if job.template == domain::account::INVITATION {
+        let id: uuid::Uuid = serde_json::from_value(
+            job.data
+                .get("invitation_id")
+                .cloned()
+                .context("an invitation needs `invitation_id`")?,
+        )?;
+        let token = links.key.invitation_token(id);
+        let url = format!(
+            "{}/accept-invitation?token={token}",
+            links.app_url.trim_end_matches('/')
+        );
+        if let Some(object) = data.as_object_mut() {
+            object.insert("link".to_owned(), url.into());
+            object.insert("token".to_owned(), token.into());
+        }
     }
     let rendered = crate::templates::render(&job.template, data)?;
     let mut message = RenderedMessage {

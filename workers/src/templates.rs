@@ -5,7 +5,9 @@
 //! after its retries, lands in the DLQ.
 //!
 //! Every template sees the job's `data`, plus `when` (the class or appointment time,
-//! `starts_at`, in the studio's `timezone`) and, for link mails, `link` and `token`.
+//! `starts_at`, in the studio's `timezone`) and, for link mails and invitations, `link`
+//! and `token`. Other times are shown with the `local` filter:
+//! `{{ blocked_until | local(timezone) }}`.
 
 use std::sync::OnceLock;
 
@@ -45,9 +47,13 @@ notification_types!(
     "appointment_reminder",
     "staff_activity",
     "daily_digest",
+    "booking_blocked",
+    "webhook_disabled",
     "studio_contact_email_confirmation",
     "email_verification",
     "password_reset",
+    "password_changed",
+    "invitation",
 );
 
 fn environment() -> &'static Environment<'static> {
@@ -55,6 +61,10 @@ fn environment() -> &'static Environment<'static> {
     ENV.get_or_init(|| {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // `{{ at | local(timezone) }}`: an RFC 3339 time as mails show it (see [`local`]).
+        env.add_filter("local", |raw: String, timezone: Option<String>| {
+            local(&raw, timezone.as_deref())
+        });
         for (name, source) in SOURCES {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
@@ -146,6 +156,41 @@ mod tests {
             "studio_contact_email_confirmation" => {
                 serde_json::json!({"studio_name": "Harbor Pilates"})
             }
+            "booking_blocked" => {
+                let mut data = class;
+                if let Some(object) = data.as_object_mut() {
+                    object.insert("reason".to_owned(), "no_show".into());
+                    object.insert(
+                        "blocked_until".to_owned(),
+                        "2026-12-15T08:30:00+00:00".into(),
+                    );
+                    object.insert("strikes".to_owned(), 3.into());
+                    object.insert("strike_window_days".to_owned(), 30.into());
+                }
+                data
+            }
+            "webhook_disabled" => serde_json::json!({
+                "studio_name": "Harbor Pilates",
+                "studio_id": "0193a0e0-0000-7000-8000-000000000001",
+                "endpoint_id": "0193a0e0-0000-7000-8000-000000000002",
+                "url": "https://hooks.example.com/<repstream>",
+                "reason": "failing",
+                "failing_since": "2026-12-03T08:30:00+00:00",
+                "timezone": "Europe/Berlin",
+            }),
+            "password_changed" => serde_json::json!({
+                "account_id": "0193a0e0-0000-7000-8000-000000000003",
+                "changed_at": "2026-12-08T08:30:00+00:00",
+            }),
+            "invitation" => serde_json::json!({
+                "studio_name": "Harbor Pilates",
+                "role": "trainer",
+                "invitation_id": "0193a0e0-0000-7000-8000-000000000004",
+                "expires_at": "2026-12-15T08:30:00+00:00",
+                "timezone": "Europe/Berlin",
+                "link": "http://app.example/accept-invitation?token=abc",
+                "token": "abc",
+            }),
             "email_verification" | "password_reset" => serde_json::json!({
                 "full_name": "Ada",
                 "expires_at": "2026-12-09T08:30:00Z",
@@ -192,6 +237,20 @@ mod tests {
             rendered.subject,
             "Harbor Pilates: you are booked for Reformer <Level 2> & Core"
         );
+    }
+
+    #[test]
+    fn other_times_are_shown_local_to_the_studio_too() {
+        let rendered = render("booking_blocked", sample("booking_blocked")).expect("renders");
+        assert!(
+            rendered
+                .subject
+                .ends_with("paused until Tue 15 Dec 2026, 09:30 (Europe/Berlin)"),
+            "{}",
+            rendered.subject
+        );
+        let rendered = render("password_changed", sample("password_changed")).expect("renders");
+        assert!(rendered.text.contains("Tue 8 Dec 2026, 08:30 (UTC)"));
     }
 
     #[test]

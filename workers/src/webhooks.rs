@@ -7,6 +7,7 @@
 //!   POST (no transaction open): webhook-id = delivery id, webhook-timestamp, webhook-signature
 //!   record (tenant-bound tx): webhook_attempt row ─► delivered | retry at now + backoff | failed
 //!                             410 Gone ─► Disable { reason: gone } through the aggregate
+//!                             failed for good, failing for days ─► Disable { reason: failing }
 //! ```
 //!
 //! State-based like the attendance sweep: a delivery is due because of its row, not a
@@ -55,6 +56,9 @@ pub struct DeliveryConfig {
     pub retry_base: Duration,
     /// Attempts before a delivery is `failed` (8 with a 5 s base: about 17 hours).
     pub max_attempts: u32,
+    /// An endpoint every delivery to which has failed for this long is disabled
+    /// (`disabled_reason: "failing"`) when one more delivery fails for good.
+    pub disable_after: Duration,
     /// Per-attempt HTTP timeout (connect, send, answer).
     pub timeout: Duration,
     /// Attempts in flight at once.
@@ -69,6 +73,7 @@ impl DeliveryConfig {
             poll_interval: Duration::from_secs(1),
             retry_base: Duration::from_secs(5),
             max_attempts: 8,
+            disable_after: Duration::from_secs(5 * 24 * 3600),
             timeout: Duration::from_secs(10),
             concurrency: 8,
         }
@@ -361,25 +366,38 @@ impl DeliveryWorker {
         .execute(&mut *tx)
         .await
         .context("moving the delivery on")?;
-        if attempt.status == Some(410) {
-            // The receiver asked us to stop: the endpoint is disabled through its
-            // aggregate, in this transaction, so no further delivery is made to it.
+        // The receiver asked us to stop, or it has not taken a delivery for days: the
+        // endpoint is disabled through its aggregate, in this transaction, so no further
+        // delivery is made to it (and the studio's owners are told, by the projector).
+        let disable = if attempt.status == Some(410) {
+            Some(DisableReason::Gone)
+        } else if state == "failed" {
+            let since = infra::webhooks::failing_since(&mut tx, d.tenant, d.endpoint)
+                .await
+                .context("reading how long the endpoint has failed")?;
+            let limit = chrono::Duration::from_std(self.config.disable_after)
+                .unwrap_or(chrono::Duration::MAX);
+            since
+                .is_some_and(|since| chrono::Utc::now() - since >= limit)
+                .then_some(DisableReason::Failing)
+        } else {
+            None
+        };
+        if let Some(reason) = disable {
             let bus = CommandBus::<WebhookEndpoint>::new(self.pool.clone(), ());
             let meta = CommandMetadata::system(d.tenant, "webhooks", Some(d.id.to_string()));
             let disabled = bus
                 .execute_in(
                     &mut tx,
                     &d.endpoint.to_string(),
-                    WebhookEndpointCommand::Disable {
-                        reason: DisableReason::Gone,
-                    },
+                    WebhookEndpointCommand::Disable { reason },
                     None,
                     &meta,
                 )
                 .await;
             if let Err(e) = disabled {
                 // Deleted meanwhile: nothing left to disable.
-                warn!(endpoint = %d.endpoint, error = %e, "could not disable a gone webhook endpoint");
+                warn!(endpoint = %d.endpoint, error = %e, "could not disable a webhook endpoint");
             }
         }
         tx.commit().await.context("committing the attempt")?;

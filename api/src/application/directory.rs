@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use domain::account::AccountId;
 use domain::client::{ClientCommand, ClientId};
 use domain::policy;
-use domain::studio::{StudioId, StudioSettings};
+use domain::studio::StudioId;
 use domain::trainer_calendar::Busy;
 use domain::values::{DisplayName, Email};
 use uuid::Uuid;
@@ -73,21 +73,8 @@ pub async fn resolve_client(
     Ok(ClientRef {
         id,
         own,
-        blocked_until: blocked_until(&settings, strikes, last),
+        blocked_until: settings.blocked_until(u64::try_from(strikes).unwrap_or(0), last),
     })
-}
-
-fn blocked_until(
-    settings: &StudioSettings,
-    strikes: i64,
-    last: Option<DateTime<Utc>>,
-) -> Option<DateTime<Utc>> {
-    match last {
-        Some(last) if strikes >= i64::from(settings.strike_limit) => {
-            Some(last + chrono::Duration::days(i64::from(settings.strike_block_days)))
-        }
-        _ => None,
-    }
 }
 
 /// A client record's owner and assigned trainers (`None`: no such record here).

@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::application::directory;
-use crate::auth::{new_opaque_token, session_revoked, sha256_hex, Caller};
+use crate::auth::{session_revoked, Caller};
 use crate::command::{CommandTx, Reply};
 use crate::context::RequestContext;
 use crate::error::{ApiError, Problem};
@@ -154,7 +154,8 @@ pub struct AddMemberResult {
 pub struct CreatedInvitation {
     pub id: Uuid,
     /// Single-use secret for the invitee (POST /api/v1/invitations/accept, signed in with
-    /// a verified account of the invited address). Shown once; only its hash is stored.
+    /// a verified account of the invited address), also mailed to the invited address.
+    /// Only its hash is stored.
     pub token: String,
     pub expires_at: DateTime<Utc>,
 }
@@ -181,8 +182,13 @@ pub async fn add_member(
     let email = Email::parse(&body.email).map_err(|e| ApiError::invalid_field("email", e))?;
     let mut cmd = CommandTx::begin(&state, &user, &ctx, studio).await?;
     cmd.require(Action::ManageMembers)?;
-    let (token, token_hash) = new_opaque_token()?;
+    // Derived, not random: the worker mails the invitee the same token.
+    let key = state.config.link_key.as_ref().ok_or_else(|| {
+        ApiError::Internal(anyhow::anyhow!("no ACCOUNT_LINK_KEY: invitations are off"))
+    })?;
     let invitation_id = Uuid::now_v7();
+    let token = key.invitation_token(invitation_id);
+    let token_hash = infra::links::token_hash(&token);
     let expires_at = Utc::now() + chrono::Duration::days(INVITATION_TTL_DAYS);
     let command = StudioCommand::InviteMember {
         actor: AccountId(user.account_id),
@@ -384,7 +390,7 @@ pub async fn accept_invitation(
     ctx: RequestContext,
     AppJson(body): AppJson<AcceptInvitation>,
 ) -> Result<Response, ApiError> {
-    let hash = sha256_hex(body.token.trim());
+    let hash = infra::links::token_hash(&body.token);
     let (studio, email, verified): (Option<Uuid>, Option<String>, Option<bool>) = sqlx::query_as(
         "SELECT repstream_invitation_tenant($1), a.email, a.email_verified_at IS NOT NULL \
          FROM (SELECT 1) one LEFT JOIN account a ON a.id = $2",

@@ -17,7 +17,8 @@ pub use error::AccountError;
 pub use events::AccountEvent;
 pub use preferences::{
     DailyDigest, Muted, NotificationPreferences, NotifyChannel, QuietHours, APPOINTMENT_REMINDER,
-    CLASS_REMINDER, DAILY_DIGEST, OPTIONAL_KINDS, STAFF_ACTIVITY,
+    BOOKING_BLOCKED, CLASS_REMINDER, DAILY_DIGEST, INVITATION, OPTIONAL_KINDS, PASSWORD_CHANGED,
+    STAFF_ACTIVITY, WEBHOOK_DISABLED,
 };
 
 use serde::{Deserialize, Serialize};

@@ -22,6 +22,22 @@ pub const STAFF_ACTIVITY: &str = "staff_activity";
 /// The notification type of the daily digest of staff activity.
 pub const DAILY_DIGEST: &str = "daily_digest";
 
+/// The notification type of a booking block starting (a strike reached the studio's
+/// limit). Not optional: it tells why booking is refused and until when.
+pub const BOOKING_BLOCKED: &str = "booking_blocked";
+
+/// The notification type telling an account's owner its password was changed (or
+/// reset). Not optional: it is how someone learns their account was taken over.
+pub const PASSWORD_CHANGED: &str = "password_changed";
+
+/// The notification type inviting someone to join a studio (mailed to the invited
+/// address with the invitation's token). Not optional: it was asked for by the studio.
+pub const INVITATION: &str = "invitation";
+
+/// The notification type telling a studio's owners and admins that a webhook endpoint
+/// was disabled (it answered `410 Gone` or kept failing). Not optional.
+pub const WEBHOOK_DISABLED: &str = "webhook_disabled";
+
 /// The notification types a person may turn off.
 pub const OPTIONAL_KINDS: &[&str] = &[
     "booking_confirmed",

@@ -161,6 +161,19 @@ impl StudioSettings {
     pub fn default_reminders() -> Vec<u32> {
         vec![24 * 60, 60]
     }
+
+    /// Until when a client with `strikes` strikes inside the strike window, the latest
+    /// at `last`, may not book: `strike_block_days` after the strike that reached the
+    /// limit (or any later one); `None` below the limit.
+    pub fn blocked_until(
+        &self,
+        strikes: u64,
+        last: Option<DateTime<Utc>>,
+    ) -> Option<DateTime<Utc>> {
+        let last = last?;
+        (strikes >= u64::from(self.strike_limit))
+            .then(|| last + chrono::Duration::days(i64::from(self.strike_block_days)))
+    }
 }
 
 impl Default for StudioSettings {

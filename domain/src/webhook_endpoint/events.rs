@@ -66,4 +66,26 @@ pub enum DisableReason {
     Staff,
     /// The receiver answered `410 Gone`: it asked us to stop.
     Gone,
+    /// Every delivery to it failed for days (the delivery worker's
+    /// `WEBHOOK_DISABLE_AFTER_DAYS`).
+    Failing,
+}
+
+impl DisableReason {
+    /// Whether the endpoint stopped on its own (staff did not disable it): the studio's
+    /// owners and admins are told.
+    pub fn is_automatic(self) -> bool {
+        match self {
+            Self::Staff => false,
+            Self::Gone | Self::Failing => true,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Staff => "staff",
+            Self::Gone => "gone",
+            Self::Failing => "failing",
+        }
+    }
 }

@@ -12,6 +12,7 @@ mod event_store;
 mod identity;
 mod inbox;
 mod metrics;
+mod notices;
 mod notifications;
 mod ops;
 mod outage;

@@ -355,6 +355,9 @@ async fn a_410_disables_the_endpoint_and_nothing_more_is_sent() -> anyhow::Resul
     .fetch_one(&env.pool)
     .await?;
     assert_eq!(actor, "system:webhooks");
+    // The owner hears of it, by email and in the app.
+    let notice = owner_notice(&env, &app, &owner).await?;
+    assert!(notice.contains("410 Gone"), "{notice}");
 
     // Nothing more: neither new events nor a test reach it.
     book(&app, &owner, studio).await?;
@@ -392,6 +395,89 @@ async fn a_410_disables_the_endpoint_and_nothing_more_is_sent() -> anyhow::Resul
         || async { Ok((receiver.received().len() == 2).then_some(())) },
     )
     .await?;
+    Ok(())
+}
+
+/// The owner's email that a webhook endpoint was disabled (the body), once it came, and
+/// the same notice in their inbox.
+async fn owner_notice(env: &TestEnv, app: &TestApp, owner: &TestUser) -> anyhow::Result<String> {
+    let notices = || {
+        env.mails_to(&owner.email)
+            .into_iter()
+            .filter(|(subject, _)| subject.contains("a webhook endpoint was disabled"))
+            .collect::<Vec<_>>()
+    };
+    let mail = eventually(Duration::from_secs(30), "the owner's notice", || async {
+        Ok(notices().into_iter().next())
+    })
+    .await?;
+    let inbox = eventually(
+        Duration::from_secs(10),
+        "the notice in the inbox",
+        || async {
+            let (s, body) = app
+                .call(Method::GET, "/api/v1/me/notifications", owner, None)
+                .await?;
+            anyhow::ensure!(s == 200, "{s} {body}");
+            let items = body["items"].as_array().cloned().unwrap_or_default();
+            Ok(items.into_iter().find(|n| n["kind"] == "webhook_disabled"))
+        },
+    )
+    .await?;
+    assert_eq!(inbox["kind"], "webhook_disabled", "{inbox}");
+    assert_eq!(notices().len(), 1, "told once");
+    Ok(mail.1)
+}
+
+/// An endpoint whose every delivery failed for longer than the limit (here: no grace at
+/// all) is disabled when one more delivery fails for good, and the owner is told; one
+/// that staff disabled themselves tells nobody.
+#[tokio::test]
+async fn an_endpoint_that_keeps_failing_is_disabled_and_its_owner_told_unlike_one_staff_disabled(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_api().await?;
+    env.spawn_relay();
+    env.spawn_projector();
+    env.spawn_worker();
+    let mut config = env.webhook_config();
+    config.max_attempts = 2;
+    config.disable_after = Duration::ZERO;
+    env.spawn_webhooks(config)?;
+    let receiver = Receiver::start(&[500; 10]).await?;
+    let owner = app.user("Failing Owner").await?;
+    let studio = app.create_studio(&owner, "Failing Studio").await?;
+    let base = format!("/api/v1/studios/{studio}/webhooks");
+    let (quiet, _) = register(&app, &owner, studio, &receiver.url(), &["*"]).await?;
+    let (s, body) = app
+        .call(
+            Method::PATCH,
+            &format!("{base}/{quiet}"),
+            &owner,
+            Some(json!({"enabled": false})),
+        )
+        .await?;
+    assert_eq!(s, 200, "{body}");
+    let (hook, _) = register(&app, &owner, studio, &receiver.url(), &["*"]).await?;
+    let (s, _) = send_test(&app, &owner, studio, hook).await?;
+    assert_eq!(s, 202);
+    let view = eventually(Duration::from_secs(30), "the endpoint disabled", || async {
+        let (s, view) = app
+            .call(Method::GET, &format!("{base}/{hook}"), &owner, None)
+            .await?;
+        Ok((s == 200 && view["enabled"] == false).then_some(view))
+    })
+    .await?;
+    assert_eq!(view["disabled_reason"], "failing", "{view}");
+    let log = deliveries(&app, &owner, studio, hook).await?;
+    assert_eq!(
+        (log[0]["state"].as_str(), log[0]["attempts"].as_i64()),
+        (Some("failed"), Some(2)),
+        "{log:?}"
+    );
+    let notice = owner_notice(&env, &app, &owner).await?;
+    assert!(notice.contains("has failed since"), "{notice}");
+    assert!(notice.contains(&hook.to_string()), "{notice}");
     Ok(())
 }
 
