@@ -152,7 +152,10 @@ cat <<BANNER
    Metrics   http://127.0.0.1:{$M_API,$M_RELAY,$M_PROJECTOR,$M_WORKERS}/metrics (api, relay, projector, workers)
    Outbox    target/debug/repstream-outbox-relay status | parked list
    Mailbox   $API/dev/mailbox (every mail the workers sent: verification and reset links,
-             booking confirmations, reminders; .eml files in $MAILBOX_DIR)
+             booking confirmations, waitlist places, reminders — today's Express Core
+             reminds Cara within minutes; .eml files in $MAILBOX_DIR)
+   Inbox     sign in as the owner, GET $API/api/v1/me/notifications (who booked and who
+             waits in her Express Core; live: .../me/notifications/stream)
 
  Demo data:
 $(printf '%s\n' "$SEED_OUT" | sed 's/^/   /')

@@ -260,12 +260,83 @@ pub async fn seed(state: &AppState) -> anyhow::Result<SeedReport> {
     })
 }
 
+/// A demo class: its id derives from `key`, so re-running the seed finds it.
+struct DemoClass {
+    key: String,
+    title: &'static str,
+    class_type_id: Option<Uuid>,
+    starts_at: chrono::DateTime<chrono::Utc>,
+    duration_minutes: u32,
+    capacity: u32,
+    location_id: LocationId,
+    instructor: AccountId,
+    policy: BookingPolicy,
+}
+
+/// Schedules `class` (unless an earlier run did) and books `bookers` into it in order
+/// (the spots first, then the waitlist).
+async fn seed_class(
+    state: &AppState,
+    actor: &str,
+    class: &DemoClass,
+    bookers: &[Uuid],
+) -> anyhow::Result<()> {
+    let class_id = Uuid::new_v5(&DEMO_STUDIO_ID, class.key.as_bytes());
+    let bus = state.bus::<domain::class::Class>();
+    let schedule = ClassCommand::Schedule {
+        class_id: ClassId(class_id),
+        studio_id: StudioId(DEMO_STUDIO_ID),
+        title: class.title.to_owned(),
+        class_type_id: class.class_type_id,
+        starts_at: class.starts_at,
+        duration_minutes: class.duration_minutes,
+        capacity: class.capacity,
+        location_id: Some(class.location_id),
+        instructor_id: Some(class.instructor),
+        schedule_id: None,
+        policy: class.policy,
+    };
+    match bus
+        .execute(
+            &class_id.to_string(),
+            schedule,
+            None,
+            meta(DEMO_STUDIO_ID, actor),
+        )
+        .await
+    {
+        Ok(_) | Err(CommandError::Rejected(ClassError::AlreadyExists)) => {}
+        Err(e) => anyhow::bail!("seeding class {}: {e}", class.key),
+    }
+    for client in bookers {
+        let book = ClassCommand::Book {
+            booking_id: BookingId(Uuid::new_v5(&class_id, client.as_bytes())),
+            client_id: ClientId(*client),
+            now: chrono::Utc::now(),
+            blocked_until: None,
+        };
+        match bus
+            .execute(
+                &class_id.to_string(),
+                book,
+                None,
+                meta(DEMO_STUDIO_ID, actor),
+            )
+            .await
+        {
+            Ok(_) | Err(CommandError::Rejected(ClassError::AlreadyBooked)) => {}
+            Err(e) => anyhow::bail!("seeding a booking for {}: {e}", class.key),
+        }
+    }
+    Ok(())
+}
+
 /// A week of classes from tomorrow (studio time): Sunrise Reformer every morning, a
 /// Strength Circuit on Tuesday and Thursday evenings. Cara books the mornings, Colin the
 /// evenings; tomorrow's first class has one spot, so Colin is on its waitlist. Ids are
 /// derived from the date, so re-running adds only the days not seeded yet.
 async fn seed_week(state: &AppState, actor: &str, people: &[Uuid]) -> anyhow::Result<()> {
-    use chrono::{Datelike, NaiveTime, TimeZone, Weekday};
+    use chrono::{Datelike, NaiveTime, TimeZone, Timelike, Weekday};
     let tz: chrono_tz::Tz = "Europe/Berlin"
         .parse()
         .map_err(|_| anyhow::anyhow!("zone"))?;
@@ -323,6 +394,34 @@ async fn seed_week(state: &AppState, actor: &str, people: &[Uuid]) -> anyhow::Re
         }
         types.insert(name, id);
     }
+    let class =
+        |key: String, title: &'static str, starts_at, minutes, capacity, instructor| DemoClass {
+            key,
+            title,
+            class_type_id: types.get(title).copied(),
+            starts_at,
+            duration_minutes: minutes,
+            capacity,
+            location_id: LocationId(location),
+            instructor: AccountId(instructor),
+            policy,
+        };
+    // A class in a little over an hour, taught by Olivia, one spot: Cara is booked,
+    // Colin waits. Within minutes of `make run` the mailbox holds Cara's 1 h reminder
+    // besides the confirmations and the waitlist mail, and Olivia's inbox tells her who
+    // booked and who waits. One per day (a re-run the same day finds it).
+    let now = chrono::Utc::now();
+    let soon = now + chrono::Duration::minutes(65 - i64::from(now.minute() % 5));
+    let soon = soon.with_second(0).unwrap_or(soon);
+    let express = class(
+        format!("demo-express-{today}"),
+        "Express Core",
+        soon,
+        30,
+        1,
+        people[0],
+    );
+    seed_class(state, actor, &express, &[clients[0], clients[1]]).await?;
     for day in 1..=7 {
         let date = today + chrono::Duration::days(day);
         let mut slots = vec![(
@@ -331,69 +430,28 @@ async fn seed_week(state: &AppState, actor: &str, people: &[Uuid]) -> anyhow::Re
             0,
             50,
             if day == 1 { 1 } else { 6 },
-            vec![0usize],
+            vec![clients[0]],
         )];
         if matches!(date.weekday(), Weekday::Tue | Weekday::Thu) {
-            slots.push(("Strength Circuit", 18, 30, 45, 10, vec![1usize]));
+            slots.push(("Strength Circuit", 18, 30, 45, 10, vec![clients[1]]));
         }
         if day == 1 {
-            slots[0].5.push(1); // Colin joins the waitlist of the full first class
+            slots[0].5.push(clients[1]); // Colin joins the waitlist of the full first class
         }
         for (title, h, m, minutes, capacity, bookers) in slots {
             let local = date.and_time(NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default());
             let Some(starts_at) = tz.from_local_datetime(&local).earliest() else {
                 continue;
             };
-            let key = format!("demo-class-{date}-{h:02}{m:02}");
-            let class_id = Uuid::new_v5(&DEMO_STUDIO_ID, key.as_bytes());
-            let schedule = ClassCommand::Schedule {
-                class_id: ClassId(class_id),
-                studio_id: StudioId(DEMO_STUDIO_ID),
-                title: title.to_owned(),
-                class_type_id: types.get(title).copied(),
-                starts_at: starts_at.with_timezone(&chrono::Utc),
-                duration_minutes: minutes,
+            let demo = class(
+                format!("demo-class-{date}-{h:02}{m:02}"),
+                title,
+                starts_at.with_timezone(&chrono::Utc),
+                minutes,
                 capacity,
-                location_id: Some(LocationId(location)),
-                instructor_id: Some(AccountId(people[1])),
-                schedule_id: None,
-                policy,
-            };
-            match state
-                .bus::<domain::class::Class>()
-                .execute(
-                    &class_id.to_string(),
-                    schedule,
-                    None,
-                    meta(DEMO_STUDIO_ID, actor),
-                )
-                .await
-            {
-                Ok(_) | Err(CommandError::Rejected(ClassError::AlreadyExists)) => {}
-                Err(e) => anyhow::bail!("seeding class {key}: {e}"),
-            }
-            for who in bookers {
-                let booking = Uuid::new_v5(&class_id, clients[who].as_bytes());
-                let book = ClassCommand::Book {
-                    booking_id: BookingId(booking),
-                    client_id: ClientId(clients[who]),
-                    now: chrono::Utc::now(),
-                    blocked_until: None,
-                };
-                match state
-                    .bus::<domain::class::Class>()
-                    .execute(
-                        &class_id.to_string(),
-                        book,
-                        None,
-                        meta(DEMO_STUDIO_ID, actor),
-                    )
-                    .await
-                {
-                    Ok(_) | Err(CommandError::Rejected(ClassError::AlreadyBooked)) => {}
-                    Err(e) => anyhow::bail!("seeding a booking for {key}: {e}"),
-                }
-            }
+                people[1],
+            );
+            seed_class(state, actor, &demo, &bookers).await?;
         }
     }
     Ok(())

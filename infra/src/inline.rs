@@ -56,7 +56,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, sqlx::Er
     serde_json::to_value(value).map_err(|e| sqlx::Error::Encode(Box::new(e)))
 }
 
-/// `studio_profile` (zone, settings) and `studio_location`.
+/// `studio_profile` (name, zone, settings) and `studio_location`.
 pub struct StudioDirectory;
 
 #[async_trait]
@@ -69,15 +69,23 @@ impl TxHook for StudioDirectory {
     ) -> Result<(), sqlx::Error> {
         for event in events.iter().filter(|e| e.aggregate_type == "studio") {
             match decode::<StudioEvent>(event)? {
-                StudioEvent::StudioCreated { timezone, .. } => {
+                StudioEvent::StudioCreated { name, timezone, .. } => {
                     sqlx::query(
-                        "INSERT INTO studio_profile (tenant_id, timezone, settings) VALUES ($1, $2, $3)",
+                        "INSERT INTO studio_profile (tenant_id, timezone, settings, name) VALUES ($1, $2, $3, $4)",
                     )
                     .bind(tenant)
                     .bind(timezone.as_str())
                     .bind(to_json(&domain::studio::StudioSettings::default())?)
+                    .bind(name.to_string())
                     .execute(&mut *conn)
                     .await?;
+                }
+                StudioEvent::StudioRenamed { name } => {
+                    sqlx::query("UPDATE studio_profile SET name = $2 WHERE tenant_id = $1")
+                        .bind(tenant)
+                        .bind(name.to_string())
+                        .execute(&mut *conn)
+                        .await?;
                 }
                 StudioEvent::StudioSettingsUpdated { settings } => {
                     sqlx::query("UPDATE studio_profile SET settings = $2 WHERE tenant_id = $1")
@@ -113,8 +121,7 @@ impl TxHook for StudioDirectory {
                     .execute(&mut *conn)
                     .await?;
                 }
-                StudioEvent::StudioRenamed { .. }
-                | StudioEvent::MemberAdded { .. }
+                StudioEvent::MemberAdded { .. }
                 | StudioEvent::MemberInvited { .. }
                 | StudioEvent::InvitationAccepted { .. }
                 | StudioEvent::InvitationRevoked { .. }
@@ -126,7 +133,7 @@ impl TxHook for StudioDirectory {
     }
 }
 
-/// `client_record`: who a client record belongs to, its email, its trainers.
+/// `client_record`: who a client record belongs to, its name and email, its trainers.
 pub struct ClientDirectory;
 
 #[async_trait]
@@ -141,14 +148,19 @@ impl TxHook for ClientDirectory {
             let client = stream_uuid(event)?;
             let query = match decode::<ClientEvent>(event)? {
                 ClientEvent::ClientRegistered {
-                    email, account_id, ..
+                    email,
+                    account_id,
+                    full_name,
+                    ..
                 } => sqlx::query(
-                    "INSERT INTO client_record (tenant_id, client_id, account_id, email) VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO client_record (tenant_id, client_id, account_id, email, full_name) \
+                     VALUES ($1, $2, $3, $4, $5)",
                 )
                 .bind(tenant)
                 .bind(client)
                 .bind(account_id.map(|a| a.0))
-                .bind(email.map(|e| e.as_str().to_owned())),
+                .bind(email.map(|e| e.as_str().to_owned()))
+                .bind(full_name.to_string()),
                 ClientEvent::AccountLinked { account_id } => sqlx::query(
                     "UPDATE client_record SET account_id = $3 WHERE tenant_id = $1 AND client_id = $2",
                 )

@@ -12,8 +12,8 @@ use infra::jobs::{Channel, NotificationJob};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-/// The studio as notifications show it: its name (from its view), time zone and
-/// policies (from the directory written with its events: what its commands decided on).
+/// The studio as notifications show it: its name, time zone and policies, from the
+/// directory written with its events (never behind them, unlike its view).
 pub(crate) struct Studio {
     pub name: String,
     pub timezone: String,
@@ -34,9 +34,10 @@ pub(crate) async fn client_jobs(
     let ids: Vec<Uuid> = clients.iter().map(|c| c.0).collect();
     let reachable: HashMap<Uuid, (Option<String>, Option<Uuid>)> =
         sqlx::query_as::<_, (Uuid, Option<String>, Option<Uuid>)>(
-            "SELECT id, doc->>'email', (doc->>'account_id')::uuid FROM client_view \
-             WHERE id = ANY($1) AND (doc->>'email' IS NOT NULL OR doc->>'account_id' IS NOT NULL)",
+            "SELECT client_id, email, account_id FROM client_record \
+             WHERE tenant_id = $1 AND client_id = ANY($2) AND (email IS NOT NULL OR account_id IS NOT NULL)",
         )
+        .bind(envelope.tenant_id)
         .bind(&ids)
         .fetch_all(&mut *conn)
         .await
@@ -77,15 +78,12 @@ pub(crate) async fn client_jobs(
 
 pub(crate) async fn studio(conn: &mut PgConnection, tenant: Uuid) -> anyhow::Result<Studio> {
     let (name, timezone, settings): (Option<String>, Option<String>, Option<serde_json::Value>) =
-        sqlx::query_as(
-            "SELECT (SELECT doc->>'name' FROM studio_view WHERE id = $1), p.timezone, p.settings \
-             FROM studio_profile p WHERE p.tenant_id = $1",
-        )
-        .bind(tenant)
-        .fetch_optional(&mut *conn)
-        .await
-        .context("looking up the studio")?
-        .unwrap_or((None, None, None));
+        sqlx::query_as("SELECT name, timezone, settings FROM studio_profile WHERE tenant_id = $1")
+            .bind(tenant)
+            .fetch_optional(&mut *conn)
+            .await
+            .context("looking up the studio")?
+            .unwrap_or((None, None, None));
     Ok(Studio {
         name: name.unwrap_or_else(|| "your studio".to_owned()),
         timezone: timezone.unwrap_or_else(|| "UTC".to_owned()),
@@ -318,7 +316,7 @@ pub(crate) async fn staff_jobs(
 ) -> anyhow::Result<Vec<NotificationJob>> {
     let (email, client_name): (Option<String>, Option<String>) = sqlx::query_as(
         "SELECT repstream_staff_email($1, $2), \
-                (SELECT doc->>'full_name' FROM client_view WHERE id = $3)",
+                (SELECT full_name FROM client_record WHERE tenant_id = $1 AND client_id = $3)",
     )
     .bind(envelope.tenant_id)
     .bind(activity.staff)

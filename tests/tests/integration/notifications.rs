@@ -363,3 +363,96 @@ async fn a_new_instructor_is_announced_to_everyone_booked_or_waiting() -> anyhow
     }
     Ok(())
 }
+
+/// Notifications are addressed from the directory written with the events, never from a
+/// view: here the projector runs without `client_view` and `studio_view` at all (as if
+/// the client's and the studio's streams lagged behind the class's), and the booking
+/// still reaches the client in the studio's name, and the instructor by the client's.
+#[tokio::test]
+async fn a_booking_reaches_client_and_instructor_by_name_before_any_view_has_them(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_api().await?;
+    env.spawn_relay();
+    env.spawn_worker();
+    let projections = projector::all_projections()
+        .into_iter()
+        .filter(|p| !matches!(p.name(), "client_view" | "studio_view"))
+        .collect();
+    let lagging = projector::Projector::new(
+        env.projector_pool.clone(),
+        projections,
+        env.sqs.clone(),
+        env.notifications_queue.clone(),
+    );
+    let config = env.consumer_config(&env.events_queue);
+    let token = env.shutdown.child_token();
+    tokio::spawn(projector::run(lagging, env.sqs.clone(), config, token));
+
+    let owner = app.user("Directory Owner").await?;
+    let studio = app.create_studio(&owner, "Directory Studio").await?;
+    let (s, client) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{studio}/clients"),
+            &owner,
+            Some(json!({"full_name": "Dora Direct", "email": "dora@clients.example"})),
+        )
+        .await?;
+    assert_eq!(s, 201, "{client}");
+    let (s, class) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{studio}/classes"),
+            &owner,
+            Some(
+                json!({"title": "Directory Flow", "starts_at": Utc::now() + Span::days(2),
+                "duration_minutes": 50, "capacity": 4, "instructor_id": owner.id}),
+            ),
+        )
+        .await?;
+    assert_eq!(s, 201, "{class}");
+    let (s, booking) = app
+        .call(
+            Method::POST,
+            &format!(
+                "/api/v1/studios/{studio}/classes/{}/bookings",
+                class["id"].as_str().unwrap_or_default()
+            ),
+            &owner,
+            Some(json!({"client_id": client["id"]})),
+        )
+        .await?;
+    assert_eq!(s, 201, "{booking}");
+
+    let found = |to: &str, subject: &str| {
+        env.mails_to(to)
+            .into_iter()
+            .find(|(s, _)| s.contains(subject))
+    };
+    let confirmation = eventually(Duration::from_secs(30), "the confirmation", || async {
+        Ok(found("dora@clients.example", "you are booked"))
+    })
+    .await?;
+    assert_eq!(
+        confirmation.0,
+        "Directory Studio: you are booked for Directory Flow"
+    );
+    let activity = eventually(
+        Duration::from_secs(30),
+        "the instructor's notice",
+        || async { Ok(found(&owner.email, "booked")) },
+    )
+    .await?;
+    assert_eq!(
+        activity.0,
+        "Directory Studio: Dora Direct booked (Directory Flow)"
+    );
+    let views: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM client_view) + (SELECT count(*) FROM studio_view)",
+    )
+    .fetch_one(&env.pool)
+    .await?;
+    assert_eq!(views, 0, "no view was ever written");
+    Ok(())
+}
