@@ -21,6 +21,7 @@ pub mod class;
 pub mod class_type;
 pub mod client;
 pub mod error;
+pub mod health;
 pub mod policy;
 pub mod scheduling;
 pub mod studio;
