@@ -58,7 +58,9 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
         (name = "audit", description = "Who did what"),
         (name = "operations", description = "Health and readiness")
     ),
-    components(schemas(Problem, FieldError, OAuthError)),
+    // `Recommendation`: what the AI pipeline (or its rules engine) answers a health
+    // intake with; published before its endpoints so integrators can build on it.
+    components(schemas(Problem, FieldError, OAuthError, domain::health::Recommendation)),
     modifiers(&BearerScheme, &WebhookCatalogue)
 )]
 pub struct ApiDoc;
@@ -549,6 +551,29 @@ mod tests {
 
     fn document() -> Value {
         serde_json::to_value(crate::openapi_document()).expect("the document serialises")
+    }
+
+    #[test]
+    fn the_health_intake_and_the_recommendation_schema_are_published() {
+        let doc = document();
+        let schemas = &doc["components"]["schemas"];
+        let recommendation = &schemas["Recommendation"]["properties"];
+        for field in [
+            "summary",
+            "medical_clearance",
+            "contraindications",
+            "focus_areas",
+            "intensity",
+            "first_week",
+            "follow_up_questions",
+        ] {
+            assert!(recommendation[field].is_object(), "Recommendation.{field}");
+        }
+        assert!(schemas["HealthSubmission"]["properties"]["parq"].is_object());
+        assert!(
+            schemas["Contraindication"].is_object(),
+            "nested schemas too"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use domain::account::{AccountCommand, AccountId, MailedLink, PLATFORM_TENANT};
 use domain::class::{BookingId, ClassCommand, ClassError, ClassId};
 use domain::class_type::{ClassTypeCommand, ClassTypeDetails, ClassTypeError, ClassTypeId};
-use domain::client::{ClientCommand, ClientError, ClientId, HealthIntake};
+use domain::client::{ClientCommand, ClientError, ClientId};
 use domain::policy::Role;
 use domain::scheduling::BookingPolicy;
 use domain::studio::{LocationId, StudioCommand, StudioError, StudioId, StudioSettings};
@@ -229,18 +229,37 @@ pub async fn seed(state: &AppState) -> anyhow::Result<SeedReport> {
             Err(e) => anyhow::bail!("seeding client {name}: {e}"),
         }
         if n == 3 {
-            let intake = HealthIntake {
-                medical_conditions: vec!["mild asthma".to_owned()],
-                injuries: vec!["left knee meniscus (2024), cleared for exercise".to_owned()],
-                medications: vec!["salbutamol inhaler as needed".to_owned()],
-                allergies: vec![],
-                notes: Some(
-                    "Prefers low-impact progressions; avoid deep knee flexion under load."
-                        .to_owned(),
-                ),
+            // Cara's intake: asthma, a recovering left knee, an inhaler; under the
+            // studio's standard consent text.
+            use domain::health::{
+                BodyArea, ConditionEntry, DateOrMonthsAgo, FitnessLevel, HealthSubmission, Injury,
+                InjuryStatus, MedicalCondition, Medication, Side,
             };
+            let consent = domain::health::ConsentText::standard();
+            let mut intake = HealthSubmission::new(consent.given_at(chrono::Utc::now()));
+            intake.conditions.push(ConditionEntry {
+                kind: MedicalCondition::Asthma,
+                detail: Some("mild, exercise-induced".to_owned()),
+            });
+            intake.injuries.push(Injury {
+                area: BodyArea::Knee,
+                side: Side::Left,
+                when: Some(DateOrMonthsAgo::MonthsAgo(8)),
+                status: InjuryStatus::Recovering,
+                note: Some("meniscus, physio cleared light training".to_owned()),
+            });
+            intake.medications.push(Medication {
+                name: "salbutamol inhaler".to_owned(),
+                purpose: Some("asthma, as needed".to_owned()),
+                flags: Vec::new(),
+            });
+            intake.fitness_level = Some(FitnessLevel::Intermediate);
+            intake.limitations = Some("Prefers low-impact progressions.".to_owned());
             for command in [
-                ClientCommand::RecordHealthIntake { intake },
+                ClientCommand::SubmitHealthIntake {
+                    submission: Box::new(intake),
+                    current_consent: consent.version,
+                },
                 ClientCommand::AssignTrainer {
                     trainer_id: AccountId(ids[1]),
                 },

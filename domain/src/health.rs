@@ -42,7 +42,7 @@ pub mod rules;
 #[cfg(test)]
 mod tests;
 
-pub use consent::{Consent, ConsentText};
+pub use consent::{Consent, ConsentText, STANDARD_CONSENT_TEXT};
 pub use intake::{
     BodyArea, ConditionEntry, DateOrMonthsAgo, Delivery, FitnessLevel, HealthSubmission, Injury,
     InjuryStatus, Maternity, MedicalCondition, Medication, MedicationFlag, PainArea, ParqAnswer,

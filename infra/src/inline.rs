@@ -181,7 +181,9 @@ impl TxHook for ClientDirectory {
                 .bind(tenant)
                 .bind(client)
                 .bind(trainer_id.0),
-                ClientEvent::HealthIntakeRecorded { .. } => continue,
+                ClientEvent::HealthIntakeRecorded { .. }
+                | ClientEvent::HealthIntakeSubmitted { .. }
+                | ClientEvent::HealthConsentWithdrawn { .. } => continue,
             };
             query.execute(&mut *conn).await?;
         }

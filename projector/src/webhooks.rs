@@ -153,6 +153,8 @@ fn client_event(client_id: &str, event: ClientEvent) -> Option<(&'static str, Va
             }),
         )),
         ClientEvent::HealthIntakeRecorded { .. }
+        | ClientEvent::HealthIntakeSubmitted { .. }
+        | ClientEvent::HealthConsentWithdrawn { .. }
         | ClientEvent::TrainerAssigned { .. }
         | ClientEvent::TrainerUnassigned { .. }
         | ClientEvent::AccountLinked { .. } => None,

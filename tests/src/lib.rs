@@ -727,6 +727,15 @@ impl TestApp {
     }
 }
 
+/// A valid `PUT …/clients/{id}/health` body: every PAR-Q+ answer "no", under the
+/// studio's standard consent text (version 1), with `limitations`.
+pub fn intake_body(limitations: &str) -> serde_json::Value {
+    let consent = domain::health::ConsentText::standard().given_at(chrono::Utc::now());
+    let mut intake = domain::health::HealthSubmission::new(consent);
+    intake.limitations = Some(limitations.to_owned());
+    serde_json::json!({ "intake": intake })
+}
+
 /// A signed-up, signed-in user.
 #[derive(Debug, Clone)]
 pub struct TestUser {

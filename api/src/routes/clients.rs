@@ -7,7 +7,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use domain::account::AccountId;
 use domain::client::view::ClientView;
-use domain::client::{ClientCommand, ClientId, HealthIntake};
+use domain::client::{ClientCommand, ClientId};
+use domain::health::HealthSubmission;
 use domain::policy::{Action, Relation, Role};
 use domain::studio::StudioId;
 use domain::values::{DisplayName, Email};
@@ -33,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_client, list_clients))
         .routes(routes!(get_client))
         .routes(routes!(record_health))
+        .routes(routes!(withdraw_health_consent))
         .routes(routes!(assign_trainer))
         .routes(routes!(unassign_trainer))
 }
@@ -203,11 +205,41 @@ pub async fn get_client(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordHealth {
-    pub intake: HealthIntake,
+    /// The intake form. `consent.text_version` must be the studio's current consent
+    /// text (`settings.health_consent`, version 1 while it set none);
+    /// `consent.given_at` is recorded as the server's time of this request.
+    pub intake: HealthSubmission,
     pub expected_version: Option<u64>,
 }
 
-/// Record (replace) a client's health intake.
+/// May the caller record or withdraw `client`'s health data? The client themselves,
+/// their assigned trainers and owners/admins may; someone who may not even see the
+/// record gets `404` (nothing is revealed), the others `403`.
+async fn authorize_health(
+    cmd: &mut CommandTx,
+    member: &Membership,
+    client: Uuid,
+) -> Result<(), ApiError> {
+    // Owners/admins need no relation; the others need the record to know theirs.
+    if member.may(Action::RecordHealth, Relation::default()) {
+        return Ok(());
+    }
+    let (owner, trainers) = directory::client_record(cmd, client)
+        .await?
+        .ok_or_else(not_found)?;
+    let rel = Relation {
+        own_record: owner == Some(member.account_id),
+        assigned_trainer: trainers.contains(&member.account_id),
+    };
+    if !member.may(Action::ViewClient, rel) {
+        return Err(not_found());
+    }
+    member.require_with(Action::RecordHealth, rel)
+}
+
+/// Submit a new version of a client's health intake (PAR-Q+, conditions, injuries,
+/// surgeries, medications, pregnancy, pain, fitness level), under the studio's current
+/// consent text. The same form again is a retry and adds no version.
 #[utoipa::path(put, path = "/studios/{studio_id}/clients/{client_id}/health", tag = "clients", security(("bearer" = [])),
     params(("studio_id" = Uuid, Path, description = "Studio id"), ("client_id" = Uuid, Path, description = "Client id")),
     request_body = RecordHealth,
@@ -215,7 +247,7 @@ pub struct RecordHealth {
         (status = 200, description = "Recorded", body = Accepted),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`studio_not_found`, `client_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`validation_failed`, `invalid_health_intake` (naming the field), `consent_outdated`", body = Problem, content_type = "application/problem+json")))]
 pub async fn record_health(
     State(state): State<AppState>,
     user: Caller,
@@ -224,23 +256,14 @@ pub async fn record_health(
     AppJson(body): AppJson<RecordHealth>,
 ) -> Result<Response, ApiError> {
     let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
-    let member = cmd.member()?;
-    // Owners/admins need no relation; the others need the record to know theirs.
-    if !member.may(Action::RecordHealth, Relation::default()) {
-        let (owner, trainers) = directory::client_record(&mut cmd, path.client_id)
-            .await?
-            .ok_or_else(not_found)?;
-        let rel = Relation {
-            own_record: owner == Some(member.account_id),
-            assigned_trainer: trainers.contains(&member.account_id),
-        };
-        if !member.may(Action::ViewClient, rel) {
-            return Err(not_found());
-        }
-        member.require_with(Action::RecordHealth, rel)?;
-    }
-    let command = ClientCommand::RecordHealthIntake {
-        intake: body.intake,
+    let member = cmd.member()?.clone();
+    authorize_health(&mut cmd, &member, path.client_id).await?;
+    let current_consent = cmd.profile()?.settings.consent_text().version;
+    let mut submission = body.intake;
+    submission.consent.given_at = chrono::Utc::now();
+    let command = ClientCommand::SubmitHealthIntake {
+        submission: Box::new(submission),
+        current_consent,
     };
     let version = cmd
         .run_expecting(
@@ -248,6 +271,39 @@ pub async fn record_health(
             path.client_id,
             command,
             body.expected_version,
+        )
+        .await?
+        .outcome
+        .version;
+    cmd.commit_accepted(StatusCode::OK, path.client_id, version)
+        .await
+}
+
+/// Withdraw consent to the client's health data: the intake is hidden from staff and no
+/// longer processed until the client submits one again.
+#[utoipa::path(post, path = "/studios/{studio_id}/clients/{client_id}/health/withdraw-consent", tag = "clients", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("client_id" = Uuid, Path, description = "Client id")),
+    responses(
+        (status = 200, description = "Withdrawn (or nothing to withdraw)", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`, `client_not_found`", body = Problem, content_type = "application/problem+json")))]
+pub async fn withdraw_health_consent(
+    State(state): State<AppState>,
+    user: Caller,
+    ctx: RequestContext,
+    AppPath(path): AppPath<ClientPath>,
+) -> Result<Response, ApiError> {
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    let member = cmd.member()?.clone();
+    authorize_health(&mut cmd, &member, path.client_id).await?;
+    let command = ClientCommand::WithdrawHealthConsent {
+        at: chrono::Utc::now(),
+    };
+    let version = cmd
+        .run(
+            &state.bus::<domain::client::Client>(),
+            path.client_id,
+            command,
         )
         .await?
         .outcome

@@ -2,8 +2,9 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
-use super::{ClientCommand, ClientError, ClientEvent, ClientId, HealthIntake};
+use super::{ClientCommand, ClientError, ClientEvent, ClientId};
 use crate::account::AccountId;
+use crate::health::HealthSubmission;
 use crate::studio::StudioId;
 use crate::values::{DisplayName, Email};
 
@@ -16,7 +17,13 @@ pub struct Client {
     #[serde(default)]
     account: Option<AccountId>,
     trainers: Vec<AccountId>,
-    intake: Option<HealthIntake>,
+    /// The latest submitted intake form and its version (0: none yet).
+    #[serde(default)]
+    submission: Option<HealthSubmission>,
+    #[serde(default)]
+    intake_version: u32,
+    #[serde(default)]
+    consent_withdrawn: bool,
 }
 
 impl Aggregate for Client {
@@ -46,8 +53,19 @@ impl Aggregate for Client {
                 self.register(client_id, studio_id, full_name, email, account_id, sink)
                     .await
             }
-            ClientCommand::RecordHealthIntake { intake } => {
-                self.record_health_intake(intake, sink).await
+            ClientCommand::SubmitHealthIntake {
+                submission,
+                current_consent,
+            } => {
+                self.submit_health_intake(submission, current_consent, sink)
+                    .await
+            }
+            ClientCommand::WithdrawHealthConsent { at } => {
+                if self.submission.is_some() && !self.consent_withdrawn {
+                    sink.write(ClientEvent::HealthConsentWithdrawn { at }, self)
+                        .await;
+                }
+                Ok(())
             }
             ClientCommand::AssignTrainer { trainer_id } => {
                 self.assign_trainer(trainer_id, sink).await
@@ -70,7 +88,17 @@ impl Aggregate for Client {
                 self.account = account_id;
             }
             ClientEvent::AccountLinked { account_id } => self.account = Some(account_id),
-            ClientEvent::HealthIntakeRecorded { intake } => self.intake = Some(intake),
+            // History only: the free-text intake decides nothing.
+            ClientEvent::HealthIntakeRecorded { .. } => {}
+            ClientEvent::HealthIntakeSubmitted {
+                version,
+                submission,
+            } => {
+                self.intake_version = version;
+                self.submission = Some(*submission);
+                self.consent_withdrawn = false;
+            }
+            ClientEvent::HealthConsentWithdrawn { .. } => self.consent_withdrawn = true,
             ClientEvent::TrainerAssigned { trainer_id } => self.trainers.push(trainer_id),
             ClientEvent::TrainerUnassigned { trainer_id } => {
                 self.trainers.retain(|t| *t != trainer_id)
@@ -105,18 +133,31 @@ impl Client {
         Ok(())
     }
 
-    async fn record_health_intake(
+    async fn submit_health_intake(
         &mut self,
-        intake: HealthIntake,
+        submission: Box<HealthSubmission>,
+        current_consent: u32,
         sink: &EventSink<Self>,
     ) -> Result<(), ClientError> {
-        intake
-            .validate()
-            .map_err(|(field, message)| ClientError::InvalidIntake { field, message })?;
-        if self.intake.as_ref() != Some(&intake) {
-            sink.write(ClientEvent::HealthIntakeRecorded { intake }, self)
-                .await;
+        submission.validate().map_err(ClientError::InvalidIntake)?;
+        if submission.consent.text_version != current_consent {
+            return Err(ClientError::ConsentOutdated {
+                current: current_consent,
+            });
         }
+        // A retry of the latest form (only its moment of consent differs) adds nothing.
+        if let (Some(latest), false) = (&self.submission, self.consent_withdrawn) {
+            let mut again = (*submission).clone();
+            again.consent.given_at = latest.consent.given_at;
+            if &again == latest {
+                return Ok(());
+            }
+        }
+        let event = ClientEvent::HealthIntakeSubmitted {
+            version: self.intake_version + 1,
+            submission,
+        };
+        sink.write(event, self).await;
         Ok(())
     }
 

@@ -1,4 +1,4 @@
-use super::{ClientId, HealthIntake};
+use super::ClientId;
 use crate::account::AccountId;
 use crate::studio::StudioId;
 use crate::values::{DisplayName, Email};
@@ -12,8 +12,16 @@ pub enum ClientCommand {
         email: Option<Email>,
         account_id: Option<AccountId>,
     },
-    RecordHealthIntake {
-        intake: HealthIntake,
+    /// Submits a new version of the health intake. Its consent must be to the studio's
+    /// current consent text (`current_consent`, its version); submitting the same form
+    /// again is a no-op retry.
+    SubmitHealthIntake {
+        submission: Box<crate::health::HealthSubmission>,
+        current_consent: u32,
+    },
+    /// Withdraws consent to the health data (a no-op when there is none to withdraw).
+    WithdrawHealthConsent {
+        at: chrono::DateTime<chrono::Utc>,
     },
     AssignTrainer {
         trainer_id: AccountId,

@@ -9,11 +9,12 @@ pub enum ClientError {
     TooManyTrainers { max: usize },
     #[error("this client record belongs to another account")]
     LinkedElsewhere,
-    #[error("{field}: {message}")]
-    InvalidIntake {
-        field: &'static str,
-        message: String,
-    },
+    #[error("{0}")]
+    InvalidIntake(crate::health::FieldError),
+    #[error(
+        "the intake must be given under the studio's current consent text (version {current})"
+    )]
+    ConsentOutdated { current: u32 },
 }
 
 impl DomainError for ClientError {
@@ -23,21 +24,24 @@ impl DomainError for ClientError {
             Self::NotFound => "client_not_found",
             Self::TooManyTrainers { .. } => "too_many_trainers",
             Self::LinkedElsewhere => "client_linked_elsewhere",
-            Self::InvalidIntake { .. } => "invalid_health_intake",
+            Self::InvalidIntake(_) => "invalid_health_intake",
+            Self::ConsentOutdated { .. } => "consent_outdated",
         }
     }
 
     fn refusal(&self) -> Refusal {
         match self {
             Self::NotFound => Refusal::NotFound { what: "client" },
-            Self::InvalidIntake { field, message } => Refusal::InvalidField {
-                field: format!("intake.{field}"),
-                code: "invalid_health_intake",
-                message: message.clone(),
+            // Named by its path in the request body (`intake.pain[0].level`).
+            Self::InvalidIntake(e) => Refusal::InvalidField {
+                field: format!("intake.{}", e.path),
+                code: e.code,
+                message: e.message.clone(),
             },
-            Self::AlreadyExists | Self::TooManyTrainers { .. } | Self::LinkedElsewhere => {
-                Refusal::Rule
-            }
+            Self::AlreadyExists
+            | Self::TooManyTrainers { .. }
+            | Self::LinkedElsewhere
+            | Self::ConsentOutdated { .. } => Refusal::Rule,
         }
     }
 }

@@ -16,8 +16,21 @@ pub enum ClientEvent {
         email: Option<Email>,
         account_id: Option<AccountId>,
     },
+    /// The free-text intake of before the health form (history only: new intakes are
+    /// [`ClientEvent::HealthIntakeSubmitted`]).
     HealthIntakeRecorded {
         intake: HealthIntake,
+    },
+    /// A new version (1, 2, ..) of the client's health intake form, given under the
+    /// consent it records.
+    HealthIntakeSubmitted {
+        version: u32,
+        submission: Box<crate::health::HealthSubmission>,
+    },
+    /// The client withdrew their consent: their intake is hidden from staff and no longer
+    /// processed, until they submit again (consenting anew).
+    HealthConsentWithdrawn {
+        at: chrono::DateTime<chrono::Utc>,
     },
     TrainerAssigned {
         trainer_id: AccountId,
@@ -35,6 +48,8 @@ impl DomainEvent for ClientEvent {
         match self {
             Self::ClientRegistered { .. } => "ClientRegistered",
             Self::HealthIntakeRecorded { .. } => "HealthIntakeRecorded",
+            Self::HealthIntakeSubmitted { .. } => "HealthIntakeSubmitted",
+            Self::HealthConsentWithdrawn { .. } => "HealthConsentWithdrawn",
             Self::TrainerAssigned { .. } => "TrainerAssigned",
             Self::TrainerUnassigned { .. } => "TrainerUnassigned",
             Self::AccountLinked { .. } => "AccountLinked",

@@ -85,24 +85,121 @@ async fn trainers_are_assigned_idempotently_and_bounded() {
         .then_expect_error(ClientError::TooManyTrainers { max: MAX_TRAINERS });
 }
 
+fn submission(version: u32, minute: u32) -> Box<crate::health::HealthSubmission> {
+    use chrono::TimeZone as _;
+    let given_at = chrono::Utc
+        .with_ymd_and_hms(2026, 12, 1, 9, minute, 0)
+        .single()
+        .expect("time");
+    let mut form = crate::health::HealthSubmission::new(crate::health::Consent {
+        text_version: version,
+        given_at,
+    });
+    form.goals = Some("run a 5k".to_owned());
+    Box::new(form)
+}
+
+fn submitted(version: u32, form: Box<crate::health::HealthSubmission>) -> ClientEvent {
+    ClientEvent::HealthIntakeSubmitted {
+        version,
+        submission: form,
+    }
+}
+
 #[tokio::test]
-async fn an_oversized_intake_is_refused() {
-    let intake = HealthIntake {
-        injuries: vec!["x".repeat(201)],
-        ..HealthIntake::default()
-    };
+async fn a_submitted_intake_gets_the_next_version_and_a_retry_adds_nothing() {
+    TestFramework::<Client>::with(())
+        .given(vec![registered()])
+        .when_async(ClientCommand::SubmitHealthIntake {
+            submission: submission(1, 0),
+            current_consent: 1,
+        })
+        .await
+        .then_expect_events(vec![submitted(1, submission(1, 0))]);
+    // The same form again (consented a minute later): a retry.
+    TestFramework::<Client>::with(())
+        .given(vec![registered(), submitted(1, submission(1, 0))])
+        .when_async(ClientCommand::SubmitHealthIntake {
+            submission: submission(1, 1),
+            current_consent: 1,
+        })
+        .await
+        .then_expect_events(vec![]);
+    let mut changed = submission(1, 2);
+    changed.goals = Some("deadlift my body weight".to_owned());
+    TestFramework::<Client>::with(())
+        .given(vec![registered(), submitted(1, submission(1, 0))])
+        .when_async(ClientCommand::SubmitHealthIntake {
+            submission: changed.clone(),
+            current_consent: 1,
+        })
+        .await
+        .then_expect_events(vec![submitted(2, changed)]);
+}
+
+#[tokio::test]
+async fn an_intake_under_an_outdated_consent_text_is_refused() {
+    TestFramework::<Client>::with(())
+        .given(vec![registered()])
+        .when_async(ClientCommand::SubmitHealthIntake {
+            submission: submission(1, 0),
+            current_consent: 2,
+        })
+        .await
+        .then_expect_error(ClientError::ConsentOutdated { current: 2 });
+}
+
+#[tokio::test]
+async fn an_invalid_intake_is_refused_naming_the_field() {
+    let mut form = submission(1, 0);
+    form.goals = Some("x".repeat(4001));
     let result = TestFramework::<Client>::with(())
         .given(vec![registered()])
-        .when_async(ClientCommand::RecordHealthIntake { intake })
+        .when_async(ClientCommand::SubmitHealthIntake {
+            submission: form,
+            current_consent: 1,
+        })
         .await
         .inspect_result();
-    assert!(matches!(
-        result,
-        Err(ClientError::InvalidIntake {
-            field: "injuries",
-            ..
+    match result {
+        Err(ClientError::InvalidIntake(e)) => assert!(e.path.starts_with("goals"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn consent_is_withdrawn_once_and_given_again_by_a_new_submission() {
+    let at = chrono::Utc::now();
+    TestFramework::<Client>::with(())
+        .given(vec![registered(), submitted(1, submission(1, 0))])
+        .when_async(ClientCommand::WithdrawHealthConsent { at })
+        .await
+        .then_expect_events(vec![ClientEvent::HealthConsentWithdrawn { at }]);
+    let withdrawn = vec![
+        registered(),
+        submitted(1, submission(1, 0)),
+        ClientEvent::HealthConsentWithdrawn { at },
+    ];
+    TestFramework::<Client>::with(())
+        .given(withdrawn.clone())
+        .when_async(ClientCommand::WithdrawHealthConsent { at })
+        .await
+        .then_expect_events(vec![]);
+    // The same form after a withdrawal is a new consent, so a new version.
+    TestFramework::<Client>::with(())
+        .given(withdrawn)
+        .when_async(ClientCommand::SubmitHealthIntake {
+            submission: submission(1, 5),
+            current_consent: 1,
         })
-    ));
+        .await
+        .then_expect_events(vec![submitted(2, submission(1, 5))]);
+    // Nothing submitted: nothing to withdraw.
+    TestFramework::<Client>::with(())
+        .given(vec![registered()])
+        .when_async(ClientCommand::WithdrawHealthConsent { at })
+        .await
+        .then_expect_events(vec![]);
 }
 
 #[tokio::test]

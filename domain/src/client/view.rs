@@ -21,6 +21,16 @@ pub struct ClientView {
     /// allow to see them (see `health_visible`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthIntake>,
+    /// The latest health intake form (absent after consent was withdrawn, and to anyone
+    /// the policy does not allow to see health data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intake: Option<crate::health::HealthSubmission>,
+    /// Its version: 1, 2, .. (0: none submitted).
+    #[serde(default)]
+    pub intake_version: u32,
+    /// When the client withdrew consent to their health data (until they submit again).
+    #[serde(default)]
+    pub consent_withdrawn_at: Option<DateTime<Utc>>,
     /// Whether the response includes the health fields the caller may see.
     #[serde(default)]
     pub health_visible: bool,
@@ -33,6 +43,7 @@ impl ClientView {
     /// The record without its health and medical fields.
     pub fn without_health(mut self) -> Self {
         self.health = None;
+        self.intake = None;
         self.health_visible = false;
         self
     }
@@ -62,6 +73,9 @@ pub fn apply(
             account_id: *account_id,
             assigned_trainers: Vec::new(),
             health: None,
+            intake: None,
+            intake_version: 0,
+            consent_withdrawn_at: None,
             health_visible: true,
             version: sequence,
             created_at: at,
@@ -72,6 +86,20 @@ pub fn apply(
             match event {
                 ClientEvent::ClientRegistered { .. } => {}
                 ClientEvent::HealthIntakeRecorded { intake } => view.health = Some(intake.clone()),
+                ClientEvent::HealthIntakeSubmitted {
+                    version,
+                    submission,
+                } => {
+                    view.intake = Some((**submission).clone());
+                    view.intake_version = *version;
+                    view.consent_withdrawn_at = None;
+                }
+                // Withdrawn consent hides every health field, the old free text too.
+                ClientEvent::HealthConsentWithdrawn { at } => {
+                    view.intake = None;
+                    view.health = None;
+                    view.consent_withdrawn_at = Some(*at);
+                }
                 ClientEvent::TrainerAssigned { trainer_id } => {
                     view.assigned_trainers.push(*trainer_id)
                 }

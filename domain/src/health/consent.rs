@@ -23,7 +23,23 @@ pub struct ConsentText {
     pub text: String,
 }
 
+/// The consent text of a studio that wrote none (version 1).
+pub const STANDARD_CONSENT_TEXT: &str = "I agree that this studio stores the health \
+information I give in this form and shows it only to the staff who train me (owners, \
+admins and my assigned trainers), so that they can plan safe training for me. It may \
+be processed automatically to suggest training guidance, which a trainer reviews. It is \
+not medical advice. I can withdraw this consent at any time; my health information is \
+then hidden from staff and no longer processed.";
+
 impl ConsentText {
+    /// [`STANDARD_CONSENT_TEXT`], version 1.
+    pub fn standard() -> Self {
+        Self {
+            version: 1,
+            text: STANDARD_CONSENT_TEXT.to_owned(),
+        }
+    }
+
     /// Checks the version and the text's size.
     pub fn validate(&self) -> Result<(), FieldError> {
         check::range("version", self.version, 1, u32::MAX)?;

@@ -136,6 +136,11 @@ pub struct StudioSettings {
     /// distinct values, each 15..=10080; empty: no reminders). Default: 24 h and 1 h.
     #[serde(default = "StudioSettings::default_reminders")]
     pub reminder_minutes: Vec<u32>,
+    /// The consent text clients agree to when they submit a health intake. A new
+    /// wording needs a higher version (the standard text, used while none is set, is
+    /// version 1); left out of an update, the current one is kept.
+    #[serde(default)]
+    pub health_consent: Option<crate::health::ConsentText>,
 }
 
 impl StudioSettings {
@@ -160,6 +165,13 @@ impl StudioSettings {
     /// The reminder times of a studio that set none: 24 h and 1 h before.
     pub fn default_reminders() -> Vec<u32> {
         vec![24 * 60, 60]
+    }
+
+    /// The consent text health intakes are submitted under now.
+    pub fn consent_text(&self) -> crate::health::ConsentText {
+        self.health_consent
+            .clone()
+            .unwrap_or_else(crate::health::ConsentText::standard)
     }
 
     /// Until when a client with `strikes` strikes inside the strike window, the latest
@@ -189,6 +201,7 @@ impl Default for StudioSettings {
             strike_window_days: Self::default_strike_window(),
             strike_block_days: Self::default_block_days(),
             reminder_minutes: Self::default_reminders(),
+            health_consent: None,
         }
     }
 }

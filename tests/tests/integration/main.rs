@@ -11,6 +11,7 @@ mod end_to_end;
 mod event_store;
 mod identity;
 mod inbox;
+mod intake;
 mod metrics;
 mod notices;
 mod notifications;

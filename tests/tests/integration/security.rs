@@ -499,7 +499,7 @@ async fn health_visibility_ends_with_the_relationship_and_only_health_roles_gran
             Method::PUT,
             &format!("{base}/health"),
             &trainer,
-            Some(json!({"intake": {"notes": "peeking"}})),
+            Some(repstream_tests::intake_body("peeking")),
         )
         .await?;
     assert_eq!(s, 403, "a re-added trainer regained health access");

@@ -202,7 +202,14 @@ async fn a_token_of_studio_a_never_reaches_studio_b_on_any_tenant_scoped_endpoin
                 "put",
                 "/api/v1/studios/{studio_id}/clients/{client_id}/health",
             ),
-            serde_json::json!({"intake": {}}),
+            repstream_tests::intake_body("hacked"),
+        ),
+        (
+            (
+                "post",
+                "/api/v1/studios/{studio_id}/clients/{client_id}/health/withdraw-consent",
+            ),
+            serde_json::json!({}),
         ),
         (
             (
@@ -571,7 +578,7 @@ async fn attempt(
         Action::RecordHealth => (
             Method::PUT,
             format!("{base}/clients/{client}/health"),
-            Some(serde_json::json!({"intake": {"notes": "checked"}})),
+            Some(repstream_tests::intake_body("checked")),
         ),
         Action::ViewSchedule => (Method::GET, format!("{base}/classes"), None),
         Action::ManageSchedule => (
@@ -749,7 +756,12 @@ async fn health_fields_are_hidden_from_an_unassigned_trainer_and_shown_to_an_ass
     .await?;
     let base = format!("/api/v1/studios/{studio}/clients/{client}");
     let (s, _) = app
-        .call(Method::PUT, &format!("{base}/health"), &owner, Some(serde_json::json!({"intake": {"injuries": ["left knee"], "medications": ["ibuprofen"]}})))
+        .call(
+            Method::PUT,
+            &format!("{base}/health"),
+            &owner,
+            Some(repstream_tests::intake_body("left knee")),
+        )
         .await?;
     assert_eq!(s, 200);
     let (s, body) = app
@@ -773,15 +785,16 @@ async fn health_fields_are_hidden_from_an_unassigned_trainer_and_shown_to_an_ass
     for viewer in [&owner, &assigned, &other, &desk, &me] {
         wait_client(&app, viewer, studio, client, 3).await?;
     }
-    let health = |body: &serde_json::Value| body.get("health").cloned();
+    let health = |body: &serde_json::Value| body.get("intake").cloned();
     let seen = wait_client(&app, &assigned, studio, client, 3).await?;
     assert_eq!(seen["health_visible"], true);
     assert_eq!(
         health(&seen)
-            .and_then(|h| h["injuries"][0].as_str().map(str::to_owned))
+            .and_then(|h| h["limitations"].as_str().map(str::to_owned))
             .as_deref(),
         Some("left knee")
     );
+    assert_eq!(seen["intake_version"], 1);
     for viewer in [&other, &desk] {
         let seen = wait_client(&app, viewer, studio, client, 3).await?;
         assert_eq!(seen["health_visible"], false, "{seen}");
@@ -801,7 +814,7 @@ async fn health_fields_are_hidden_from_an_unassigned_trainer_and_shown_to_an_ass
             Method::PUT,
             &format!("{base}/health"),
             &other,
-            Some(serde_json::json!({"intake": {}})),
+            Some(repstream_tests::intake_body("not mine")),
         )
         .await?;
     assert_eq!(s, 403);
@@ -810,7 +823,7 @@ async fn health_fields_are_hidden_from_an_unassigned_trainer_and_shown_to_an_ass
             Method::PUT,
             &format!("{base}/health"),
             &assigned,
-            Some(serde_json::json!({"intake": {"notes": "ok"}})),
+            Some(repstream_tests::intake_body("ok")),
         )
         .await?;
     assert_eq!(s, 200);
@@ -823,9 +836,9 @@ async fn health_fields_are_hidden_from_an_unassigned_trainer_and_shown_to_an_ass
             None,
         )
         .await?;
-    assert!(page["items"]
-        .as_array()
-        .is_some_and(|items| items.iter().all(|i| i.get("health").is_none())));
+    assert!(page["items"].as_array().is_some_and(|items| items
+        .iter()
+        .all(|i| i.get("health").is_none() && i.get("intake").is_none())));
     let other_client = client_record(
         &app,
         &owner,

@@ -55,7 +55,25 @@ impl Studio {
         sink: &EventSink<Self>,
     ) -> Result<(), StudioError> {
         self.require_created()?;
+        let mut settings = settings;
+        if settings.health_consent.is_none() {
+            settings
+                .health_consent
+                .clone_from(&self.settings.health_consent);
+        }
         validate_settings(&settings)?;
+        let (old, new) = (self.settings.consent_text(), settings.consent_text());
+        if (old.text != new.text && new.version <= old.version)
+            || (old.text == new.text && new.version != old.version)
+        {
+            return Err(StudioError::InvalidSettings {
+                field: "health_consent",
+                message: format!(
+                    "a new wording needs a version above {} (the same wording keeps its version)",
+                    old.version
+                ),
+            });
+        }
         if self.settings != settings {
             sink.write(StudioEvent::StudioSettingsUpdated { settings }, self)
                 .await;
@@ -312,6 +330,14 @@ fn validate_settings(s: &StudioSettings) -> Result<(), StudioError> {
             "reminder_minutes",
             "at most 3 distinct values, each between 15 and 10080",
         ));
+    }
+    if let Some(consent) = &s.health_consent {
+        consent
+            .validate()
+            .map_err(|e| StudioError::InvalidSettings {
+                field: "health_consent",
+                message: e.to_string(),
+            })?;
     }
     if let Some(email) = &s.contact_email {
         // One address (it is mailed): `Email` refuses lists and display names.

@@ -1,0 +1,252 @@
+//! The health intake (issue 13, first part): versioned submissions of the PAR-Q+ form
+//! under the studio's current consent text, a retry that adds no version, hostile or
+//! malformed forms refused naming the field, and consent withdrawn: the intake is hidden
+//! from staff. Each step is sent the moment the previous one answered.
+
+use std::time::Duration;
+
+use repstream_tests::{eventually, intake_body, TestApp, TestEnv, TestUser};
+use reqwest::Method;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// A studio whose client `Cleo` joined as a client (her record is linked to her), and a
+/// trainer assigned to her.
+struct Setup {
+    studio: Uuid,
+    owner: TestUser,
+    cleo: TestUser,
+    client: Uuid,
+}
+
+async fn setup(app: &TestApp) -> anyhow::Result<Setup> {
+    let owner = app.user("Intake Owner").await?;
+    let studio = app.create_studio(&owner, "Intake Studio").await?;
+    let cleo = app.user("Cleo Intake").await?;
+    app.add_member(&owner, studio, &cleo, "client").await?;
+    let (s, page) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/studios/{studio}/clients"),
+            &cleo,
+            None,
+        )
+        .await?;
+    anyhow::ensure!(s == 200, "{page}");
+    let client = eventually(Duration::from_secs(20), "Cleo's record", || async {
+        let (_, page) = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/studios/{studio}/clients"),
+                &cleo,
+                None,
+            )
+            .await?;
+        Ok(page["items"][0]["id"]
+            .as_str()
+            .and_then(|id| id.parse::<Uuid>().ok()))
+    })
+    .await?;
+    Ok(Setup {
+        studio,
+        owner,
+        cleo,
+        client,
+    })
+}
+
+async fn submit(
+    app: &TestApp,
+    s: &Setup,
+    who: &TestUser,
+    body: &Value,
+) -> anyhow::Result<(u16, Value)> {
+    app.call(
+        Method::PUT,
+        &format!("/api/v1/studios/{}/clients/{}/health", s.studio, s.client),
+        who,
+        Some(body.clone()),
+    )
+    .await
+}
+
+async fn record(app: &TestApp, s: &Setup, who: &TestUser, version: u64) -> anyhow::Result<Value> {
+    eventually(Duration::from_secs(20), "the client record", || async {
+        let (st, body) = app
+            .call(
+                Method::GET,
+                &format!(
+                    "/api/v1/studios/{}/clients/{}?min_version={version}",
+                    s.studio, s.client
+                ),
+                who,
+                None,
+            )
+            .await?;
+        Ok((st == 200).then_some(body))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_client_submits_their_intake_and_a_retry_adds_no_version() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let s = setup(&app).await?;
+    let mut body = intake_body("no running on concrete");
+    body["intake"]["parq"]["bone_joint_or_soft_tissue_problem"] = json!({
+        "answer": true,
+        "follow_up": {"detail": "old ankle sprain", "cleared_by_professional": true}
+    });
+    body["intake"]["injuries"] =
+        json!([{"area": "ankle_foot", "side": "right", "status": "resolved"}]);
+    let (st, first) = submit(&app, &s, &s.cleo, &body).await?;
+    assert_eq!(st, 200, "{first}");
+    // The app retries (a lost answer): the same form adds no version.
+    let (st, again) = submit(&app, &s, &s.cleo, &body).await?;
+    assert_eq!(st, 200, "{again}");
+    assert_eq!(again["version"], first["version"], "{again}");
+    let version = first["version"].as_u64().unwrap_or_default();
+    let seen = record(&app, &s, &s.owner, version).await?;
+    assert_eq!(seen["intake_version"], 1, "{seen}");
+    assert_eq!(seen["intake"]["limitations"], "no running on concrete");
+    assert_eq!(seen["intake"]["consent"]["text_version"], 1);
+    assert_eq!(seen["intake"]["injuries"][0]["area"], "ankle_foot");
+
+    // A changed form is version 2.
+    body["intake"]["limitations"] = json!("no running at all");
+    let (st, second) = submit(&app, &s, &s.cleo, &body).await?;
+    assert_eq!(st, 200, "{second}");
+    let seen = record(&app, &s, &s.cleo, second["version"].as_u64().unwrap_or(0)).await?;
+    assert_eq!(seen["intake_version"], 2, "{seen}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn malformed_or_hostile_forms_are_refused_naming_the_field_and_write_nothing(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let s = setup(&app).await?;
+    let events = || async {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM events WHERE aggregate_id = $1 AND event_type = 'HealthIntakeSubmitted'",
+        )
+        .bind(s.client.to_string())
+        .fetch_one(&env.pool)
+        .await?;
+        Ok::<_, anyhow::Error>(n)
+    };
+    let mut cases: Vec<(Value, &str)> = Vec::new();
+    let mut pain = intake_body("x");
+    pain["intake"]["pain"] = json!([{"area": "lower_back", "level": 11}]);
+    cases.push((pain, "intake.pain[0].level"));
+    let mut yes = intake_body("x");
+    yes["intake"]["parq"]["chest_pain"] = json!({"answer": true});
+    cases.push((yes, "intake.parq.chest_pain.follow_up"));
+    let mut long = intake_body("x");
+    long["intake"]["limitations"] = json!("y".repeat(4001));
+    cases.push((long, "intake.limitations"));
+    let mut control = intake_body("x");
+    control["intake"]["goals"] = json!("run\u{7}fast");
+    cases.push((control, "intake.goals"));
+    let mut many = intake_body("x");
+    many["intake"]["medications"] = json!((0..51)
+        .map(|i| json!({"name": format!("m{i}")}))
+        .collect::<Vec<_>>());
+    cases.push((many, "intake.medications"));
+    for (body, field) in cases {
+        let (st, answer) = submit(&app, &s, &s.cleo, &body).await?;
+        assert_eq!(
+            (st, answer["code"].as_str()),
+            (422, Some("validation_failed")),
+            "{field}: {answer}"
+        );
+        let named = answer["errors"][0]["field"].as_str().unwrap_or_default();
+        assert!(named.starts_with(field), "{field}: {answer}");
+        // Messages never echo health data.
+        assert!(!answer.to_string().contains("fast"), "{answer}");
+    }
+    // Not the form at all (unknown fields, wrong types): 400; a form version from the
+    // future: 422.
+    let mut future = intake_body("x");
+    future["intake"]["form_version"] = json!(99);
+    for (intake, status) in [
+        (
+            json!({"intake": {"form_version": 1, "smuggled": true}}),
+            400,
+        ),
+        (json!({"intake": "not an object"}), 400),
+        (future, 422),
+    ] {
+        let (st, answer) = submit(&app, &s, &s.cleo, &intake).await?;
+        assert_eq!(st, status, "{intake}: {answer}");
+    }
+    assert_eq!(events().await?, 0, "nothing was written");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_new_consent_text_needs_a_new_consent_and_withdrawing_hides_the_intake(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let s = setup(&app).await?;
+    let settings = |consent: Value| {
+        let (app, owner, studio) = (&app, &s.owner, s.studio);
+        async move {
+            app.call(
+                Method::PUT,
+                &format!("/api/v1/studios/{studio}/settings"),
+                owner,
+                Some(json!({"settings": {"health_consent": consent}})),
+            )
+            .await
+        }
+    };
+    // A new wording under the old version is refused; under version 2 it is the text.
+    let (st, body) = settings(json!({"version": 1, "text": "We keep it safe."})).await?;
+    assert_eq!(st, 422, "{body}");
+    let (st, body) = settings(json!({"version": 2, "text": "We keep it safe."})).await?;
+    assert_eq!(st, 200, "{body}");
+    // Right away: the form under version 1 is outdated, under version 2 it is taken.
+    let mut body = intake_body("knees");
+    let (st, answer) = submit(&app, &s, &s.cleo, &body).await?;
+    assert_eq!(
+        (st, answer["code"].as_str()),
+        (422, Some("consent_outdated")),
+        "{answer}"
+    );
+    body["intake"]["consent"]["text_version"] = json!(2);
+    let (st, answer) = submit(&app, &s, &s.cleo, &body).await?;
+    assert_eq!(st, 200, "{answer}");
+
+    // Cleo withdraws: staff no longer see her intake; she can give it again.
+    let (st, withdrawn) = app
+        .call(
+            Method::POST,
+            &format!(
+                "/api/v1/studios/{}/clients/{}/health/withdraw-consent",
+                s.studio, s.client
+            ),
+            &s.cleo,
+            None,
+        )
+        .await?;
+    assert_eq!(st, 200, "{withdrawn}");
+    let seen = record(
+        &app,
+        &s,
+        &s.owner,
+        withdrawn["version"].as_u64().unwrap_or(0),
+    )
+    .await?;
+    assert!(seen.get("intake").is_none(), "{seen}");
+    assert!(seen["consent_withdrawn_at"].is_string(), "{seen}");
+    let (st, again) = submit(&app, &s, &s.cleo, &body).await?;
+    assert_eq!(st, 200, "{again}");
+    let seen = record(&app, &s, &s.owner, again["version"].as_u64().unwrap_or(0)).await?;
+    assert_eq!(seen["intake_version"], 2, "{seen}");
+    assert!(seen["consent_withdrawn_at"].is_null(), "{seen}");
+    Ok(())
+}
