@@ -67,6 +67,10 @@ pub struct QueueArgs {
         default_value = "repstream-notifications.fifo"
     )]
     pub notifications_queue: String,
+    /// FIFO queue of AI jobs (projector → the AI worker): one recommendation per health
+    /// intake version.
+    #[arg(long, env = "AI_QUEUE", default_value = "repstream-ai.fifo")]
+    pub ai_queue: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -183,7 +183,8 @@ impl TxHook for ClientDirectory {
                 .bind(trainer_id.0),
                 ClientEvent::HealthIntakeRecorded { .. }
                 | ClientEvent::HealthIntakeSubmitted { .. }
-                | ClientEvent::HealthConsentWithdrawn { .. } => continue,
+                | ClientEvent::HealthConsentWithdrawn { .. }
+                | ClientEvent::RecommendationRecorded { .. } => continue,
             };
             query.execute(&mut *conn).await?;
         }

@@ -1,6 +1,7 @@
-//! Jobs: work the projector hands to workers over SQS (notifications now; AI and media
-//! later). A job's id is derived from the event that caused it, so re-deriving it after a
-//! crash yields the same id: SQS deduplicates on it and workers record it once.
+//! Jobs: work the projector hands to workers over SQS: notifications (their queue, the
+//! notification worker) and AI tasks (their own queue, the AI worker; media later). A
+//! job's id is derived from the event that caused it, so re-deriving it after a crash
+//! yields the same id: SQS deduplicates on it and workers record it once.
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -8,7 +9,9 @@ use uuid::Uuid;
 
 use crate::sqs::{attributes, SqsClient};
 
-/// A message to one recipient, rendered by the notification worker from `template`.
+/// A job for one recipient: a message rendered by the notification worker from
+/// `template`, or (channel [`Channel::Ai`]) an AI task of kind `template` about the
+/// client `recipient`, which the AI worker does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NotificationJob {
@@ -18,7 +21,8 @@ pub struct NotificationJob {
     /// The event that caused this job.
     pub causation_id: Uuid,
     pub channel: Channel,
-    /// An email address ([`Channel::Email`]) or an account id ([`Channel::InApp`]).
+    /// An email address ([`Channel::Email`]), an account id ([`Channel::InApp`]) or a
+    /// client id ([`Channel::Ai`]).
     pub recipient: String,
     pub template: String,
     /// Template parameters.
@@ -35,7 +39,14 @@ pub enum Channel {
     Email,
     /// The recipient's in-app inbox (`GET /api/v1/me/notifications` and its live stream).
     InApp,
+    /// The AI worker's queue (`AI_QUEUE`): never a message to a person. The job carries
+    /// no health data, only which client and intake version; the worker reads the rest
+    /// from the event store.
+    Ai,
 }
+
+/// The AI task that turns a health intake version into a recommendation.
+pub const AI_RECOMMENDATION: &str = "health_recommendation";
 
 impl NotificationJob {
     /// The deterministic job id for `template` caused by `event_id`.
@@ -98,6 +109,7 @@ impl NotificationJob {
         match channel {
             Channel::Email => email,
             Channel::InApp => Uuid::new_v5(&email, b"in_app"),
+            Channel::Ai => Uuid::new_v5(&email, b"ai"),
         }
     }
 }

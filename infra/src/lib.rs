@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod links;
 pub mod mailbox;
 pub mod metrics;
+pub mod s3;
 pub mod shutdown;
 pub mod side_effect;
 pub mod sqs;

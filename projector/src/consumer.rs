@@ -21,12 +21,20 @@ pub enum Outcome {
     Ignored,
 }
 
+/// Where the jobs projections cause go: notifications to the notification worker's
+/// queue, AI tasks ([`infra::jobs::Channel::Ai`]) to the AI worker's.
+#[derive(Debug, Clone)]
+pub struct JobQueues {
+    pub notifications: String,
+    pub ai: String,
+}
+
 #[derive(Clone)]
 pub struct Projector {
     pool: PgPool,
     projections: Arc<Vec<Box<dyn Projection>>>,
     sqs: SqsClient,
-    notifications_queue_url: String,
+    queues: JobQueues,
 }
 
 impl Projector {
@@ -34,13 +42,13 @@ impl Projector {
         pool: PgPool,
         projections: Vec<Box<dyn Projection>>,
         sqs: SqsClient,
-        notifications_queue_url: String,
+        queues: JobQueues,
     ) -> Self {
         Self {
             pool,
             projections: Arc::new(projections),
             sqs,
-            notifications_queue_url,
+            queues,
         }
     }
 
@@ -126,7 +134,11 @@ impl Projector {
             .context("notifying waiters")?;
         // Jobs go out before the commit: a crash in between re-derives the same job ids,
         // which SQS and the workers deduplicate.
-        jobs::enqueue_all(&self.sqs, &self.notifications_queue_url, &jobs).await?;
+        let (ai, notifications): (Vec<_>, Vec<_>) = jobs
+            .into_iter()
+            .partition(|j| j.channel == jobs::Channel::Ai);
+        jobs::enqueue_all(&self.sqs, &self.queues.notifications, &notifications).await?;
+        jobs::enqueue_all(&self.sqs, &self.queues.ai, &ai).await?;
         tx.commit().await.context("committing projection")?;
         // Event time to view time: what a reader without `min_version` is behind by.
         let now = chrono::Utc::now();

@@ -31,6 +31,7 @@
 
 mod account;
 mod class;
+mod client;
 mod consumer;
 mod document;
 mod notify;
@@ -43,7 +44,7 @@ mod webhook_endpoint;
 mod webhooks;
 
 pub use account::{RESET_TEMPLATE, VERIFY_TEMPLATE};
-pub use consumer::{Outcome, Projector};
+pub use consumer::{JobQueues, Outcome, Projector};
 pub use document::{DocumentProjection, Hook, Pending, Step};
 pub use infra::consumer::{run, ConsumerConfig};
 pub use projection::Projection;
@@ -66,7 +67,9 @@ pub fn all_projections() -> Vec<Box<dyn Projection>> {
         Box::new(DocumentProjection::<StudioView, _>::with_hook(
             studio::StudioMail,
         )),
-        Box::new(DocumentProjection::<ClientView>::new()),
+        Box::new(DocumentProjection::<ClientView, _>::with_hook(
+            client::AiJobs,
+        )),
         Box::new(DocumentProjection::<ClassTypeView>::new()),
         Box::new(DocumentProjection::<ClassView, _>::with_hook(
             class::Bookings,

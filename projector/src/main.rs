@@ -70,6 +70,7 @@ enum DlqAction {
 enum QueueKind {
     Events,
     Notifications,
+    Ai,
 }
 
 /// How often the queue depth gauges are refreshed.
@@ -125,6 +126,7 @@ async fn main() -> anyhow::Result<()> {
             let source = match queue {
                 QueueKind::Events => cli.queues.events_queue.clone(),
                 QueueKind::Notifications => cli.queues.notifications_queue.clone(),
+                QueueKind::Ai => cli.queues.ai_queue.clone(),
             };
             let dlq = infra::sqs::resources()?
                 .queues
@@ -157,20 +159,18 @@ async fn main() -> anyhow::Result<()> {
             let events = infra::sqs::queue_url(&sqs, &cli.queues.events_queue)
                 .await
                 .context("the events queue must exist (make run creates it)")?;
-            let notifications =
-                infra::sqs::queue_url(&sqs, &cli.queues.notifications_queue).await?;
+            let queues = projector::JobQueues {
+                notifications: infra::sqs::queue_url(&sqs, &cli.queues.notifications_queue).await?,
+                ai: infra::sqs::queue_url(&sqs, &cli.queues.ai_queue).await?,
+            };
             tokio::spawn(infra::dlq::watch(
                 sqs.clone(),
                 infra::dlq::with_dlq(&sqs, &cli.queues.events_queue).await?,
                 QUEUE_WATCH,
                 shutdown.clone(),
             ));
-            let projector = projector::Projector::new(
-                pool,
-                projector::all_projections(),
-                sqs.clone(),
-                notifications,
-            );
+            let projector =
+                projector::Projector::new(pool, projector::all_projections(), sqs.clone(), queues);
             let mut config = projector::ConsumerConfig::new(events);
             config.concurrency = concurrency;
             config.retry_base = Duration::from_millis(retry_base_ms);

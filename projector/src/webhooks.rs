@@ -155,6 +155,7 @@ fn client_event(client_id: &str, event: ClientEvent) -> Option<(&'static str, Va
         ClientEvent::HealthIntakeRecorded { .. }
         | ClientEvent::HealthIntakeSubmitted { .. }
         | ClientEvent::HealthConsentWithdrawn { .. }
+        | ClientEvent::RecommendationRecorded { .. }
         | ClientEvent::TrainerAssigned { .. }
         | ClientEvent::TrainerUnassigned { .. }
         | ClientEvent::AccountLinked { .. } => None,

@@ -59,6 +59,10 @@ pub struct TestEnv {
     pub events_queue: String,
     pub events_dlq: String,
     pub notifications_queue: String,
+    pub ai_queue: String,
+    pub ai_dlq: String,
+    /// S3 (LocalStack): the declared buckets exist; tests keep apart by tenant prefix.
+    pub s3: infra::s3::S3Client,
     pub notifications_dlq: String,
     pub mailbox: PathBuf,
     pub shutdown: CancellationToken,
@@ -114,11 +118,15 @@ impl TestEnv {
         let relay_pool = connect(relay_url.clone(), 4).await?;
         let worker_pool = connect(url_for("repstream_worker"), 4).await?;
 
-        let sqs = infra::sqs::client(&AwsArgs {
+        let aws = AwsArgs {
             aws_endpoint_url: Some(endpoint),
             aws_region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
-        })
-        .await;
+        };
+        let sqs = infra::sqs::client(&aws).await;
+        let s3 = infra::s3::client(&aws).await;
+        infra::s3::ensure_buckets(&s3)
+            .await
+            .context("creating the buckets (is LocalStack up?)")?;
         let prefix = format!("t{}-", &Uuid::new_v4().simple().to_string()[..12]);
         let urls: HashMap<String, String> = infra::sqs::create_queues(&sqs, &prefix)
             .await
@@ -142,6 +150,9 @@ impl TestEnv {
             events_dlq: url("repstream-events-dlq.fifo")?,
             notifications_queue: url("repstream-notifications.fifo")?,
             notifications_dlq: url("repstream-notifications-dlq.fifo")?,
+            ai_queue: url("repstream-ai.fifo")?,
+            ai_dlq: url("repstream-ai-dlq.fifo")?,
+            s3,
             mailbox,
             shutdown: CancellationToken::new(),
         })
@@ -297,12 +308,20 @@ impl TestEnv {
         token
     }
 
+    /// Where this environment's projectors send jobs.
+    pub fn job_queues(&self) -> projector::JobQueues {
+        projector::JobQueues {
+            notifications: self.notifications_queue.clone(),
+            ai: self.ai_queue.clone(),
+        }
+    }
+
     pub fn projector(&self) -> projector::Projector {
         projector::Projector::new(
             self.projector_pool.clone(),
             projector::all_projections(),
             self.sqs.clone(),
-            self.notifications_queue.clone(),
+            self.job_queues(),
         )
     }
 
@@ -437,8 +456,33 @@ impl TestEnv {
         self.spawn_relay();
         self.spawn_projector();
         self.spawn_worker();
+        self.spawn_ai_worker();
         self.spawn_webhooks(self.webhook_config())?;
         Ok(app)
+    }
+
+    /// The AI worker of tests: the rules engine, artifacts in the declared bucket (tests
+    /// keep apart by their studios' key prefixes).
+    pub fn ai_worker(&self) -> workers::ai::AiWorker {
+        workers::ai::AiWorker::new(
+            self.worker_pool.clone(),
+            self.s3.clone(),
+            AI_ARTIFACTS_BUCKET.to_owned(),
+            Arc::new(workers::ai::RulesEngine),
+        )
+    }
+
+    /// Runs the AI worker on this environment's AI queue until the token is cancelled.
+    pub fn spawn_ai_worker(&self) -> CancellationToken {
+        let token = self.shutdown.child_token();
+        let (worker, sqs, config, t) = (
+            self.ai_worker(),
+            self.sqs.clone(),
+            self.consumer_config(&self.ai_queue),
+            token.clone(),
+        );
+        tokio::spawn(async move { infra::consumer::run(worker, sqs, config, t).await });
+        token
     }
 
     /// The webhook delivery worker's settings in tests: the test key, private addresses
@@ -745,6 +789,9 @@ pub struct TestUser {
     pub access_token: String,
     pub refresh_token: String,
 }
+
+/// The bucket AI artifacts go to (declared in `localstack/resources.json`).
+pub const AI_ARTIFACTS_BUCKET: &str = "repstream-ai-artifacts";
 
 /// Where the links of test mails point.
 pub const TEST_APP_URL: &str = "http://app.repstream.test";

@@ -18,8 +18,11 @@
 //! [`attendance`] settles classes after they end (no-shows), reporting back as
 //! commands through the class aggregate; [`reminders`] enqueues class reminders when
 //! they fall due. [`webhooks`] delivers the studios' webhooks (Standard Webhooks),
-//! reporting a `410 Gone` back as a command through the endpoint's aggregate.
+//! reporting a `410 Gone` back as a command through the endpoint's aggregate. [`ai`]
+//! turns health intakes into recommendations (its own queue, artifacts in S3), reported
+//! back through the client's aggregate.
 
+pub mod ai;
 pub mod attendance;
 pub mod digests;
 mod mail;

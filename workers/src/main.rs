@@ -75,6 +75,14 @@ struct Cli {
     /// told).
     #[arg(long, env = "WEBHOOK_DISABLE_AFTER_DAYS", default_value_t = 5)]
     webhook_disable_after_days: u64,
+    /// S3 bucket of AI artifacts (each recommendation's input hash, prompt version,
+    /// model, raw and validated output, timings).
+    #[arg(
+        long,
+        env = "AI_ARTIFACTS_BUCKET",
+        default_value = "repstream-ai-artifacts"
+    )]
+    ai_artifacts_bucket: String,
 }
 
 #[tokio::main]
@@ -135,6 +143,29 @@ async fn main() -> anyhow::Result<()> {
         Duration::from_secs(cli.webhook_disable_after_days.saturating_mul(24 * 3600));
     tokio::spawn(workers::webhooks::run(
         workers::webhooks::DeliveryWorker::new(pool.clone(), deliveries)?,
+        shutdown.clone(),
+    ));
+    // The AI worker: its own queue, one job at a time per studio (FIFO groups).
+    let ai_queue = infra::sqs::queue_url(&sqs, &cli.queues.ai_queue).await?;
+    tokio::spawn(infra::dlq::watch(
+        sqs.clone(),
+        infra::dlq::with_dlq(&sqs, &cli.queues.ai_queue).await?,
+        Duration::from_secs(15),
+        shutdown.clone(),
+    ));
+    let ai = workers::ai::AiWorker::new(
+        pool.clone(),
+        infra::s3::client(&cli.aws).await,
+        cli.ai_artifacts_bucket,
+        Arc::new(workers::ai::RulesEngine),
+    );
+    let mut ai_config = infra::consumer::ConsumerConfig::new(ai_queue);
+    ai_config.concurrency = cli.concurrency;
+    ai_config.retry_base = Duration::from_secs(2);
+    tokio::spawn(infra::consumer::run(
+        ai,
+        sqs.clone(),
+        ai_config,
         shutdown.clone(),
     ));
     let worker = workers::NotificationWorker::new(pool, notifier, links);

@@ -214,6 +214,7 @@ impl NotificationWorker {
                     .context("reading notification preferences")?;
                     (NotifyChannel::InApp, false, p)
                 }
+                Channel::Ai => anyhow::bail!("an AI job is not a notification"),
                 Channel::Email => {
                     let (suppressed, p) = sqlx::query_as(
                         "SELECT EXISTS (SELECT 1 FROM email_suppression WHERE tenant_id = $1 \
@@ -280,6 +281,11 @@ impl NotificationWorker {
     /// Claims, sends and records one job. Returns false when it had already been sent;
     /// fails (to be redelivered later) while another worker is sending it.
     pub async fn process(&self, job: &NotificationJob) -> anyhow::Result<bool> {
+        // Never sent to anyone: it belongs on the AI queue (fails, so it dead-letters).
+        anyhow::ensure!(
+            job.channel != Channel::Ai,
+            "an AI job is not a notification"
+        );
         if let Some(reminder) = job
             .data
             .get("reminder_id")

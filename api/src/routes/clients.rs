@@ -35,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_client))
         .routes(routes!(record_health))
         .routes(routes!(withdraw_health_consent))
+        .routes(routes!(list_recommendations))
         .routes(routes!(assign_trainer))
         .routes(routes!(unassign_trainer))
 }
@@ -200,6 +201,56 @@ pub async fn get_client(
     view.and_then(|v| visible(&member, v))
         .map(AppJson)
         .ok_or_else(not_found)
+}
+
+/// A client's recommendations, newest first.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct Recommendations {
+    /// One per intake version that has one (the latest first).
+    pub items: Vec<domain::client::RecommendationRecord>,
+    /// The intake version the client is at (its recommendation may still be on its way).
+    pub intake_version: u32,
+}
+
+/// A client's training recommendations (from their health intakes), newest first:
+/// health data, so only for those who may see the client's health fields.
+#[utoipa::path(get, path = "/studios/{studio_id}/clients/{client_id}/recommendations", tag = "clients", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("client_id" = Uuid, Path, description = "Client id"), ReadParams),
+    responses(
+        (status = 200, description = "The recommendations", body = Recommendations),
+        (status = 403, description = "`forbidden` (may not see this client's health data)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`, `client_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`view_not_caught_up`", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_recommendations(
+    State(state): State<AppState>,
+    user: Caller,
+    AppPath(path): AppPath<ClientPath>,
+    AppQuery(params): AppQuery<ReadParams>,
+) -> Result<AppJson<Recommendations>, ApiError> {
+    let (member, view) = state
+        .waiter
+        .read_member_view::<ClientView>(
+            &state.pool,
+            &user,
+            path.studio_id,
+            path.client_id,
+            state.config.read_wait_max,
+            params.min_version,
+            |_| Ok(()),
+        )
+        .await?;
+    let view = view
+        .and_then(|v| visible(&member, v))
+        .ok_or_else(not_found)?;
+    if !view.health_visible {
+        return Err(ApiError::Forbidden);
+    }
+    let mut items = view.recommendations;
+    items.reverse();
+    Ok(AppJson(Recommendations {
+        items,
+        intake_version: view.intake_version,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

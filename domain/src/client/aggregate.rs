@@ -24,6 +24,9 @@ pub struct Client {
     intake_version: u32,
     #[serde(default)]
     consent_withdrawn: bool,
+    /// The intake version the latest recommendation is for (0: none).
+    #[serde(default)]
+    recommended_version: u32,
 }
 
 impl Aggregate for Client {
@@ -59,6 +62,9 @@ impl Aggregate for Client {
             } => {
                 self.submit_health_intake(submission, current_consent, sink)
                     .await
+            }
+            ClientCommand::RecordRecommendation { recommendation } => {
+                self.record_recommendation(recommendation, sink).await
             }
             ClientCommand::WithdrawHealthConsent { at } => {
                 if self.submission.is_some() && !self.consent_withdrawn {
@@ -99,6 +105,9 @@ impl Aggregate for Client {
                 self.consent_withdrawn = false;
             }
             ClientEvent::HealthConsentWithdrawn { .. } => self.consent_withdrawn = true,
+            ClientEvent::RecommendationRecorded { recommendation } => {
+                self.recommended_version = recommendation.intake_version;
+            }
             ClientEvent::TrainerAssigned { trainer_id } => self.trainers.push(trainer_id),
             ClientEvent::TrainerUnassigned { trainer_id } => {
                 self.trainers.retain(|t| *t != trainer_id)
@@ -158,6 +167,29 @@ impl Client {
             submission,
         };
         sink.write(event, self).await;
+        Ok(())
+    }
+
+    async fn record_recommendation(
+        &mut self,
+        recommendation: Box<super::RecommendationRecord>,
+        sink: &EventSink<Self>,
+    ) -> Result<(), ClientError> {
+        let version = recommendation.intake_version;
+        if self.consent_withdrawn {
+            return Err(ClientError::ConsentWithdrawn);
+        }
+        if version != self.intake_version || self.submission.is_none() {
+            return Err(ClientError::IntakeSuperseded {
+                latest: self.intake_version,
+            });
+        }
+        // One recommendation per intake version: a redelivered job records nothing.
+        if self.recommended_version == version {
+            return Ok(());
+        }
+        sink.write(ClientEvent::RecommendationRecorded { recommendation }, self)
+            .await;
         Ok(())
     }
 

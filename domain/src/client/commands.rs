@@ -19,6 +19,12 @@ pub enum ClientCommand {
         submission: Box<crate::health::HealthSubmission>,
         current_consent: u32,
     },
+    /// Records the AI worker's recommendation for an intake version. Refused for a
+    /// version that is not the latest (`intake_superseded`) or once consent was
+    /// withdrawn (`consent_withdrawn`); a second one for the same version is a no-op.
+    RecordRecommendation {
+        recommendation: Box<super::RecommendationRecord>,
+    },
     /// Withdraws consent to the health data (a no-op when there is none to withdraw).
     WithdrawHealthConsent {
         at: chrono::DateTime<chrono::Utc>,

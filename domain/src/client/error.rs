@@ -15,6 +15,10 @@ pub enum ClientError {
         "the intake must be given under the studio's current consent text (version {current})"
     )]
     ConsentOutdated { current: u32 },
+    #[error("a newer intake version ({latest}) replaced this one")]
+    IntakeSuperseded { latest: u32 },
+    #[error("the client withdrew consent to their health data")]
+    ConsentWithdrawn,
 }
 
 impl DomainError for ClientError {
@@ -26,6 +30,8 @@ impl DomainError for ClientError {
             Self::LinkedElsewhere => "client_linked_elsewhere",
             Self::InvalidIntake(_) => "invalid_health_intake",
             Self::ConsentOutdated { .. } => "consent_outdated",
+            Self::IntakeSuperseded { .. } => "intake_superseded",
+            Self::ConsentWithdrawn => "consent_withdrawn",
         }
     }
 
@@ -41,7 +47,9 @@ impl DomainError for ClientError {
             Self::AlreadyExists
             | Self::TooManyTrainers { .. }
             | Self::LinkedElsewhere
-            | Self::ConsentOutdated { .. } => Refusal::Rule,
+            | Self::ConsentOutdated { .. }
+            | Self::IntakeSuperseded { .. }
+            | Self::ConsentWithdrawn => Refusal::Rule,
         }
     }
 }

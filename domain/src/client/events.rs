@@ -32,6 +32,11 @@ pub enum ClientEvent {
     HealthConsentWithdrawn {
         at: chrono::DateTime<chrono::Utc>,
     },
+    /// The recommendation for intake version `intake_version`, as the AI worker stored
+    /// it (`artifact`: its S3 key; `input_hash`: what it was computed from).
+    RecommendationRecorded {
+        recommendation: Box<RecommendationRecord>,
+    },
     TrainerAssigned {
         trainer_id: AccountId,
     },
@@ -50,6 +55,7 @@ impl DomainEvent for ClientEvent {
             Self::HealthIntakeRecorded { .. } => "HealthIntakeRecorded",
             Self::HealthIntakeSubmitted { .. } => "HealthIntakeSubmitted",
             Self::HealthConsentWithdrawn { .. } => "HealthConsentWithdrawn",
+            Self::RecommendationRecorded { .. } => "RecommendationRecorded",
             Self::TrainerAssigned { .. } => "TrainerAssigned",
             Self::TrainerUnassigned { .. } => "TrainerUnassigned",
             Self::AccountLinked { .. } => "AccountLinked",
@@ -59,6 +65,24 @@ impl DomainEvent for ClientEvent {
     fn event_version(&self) -> String {
         "1.0".to_owned()
     }
+}
+
+/// A recommendation for one intake version: health data, visible like the intake.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecommendationRecord {
+    pub intake_version: u32,
+    pub recommendation: crate::health::Recommendation,
+    /// SHA-256 (hex) of what the provider was given: the intake and the prompt version.
+    pub input_hash: String,
+    /// Where the full artifact (input hash, prompt version, model, raw and validated
+    /// output, timings) is stored: an S3 key of the AI artifacts bucket.
+    pub artifact_key: String,
+    /// Who answered, e.g. `rules:2026-12` or `openai:gpt-4o-mini`.
+    pub provider: String,
+    /// Whether a stored artifact of the same input was reused (no provider call).
+    pub reused: bool,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Health and medical information from the intake form. Visible only per policy.

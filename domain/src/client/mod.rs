@@ -13,7 +13,7 @@ pub mod view;
 pub use aggregate::{Client, MAX_TRAINERS};
 pub use commands::ClientCommand;
 pub use error::ClientError;
-pub use events::{ClientEvent, HealthIntake};
+pub use events::{ClientEvent, HealthIntake, RecommendationRecord};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

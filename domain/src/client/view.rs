@@ -31,6 +31,10 @@ pub struct ClientView {
     /// When the client withdrew consent to their health data (until they submit again).
     #[serde(default)]
     pub consent_withdrawn_at: Option<DateTime<Utc>>,
+    /// Recommendations, one per intake version, oldest first (health data: hidden like
+    /// the intake).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recommendations: Vec<super::RecommendationRecord>,
     /// Whether the response includes the health fields the caller may see.
     #[serde(default)]
     pub health_visible: bool,
@@ -44,6 +48,7 @@ impl ClientView {
     pub fn without_health(mut self) -> Self {
         self.health = None;
         self.intake = None;
+        self.recommendations.clear();
         self.health_visible = false;
         self
     }
@@ -76,6 +81,7 @@ pub fn apply(
             intake: None,
             intake_version: 0,
             consent_withdrawn_at: None,
+            recommendations: Vec::new(),
             health_visible: true,
             version: sequence,
             created_at: at,
@@ -98,7 +104,11 @@ pub fn apply(
                 ClientEvent::HealthConsentWithdrawn { at } => {
                     view.intake = None;
                     view.health = None;
+                    view.recommendations.clear();
                     view.consent_withdrawn_at = Some(*at);
+                }
+                ClientEvent::RecommendationRecorded { recommendation } => {
+                    view.recommendations.push((**recommendation).clone());
                 }
                 ClientEvent::TrainerAssigned { trainer_id } => {
                     view.assigned_trainers.push(*trainer_id)

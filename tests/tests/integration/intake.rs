@@ -250,3 +250,186 @@ async fn a_new_consent_text_needs_a_new_consent_and_withdrawing_hides_the_intake
     assert!(seen["consent_withdrawn_at"].is_null(), "{seen}");
     Ok(())
 }
+
+/// The recommendations of `client` as `who` sees them (reading at least `version` of
+/// the record, the one the submission answered), once there are `n`.
+async fn recommendations(
+    app: &TestApp,
+    s: &Setup,
+    client: Uuid,
+    who: &TestUser,
+    (version, n): (u64, usize),
+) -> anyhow::Result<Vec<Value>> {
+    eventually(Duration::from_secs(30), "the recommendations", || async {
+        let (st, body) = app
+            .call(
+                Method::GET,
+                &format!(
+                    "/api/v1/studios/{}/clients/{client}/recommendations?min_version={version}",
+                    s.studio
+                ),
+                who,
+                None,
+            )
+            .await?;
+        anyhow::ensure!(st == 200, "{st} {body}");
+        let items = body["items"].as_array().cloned().unwrap_or_default();
+        Ok((items.len() >= n).then_some(items))
+    })
+    .await
+}
+
+/// The intake → projector → AI job (own queue) → worker → S3 artifact → command → view
+/// pipeline, polled the way an app polls right after submitting: a knee injury and an
+/// uncleared PAR-Q+ "yes" give a recommendation with clearance and the knee's
+/// contraindication, its artifact in S3; a redelivered job records nothing; another
+/// client's identical form reuses the artifact; front desk never sees it; a withdrawal
+/// hides it.
+#[tokio::test]
+async fn an_intake_becomes_one_recommendation_with_its_artifact_in_s3() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let s = setup(&app).await?;
+    let trainer = app.user("Tess Trainer").await?;
+    let desk = app.user("Desk Dora").await?;
+    app.add_member(&s.owner, s.studio, &trainer, "trainer")
+        .await?;
+    app.add_member(&s.owner, s.studio, &desk, "front_desk")
+        .await?;
+    let (st, body) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{}/clients/{}/trainers", s.studio, s.client),
+            &s.owner,
+            Some(json!({"trainer_id": trainer.id})),
+        )
+        .await?;
+    assert_eq!(st, 200, "{body}");
+    let mut body = intake_body("knee clicks on stairs");
+    body["intake"]["parq"]["chest_pain"] = json!({
+        "answer": true,
+        "follow_up": {"detail": "tightness when sprinting", "cleared_by_professional": false}
+    });
+    body["intake"]["injuries"] = json!([{"area": "knee", "side": "left", "status": "recovering"}]);
+    let (st, answer) = submit(&app, &s, &s.cleo, &body).await?;
+    assert_eq!(st, 200, "{answer}");
+
+    let submitted = answer["version"].as_u64().unwrap_or(0);
+    let items = recommendations(&app, &s, s.client, &trainer, (submitted, 1)).await?;
+    let first = &items[0];
+    assert_eq!(first["intake_version"], 1, "{first}");
+    assert_eq!(first["provider"], "rules");
+    assert_eq!(first["reused"], false);
+    let rec = &first["recommendation"];
+    assert_eq!(rec["medical_clearance"]["required"], true, "{rec}");
+    let avoided: Vec<&str> = rec["contraindications"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["movement"].as_str())
+        .collect();
+    assert!(avoided.contains(&"deep_loaded_knee_flexion"), "{avoided:?}");
+    assert!(!rec["first_week"].as_array().is_none_or(Vec::is_empty));
+
+    // The artifact: input hash, prompt version, model, raw and validated output, timings.
+    let key = first["artifact_key"].as_str().unwrap_or_default();
+    assert!(
+        key.starts_with(&format!("{}/{}/1/", s.studio, s.client)),
+        "{key}"
+    );
+    let bytes = infra::s3::get(&env.s3, repstream_tests::AI_ARTIFACTS_BUCKET, key)
+        .await?
+        .unwrap_or_default();
+    let artifact: Value = serde_json::from_slice(&bytes)?;
+    assert_eq!(artifact["input_hash"], first["input_hash"]);
+    assert_eq!(artifact["prompt_version"], workers::ai::PROMPT_VERSION);
+    assert!(artifact["raw_output"].is_string());
+    assert_eq!(artifact["output"], first["recommendation"]);
+    assert!(artifact["timings"]["provider_ms"].is_number());
+
+    // The job again (a redelivery, a second worker): nothing new.
+    let again = env
+        .ai_worker()
+        .recommend(s.studio, s.client, 1, None)
+        .await?;
+    assert_eq!(again, workers::ai::Outcome::Skipped);
+    let recorded: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_id = $1 AND event_type = 'RecommendationRecorded'",
+    )
+    .bind(s.client.to_string())
+    .fetch_one(&env.pool)
+    .await?;
+    assert_eq!(recorded, 1);
+
+    // Front desk may not see health data, so not its recommendations either.
+    let (st, refused) = app
+        .call(
+            Method::GET,
+            &format!(
+                "/api/v1/studios/{}/clients/{}/recommendations",
+                s.studio, s.client
+            ),
+            &desk,
+            None,
+        )
+        .await?;
+    assert_eq!(
+        (st, refused["code"].as_str()),
+        (403, Some("forbidden")),
+        "{refused}"
+    );
+
+    // Another client with the very same form: the stored artifact is reused.
+    let (st, dan) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{}/clients", s.studio),
+            &s.owner,
+            Some(json!({"full_name": "Dan Same"})),
+        )
+        .await?;
+    assert_eq!(st, 201, "{dan}");
+    let dan: Uuid = dan["id"].as_str().unwrap_or_default().parse()?;
+    let (st, answer) = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/studios/{}/clients/{dan}/health", s.studio),
+            &s.owner,
+            Some(body.clone()),
+        )
+        .await?;
+    assert_eq!(st, 200, "{answer}");
+    let submitted = answer["version"].as_u64().unwrap_or(0);
+    let dans = recommendations(&app, &s, dan, &s.owner, (submitted, 1)).await?;
+    assert_eq!(dans[0]["reused"], true, "{}", dans[0]);
+    assert_eq!(dans[0]["input_hash"], first["input_hash"]);
+
+    // Cleo withdraws consent: her recommendations are hidden with her intake.
+    let (st, withdrawn) = app
+        .call(
+            Method::POST,
+            &format!(
+                "/api/v1/studios/{}/clients/{}/health/withdraw-consent",
+                s.studio, s.client
+            ),
+            &s.cleo,
+            None,
+        )
+        .await?;
+    assert_eq!(st, 200, "{withdrawn}");
+    let version = withdrawn["version"].as_u64().unwrap_or(0);
+    let (st, body) = app
+        .call(
+            Method::GET,
+            &format!(
+                "/api/v1/studios/{}/clients/{}/recommendations?min_version={version}",
+                s.studio, s.client
+            ),
+            &trainer,
+            None,
+        )
+        .await?;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["items"], json!([]), "{body}");
+    Ok(())
+}

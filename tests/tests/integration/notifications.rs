@@ -383,7 +383,7 @@ async fn a_booking_reaches_client_and_instructor_by_name_before_any_view_has_the
         env.projector_pool.clone(),
         projections,
         env.sqs.clone(),
-        env.notifications_queue.clone(),
+        env.job_queues(),
     );
     let config = env.consumer_config(&env.events_queue);
     let token = env.shutdown.child_token();

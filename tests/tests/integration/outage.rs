@@ -20,7 +20,7 @@ async fn a_database_outage_pauses_the_projector_sends_nothing_to_the_dlq_and_ans
         projector_pool,
         projector::all_projections(),
         env.sqs.clone(),
-        env.notifications_queue.clone(),
+        env.job_queues(),
     );
     let config = env.consumer_config(&env.events_queue);
     let (sqs, token) = (env.sqs.clone(), env.shutdown.child_token());
