@@ -79,11 +79,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub(crate) fn new(
-        path: impl Into<String>,
-        code: &'static str,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(path: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             path: path.into(),
             code,

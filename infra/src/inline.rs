@@ -184,7 +184,8 @@ impl TxHook for ClientDirectory {
                 ClientEvent::HealthIntakeRecorded { .. }
                 | ClientEvent::HealthIntakeSubmitted { .. }
                 | ClientEvent::HealthConsentWithdrawn { .. }
-                | ClientEvent::RecommendationRecorded { .. } => continue,
+                | ClientEvent::RecommendationRecorded { .. }
+                | ClientEvent::RecommendationReviewed { .. } => continue,
             };
             query.execute(&mut *conn).await?;
         }

@@ -156,6 +156,7 @@ fn client_event(client_id: &str, event: ClientEvent) -> Option<(&'static str, Va
         | ClientEvent::HealthIntakeSubmitted { .. }
         | ClientEvent::HealthConsentWithdrawn { .. }
         | ClientEvent::RecommendationRecorded { .. }
+        | ClientEvent::RecommendationReviewed { .. }
         | ClientEvent::TrainerAssigned { .. }
         | ClientEvent::TrainerUnassigned { .. }
         | ClientEvent::AccountLinked { .. } => None,

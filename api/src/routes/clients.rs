@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use domain::account::AccountId;
 use domain::client::view::ClientView;
-use domain::client::{ClientCommand, ClientId};
+use domain::client::{ClientCommand, ClientId, RecommendationReview, ReviewDecision};
 use domain::health::HealthSubmission;
 use domain::policy::{Action, Relation, Role};
 use domain::studio::StudioId;
@@ -36,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(record_health))
         .routes(routes!(withdraw_health_consent))
         .routes(routes!(list_recommendations))
+        .routes(routes!(review_recommendation))
         .routes(routes!(assign_trainer))
         .routes(routes!(unassign_trainer))
 }
@@ -203,11 +204,20 @@ pub async fn get_client(
         .ok_or_else(not_found)
 }
 
+/// A recommendation with its review, if it had one.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct RecommendationItem {
+    #[serde(flatten)]
+    pub record: domain::client::RecommendationRecord,
+    /// The latest review (absent: not reviewed yet).
+    pub review: Option<RecommendationReview>,
+}
+
 /// A client's recommendations, newest first.
 #[derive(Debug, serde::Serialize, ToSchema)]
 pub struct Recommendations {
     /// One per intake version that has one (the latest first).
-    pub items: Vec<domain::client::RecommendationRecord>,
+    pub items: Vec<RecommendationItem>,
     /// The intake version the client is at (its recommendation may still be on its way).
     pub intake_version: u32,
 }
@@ -245,12 +255,90 @@ pub async fn list_recommendations(
     if !view.health_visible {
         return Err(ApiError::Forbidden);
     }
-    let mut items = view.recommendations;
-    items.reverse();
+    let reviews = view.reviews;
+    let items = view
+        .recommendations
+        .into_iter()
+        .rev()
+        .map(|record| RecommendationItem {
+            review: reviews
+                .iter()
+                .find(|(v, _)| *v == record.intake_version)
+                .map(|(_, r)| r.clone()),
+            record,
+        })
+        .collect();
     Ok(AppJson(Recommendations {
         items,
         intake_version: view.intake_version,
     }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecommendationPath {
+    pub studio_id: Uuid,
+    pub client_id: Uuid,
+    pub intake_version: u32,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRecommendation {
+    pub decision: ReviewDecision,
+    /// Why (required for `rejected`; up to 2000 characters).
+    pub note: Option<String>,
+    /// The edited recommendation (`edited` only), checked like a provider's answer.
+    pub recommendation: Option<domain::health::Recommendation>,
+}
+
+/// Accept, edit or reject the latest recommendation (trainers assigned to the client,
+/// owners and admins). The same review again is a retry; a later one replaces it.
+#[utoipa::path(post, path = "/studios/{studio_id}/clients/{client_id}/recommendations/{intake_version}/review", tag = "clients", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("client_id" = Uuid, Path, description = "Client id"),
+        ("intake_version" = u32, Path, description = "The intake version the recommendation is for")),
+    request_body = ReviewRecommendation,
+    responses(
+        (status = 200, description = "Reviewed", body = Accepted),
+        (status = 403, description = "`forbidden` (only trainers, owners and admins review)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`, `client_not_found`, `recommendation_not_found` (none for that version, or not the latest)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (naming the field)", body = Problem, content_type = "application/problem+json")))]
+pub async fn review_recommendation(
+    State(state): State<AppState>,
+    user: Caller,
+    ctx: RequestContext,
+    AppPath(path): AppPath<RecommendationPath>,
+    AppJson(body): AppJson<ReviewRecommendation>,
+) -> Result<Response, ApiError> {
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    let member = cmd.member()?.clone();
+    authorize_health(&mut cmd, &member, path.client_id).await?;
+    // The client may see their recommendation, not review it: trainers act on it.
+    if !domain::policy::may_teach(member.role) {
+        return Err(ApiError::Forbidden);
+    }
+    let review = RecommendationReview {
+        decision: body.decision,
+        by: AccountId(member.account_id),
+        note: body.note,
+        recommendation: body.recommendation,
+        at: chrono::Utc::now(),
+    };
+    let command = ClientCommand::ReviewRecommendation {
+        intake_version: path.intake_version,
+        review: Box::new(review),
+    };
+    let version = cmd
+        .run(
+            &state.bus::<domain::client::Client>(),
+            path.client_id,
+            command,
+        )
+        .await?
+        .outcome
+        .version;
+    cmd.commit_accepted(StatusCode::OK, path.client_id, version)
+        .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

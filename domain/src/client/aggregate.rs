@@ -27,6 +27,9 @@ pub struct Client {
     /// The intake version the latest recommendation is for (0: none).
     #[serde(default)]
     recommended_version: u32,
+    /// The latest review of each reviewed intake version.
+    #[serde(default)]
+    reviews: Vec<(u32, super::RecommendationReview)>,
 }
 
 impl Aggregate for Client {
@@ -66,6 +69,10 @@ impl Aggregate for Client {
             ClientCommand::RecordRecommendation { recommendation } => {
                 self.record_recommendation(recommendation, sink).await
             }
+            ClientCommand::ReviewRecommendation {
+                intake_version,
+                review,
+            } => self.review(intake_version, review, sink).await,
             ClientCommand::WithdrawHealthConsent { at } => {
                 if self.submission.is_some() && !self.consent_withdrawn {
                     sink.write(ClientEvent::HealthConsentWithdrawn { at }, self)
@@ -107,6 +114,13 @@ impl Aggregate for Client {
             ClientEvent::HealthConsentWithdrawn { .. } => self.consent_withdrawn = true,
             ClientEvent::RecommendationRecorded { recommendation } => {
                 self.recommended_version = recommendation.intake_version;
+            }
+            ClientEvent::RecommendationReviewed {
+                intake_version,
+                review,
+            } => {
+                self.reviews.retain(|(v, _)| *v != intake_version);
+                self.reviews.push((intake_version, *review));
             }
             ClientEvent::TrainerAssigned { trainer_id } => self.trainers.push(trainer_id),
             ClientEvent::TrainerUnassigned { trainer_id } => {
@@ -190,6 +204,37 @@ impl Client {
         }
         sink.write(ClientEvent::RecommendationRecorded { recommendation }, self)
             .await;
+        Ok(())
+    }
+
+    async fn review(
+        &mut self,
+        intake_version: u32,
+        review: Box<super::RecommendationReview>,
+        sink: &EventSink<Self>,
+    ) -> Result<(), ClientError> {
+        // Only the latest recommendation can be reviewed, and not after a withdrawal.
+        if self.consent_withdrawn
+            || intake_version == 0
+            || intake_version != self.recommended_version
+        {
+            return Err(ClientError::RecommendationNotFound);
+        }
+        review.validate().map_err(ClientError::InvalidReview)?;
+        let same = self.reviews.iter().any(|(v, r)| {
+            *v == intake_version
+                && r.decision == review.decision
+                && r.by == review.by
+                && r.note == review.note
+                && r.recommendation == review.recommendation
+        });
+        if !same {
+            let event = ClientEvent::RecommendationReviewed {
+                intake_version,
+                review,
+            };
+            sink.write(event, self).await;
+        }
         Ok(())
     }
 

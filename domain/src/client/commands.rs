@@ -25,6 +25,12 @@ pub enum ClientCommand {
     RecordRecommendation {
         recommendation: Box<super::RecommendationRecord>,
     },
+    /// Reviews the recommendation of intake version `intake_version` (the same review
+    /// again is a no-op; a later one replaces it).
+    ReviewRecommendation {
+        intake_version: u32,
+        review: Box<super::RecommendationReview>,
+    },
     /// Withdraws consent to the health data (a no-op when there is none to withdraw).
     WithdrawHealthConsent {
         at: chrono::DateTime<chrono::Utc>,

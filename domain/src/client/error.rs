@@ -19,6 +19,10 @@ pub enum ClientError {
     IntakeSuperseded { latest: u32 },
     #[error("the client withdrew consent to their health data")]
     ConsentWithdrawn,
+    #[error("no recommendation for this intake version")]
+    RecommendationNotFound,
+    #[error("{0}")]
+    InvalidReview(crate::health::FieldError),
 }
 
 impl DomainError for ClientError {
@@ -32,12 +36,22 @@ impl DomainError for ClientError {
             Self::ConsentOutdated { .. } => "consent_outdated",
             Self::IntakeSuperseded { .. } => "intake_superseded",
             Self::ConsentWithdrawn => "consent_withdrawn",
+            Self::RecommendationNotFound => "recommendation_not_found",
+            Self::InvalidReview(_) => "invalid_review",
         }
     }
 
     fn refusal(&self) -> Refusal {
         match self {
             Self::NotFound => Refusal::NotFound { what: "client" },
+            Self::RecommendationNotFound => Refusal::NotFound {
+                what: "recommendation",
+            },
+            Self::InvalidReview(e) => Refusal::InvalidField {
+                field: e.path.clone(),
+                code: e.code,
+                message: e.message.clone(),
+            },
             // Named by its path in the request body (`intake.pain[0].level`).
             Self::InvalidIntake(e) => Refusal::InvalidField {
                 field: format!("intake.{}", e.path),

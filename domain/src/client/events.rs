@@ -37,6 +37,12 @@ pub enum ClientEvent {
     RecommendationRecorded {
         recommendation: Box<RecommendationRecord>,
     },
+    /// A trainer (or an owner/admin) accepted, edited or rejected the recommendation of
+    /// intake version `intake_version`.
+    RecommendationReviewed {
+        intake_version: u32,
+        review: Box<RecommendationReview>,
+    },
     TrainerAssigned {
         trainer_id: AccountId,
     },
@@ -56,6 +62,7 @@ impl DomainEvent for ClientEvent {
             Self::HealthIntakeSubmitted { .. } => "HealthIntakeSubmitted",
             Self::HealthConsentWithdrawn { .. } => "HealthConsentWithdrawn",
             Self::RecommendationRecorded { .. } => "RecommendationRecorded",
+            Self::RecommendationReviewed { .. } => "RecommendationReviewed",
             Self::TrainerAssigned { .. } => "TrainerAssigned",
             Self::TrainerUnassigned { .. } => "TrainerUnassigned",
             Self::AccountLinked { .. } => "AccountLinked",
@@ -83,6 +90,79 @@ pub struct RecommendationRecord {
     /// Whether a stored artifact of the same input was reused (no provider call).
     pub reused: bool,
     pub recorded_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What a reviewer decided about a recommendation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    /// Used as it is.
+    Accepted,
+    /// Used as the reviewer changed it (`recommendation` holds the edit).
+    Edited,
+    /// Not used (`note` says why).
+    Rejected,
+}
+
+/// A review of a recommendation: who decided what, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecommendationReview {
+    pub decision: ReviewDecision,
+    pub by: AccountId,
+    /// Why (required for a rejection; up to 2000 characters).
+    pub note: Option<String>,
+    /// The reviewer's version (an edit only).
+    pub recommendation: Option<crate::health::Recommendation>,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Longest review note, in characters.
+pub const MAX_REVIEW_NOTE: usize = 2000;
+
+impl RecommendationReview {
+    /// The review's own rules: an edit carries a valid recommendation and only an edit
+    /// does; a rejection says why; the note is bounded and printable.
+    pub fn validate(&self) -> Result<(), crate::health::FieldError> {
+        use crate::health::FieldError;
+        match (self.decision, &self.recommendation) {
+            (ReviewDecision::Edited, None) => {
+                return Err(FieldError::new(
+                    "recommendation",
+                    "required",
+                    "an edit needs the edited recommendation",
+                ))
+            }
+            (ReviewDecision::Edited, Some(r)) => r.validate().map_err(|e| FieldError {
+                path: format!("recommendation.{}", e.path),
+                ..e
+            })?,
+            (ReviewDecision::Accepted | ReviewDecision::Rejected, Some(_)) => {
+                return Err(FieldError::new(
+                    "recommendation",
+                    "not_allowed",
+                    "only an edit carries a recommendation",
+                ))
+            }
+            (ReviewDecision::Accepted | ReviewDecision::Rejected, None) => {}
+        }
+        match self.note.as_deref().map(str::trim) {
+            None | Some("") if self.decision == ReviewDecision::Rejected => {
+                Err(FieldError::new("note", "required", "a rejection says why"))
+            }
+            Some(note)
+                if note.chars().count() > MAX_REVIEW_NOTE
+                    || note.chars().any(|c| c.is_control() && c != '\n') =>
+            {
+                Err(FieldError::new(
+                    "note",
+                    "too_long",
+                    "at most 2000 characters, no control characters",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Health and medical information from the intake form. Visible only per policy.

@@ -13,7 +13,10 @@ pub mod view;
 pub use aggregate::{Client, MAX_TRAINERS};
 pub use commands::ClientCommand;
 pub use error::ClientError;
-pub use events::{ClientEvent, HealthIntake, RecommendationRecord};
+pub use events::{
+    ClientEvent, HealthIntake, RecommendationRecord, RecommendationReview, ReviewDecision,
+    MAX_REVIEW_NOTE,
+};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -219,3 +219,45 @@ async fn unassigning_records_only_a_real_change() {
             trainer_id: trainer(1),
         }]);
 }
+
+#[test]
+fn a_review_edits_with_a_valid_recommendation_and_rejects_with_a_reason() {
+    use crate::client::{RecommendationReview, ReviewDecision};
+    let recommendation = crate::health::rules::recommend(&submission(1, 0));
+    let review = |decision, note: Option<&str>, edit: Option<crate::health::Recommendation>| {
+        RecommendationReview {
+            decision,
+            by: AccountId(Uuid::from_u128(9)),
+            note: note.map(str::to_owned),
+            recommendation: edit,
+            at: chrono::Utc::now(),
+        }
+        .validate()
+        .map_err(|e| e.path)
+    };
+    assert_eq!(review(ReviewDecision::Accepted, None, None), Ok(()));
+    assert_eq!(
+        review(ReviewDecision::Rejected, Some("  "), None),
+        Err("note".to_owned())
+    );
+    assert_eq!(
+        review(ReviewDecision::Rejected, Some("not for her"), None),
+        Ok(())
+    );
+    assert_eq!(
+        review(ReviewDecision::Edited, None, None),
+        Err("recommendation".to_owned())
+    );
+    assert_eq!(
+        review(ReviewDecision::Accepted, None, Some(recommendation.clone())),
+        Err("recommendation".to_owned())
+    );
+    assert_eq!(
+        review(ReviewDecision::Edited, None, Some(recommendation)),
+        Ok(())
+    );
+    assert_eq!(
+        review(ReviewDecision::Accepted, Some(&"n".repeat(2001)), None),
+        Err("note".to_owned())
+    );
+}

@@ -35,6 +35,9 @@ pub struct ClientView {
     /// the intake).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recommendations: Vec<super::RecommendationRecord>,
+    /// The latest review of each reviewed intake version.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reviews: Vec<(u32, super::RecommendationReview)>,
     /// Whether the response includes the health fields the caller may see.
     #[serde(default)]
     pub health_visible: bool,
@@ -49,6 +52,7 @@ impl ClientView {
         self.health = None;
         self.intake = None;
         self.recommendations.clear();
+        self.reviews.clear();
         self.health_visible = false;
         self
     }
@@ -82,6 +86,7 @@ pub fn apply(
             intake_version: 0,
             consent_withdrawn_at: None,
             recommendations: Vec::new(),
+            reviews: Vec::new(),
             health_visible: true,
             version: sequence,
             created_at: at,
@@ -105,10 +110,18 @@ pub fn apply(
                     view.intake = None;
                     view.health = None;
                     view.recommendations.clear();
+                    view.reviews.clear();
                     view.consent_withdrawn_at = Some(*at);
                 }
                 ClientEvent::RecommendationRecorded { recommendation } => {
                     view.recommendations.push((**recommendation).clone());
+                }
+                ClientEvent::RecommendationReviewed {
+                    intake_version,
+                    review,
+                } => {
+                    view.reviews.retain(|(v, _)| v != intake_version);
+                    view.reviews.push((*intake_version, (**review).clone()));
                 }
                 ClientEvent::TrainerAssigned { trainer_id } => {
                     view.assigned_trainers.push(*trainer_id)

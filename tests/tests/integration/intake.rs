@@ -433,3 +433,108 @@ async fn an_intake_becomes_one_recommendation_with_its_artifact_in_s3() -> anyho
     assert_eq!(body["items"], json!([]), "{body}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_trainer_reviews_the_latest_recommendation_and_the_client_cannot() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let s = setup(&app).await?;
+    let trainer = app.user("Rex Reviewer").await?;
+    app.add_member(&s.owner, s.studio, &trainer, "trainer")
+        .await?;
+    let (st, body) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{}/clients/{}/trainers", s.studio, s.client),
+            &s.owner,
+            Some(json!({"trainer_id": trainer.id})),
+        )
+        .await?;
+    assert_eq!(st, 200, "{body}");
+    let (st, answer) = submit(&app, &s, &s.cleo, &intake_body("sore shoulder")).await?;
+    assert_eq!(st, 200, "{answer}");
+    let submitted = answer["version"].as_u64().unwrap_or(0);
+    let items = recommendations(&app, &s, s.client, &trainer, (submitted, 1)).await?;
+    let original = items[0]["recommendation"].clone();
+
+    let review = |who: &TestUser, version: u32, body: Value| {
+        let (app, who, path) = (
+            &app,
+            who.clone(),
+            format!(
+                "/api/v1/studios/{}/clients/{}/recommendations/{version}/review",
+                s.studio, s.client
+            ),
+        );
+        async move { app.call(Method::POST, &path, &who, Some(body)).await }
+    };
+    let (st, body) = review(&s.cleo, 1, json!({"decision": "accepted"})).await?;
+    assert_eq!(
+        (st, body["code"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
+    let mut upside_down = original.clone();
+    upside_down["intensity"]["rpe_min"] = json!(9);
+    upside_down["intensity"]["rpe_max"] = json!(3);
+    for (body, field) in [
+        (json!({"decision": "rejected"}), "note"),
+        (json!({"decision": "edited"}), "recommendation"),
+        (
+            json!({"decision": "accepted", "recommendation": original}),
+            "recommendation",
+        ),
+        (
+            json!({"decision": "edited", "recommendation": upside_down}),
+            "recommendation.intensity",
+        ),
+    ] {
+        let (st, answer) = review(&trainer, 1, body.clone()).await?;
+        assert_eq!(
+            (st, answer["code"].as_str()),
+            (422, Some("validation_failed")),
+            "{body}: {answer}"
+        );
+        let named = answer["errors"][0]["field"].as_str().unwrap_or_default();
+        assert!(named.starts_with(field), "{field}: {answer}");
+    }
+    let (st, body) = review(&trainer, 7, json!({"decision": "accepted"})).await?;
+    assert_eq!(
+        (st, body["code"].as_str()),
+        (404, Some("recommendation_not_found")),
+        "{body}"
+    );
+
+    // Accepted, and the retry adds nothing; then edited, which replaces it.
+    let accept = json!({"decision": "accepted", "note": "fine to start"});
+    let (st, first) = review(&trainer, 1, accept.clone()).await?;
+    assert_eq!(st, 200, "{first}");
+    let (st, again) = review(&trainer, 1, accept).await?;
+    assert_eq!((st, &again["version"]), (200, &first["version"]), "{again}");
+    let mut edited = original.clone();
+    edited["summary"] = json!("Start with the machines; no overhead work yet.");
+    let (st, last) = review(
+        &trainer,
+        1,
+        json!({"decision": "edited", "note": "gentler start", "recommendation": edited}),
+    )
+    .await?;
+    assert_eq!(st, 200, "{last}");
+    let seen = recommendations(
+        &app,
+        &s,
+        s.client,
+        &s.cleo,
+        (last["version"].as_u64().unwrap_or(0), 1),
+    )
+    .await?;
+    let review = &seen[0]["review"];
+    assert_eq!(review["decision"], "edited", "{review}");
+    assert_eq!(review["by"], trainer.id.to_string());
+    assert_eq!(
+        review["recommendation"]["summary"],
+        "Start with the machines; no overhead work yet."
+    );
+    assert_eq!(seen[0]["recommendation"], original, "the original is kept");
+    Ok(())
+}

@@ -162,6 +162,7 @@ async fn a_token_of_studio_a_never_reaches_studio_b_on_any_tenant_scoped_endpoin
         ("schedule_id", Uuid::new_v4().to_string()),
         ("webhook_id", webhook_b.clone()),
         ("delivery_id", Uuid::new_v4().to_string()),
+        ("intake_version", "1".to_owned()),
     ]);
     // A plausible body for every body-taking operation, so the request reaches the
     // access check. A new endpoint without an entry here fails this test.
@@ -274,6 +275,7 @@ async fn a_token_of_studio_a_never_reaches_studio_b_on_any_tenant_scoped_endpoin
         (("post", "/api/v1/studios/{studio_id}/webhooks/{webhook_id}/enable"), serde_json::json!({})),
         (("post", "/api/v1/studios/{studio_id}/webhooks/{webhook_id}/test"), serde_json::json!({})),
         (("post", "/api/v1/studios/{studio_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"), serde_json::json!({})),
+        (("post", "/api/v1/studios/{studio_id}/clients/{client_id}/recommendations/{intake_version}/review"), serde_json::json!({"decision": "accepted"})),
     ]);
     let (_, doc) = app.get_json("/openapi.json").await?;
     let mut checked = 0;
