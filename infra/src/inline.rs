@@ -185,7 +185,9 @@ impl TxHook for ClientDirectory {
                 | ClientEvent::HealthIntakeSubmitted { .. }
                 | ClientEvent::HealthConsentWithdrawn { .. }
                 | ClientEvent::RecommendationRecorded { .. }
-                | ClientEvent::RecommendationReviewed { .. } => continue,
+                | ClientEvent::RecommendationReviewed { .. }
+                | ClientEvent::QuestionAsked { .. }
+                | ClientEvent::QuestionAnswered { .. } => continue,
             };
             query.execute(&mut *conn).await?;
         }

@@ -48,6 +48,10 @@ pub enum Channel {
 /// The AI task that turns a health intake version into a recommendation.
 pub const AI_RECOMMENDATION: &str = "health_recommendation";
 
+/// The AI task that answers a question about a client from their latest intake and
+/// recommendation.
+pub const AI_QUESTION: &str = "health_question";
+
 impl NotificationJob {
     /// The deterministic job id for `template` caused by `event_id`.
     pub fn id_for(event_id: Uuid, template: &str) -> Uuid {

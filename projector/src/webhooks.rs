@@ -157,6 +157,8 @@ fn client_event(client_id: &str, event: ClientEvent) -> Option<(&'static str, Va
         | ClientEvent::HealthConsentWithdrawn { .. }
         | ClientEvent::RecommendationRecorded { .. }
         | ClientEvent::RecommendationReviewed { .. }
+        | ClientEvent::QuestionAsked { .. }
+        | ClientEvent::QuestionAnswered { .. }
         | ClientEvent::TrainerAssigned { .. }
         | ClientEvent::TrainerUnassigned { .. }
         | ClientEvent::AccountLinked { .. } => None,

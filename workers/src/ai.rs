@@ -11,6 +11,8 @@
 //!      else provider (rules engine, or an LLM) ─► Recommendation::validate ─► store it
 //!   ─► s3://{bucket}/{tenant}/{client}/{version}/{hash}.json (the intake's artifact)
 //!   ─► RecordRecommendation (one per intake version: a redelivered job adds nothing)
+//! AI queue: job (client, question) ─► the question, the latest intake and recommendation
+//!   ─► rules::answer (with its sources) ─► AnswerQuestion (answered once)
 //! ```
 //!
 //! Exactly once per intake version without a ledger of its own: the aggregate refuses a
@@ -29,7 +31,7 @@ use domain::client::{Client, ClientCommand, ClientError, RecommendationRecord};
 use domain::health::{DateOrMonthsAgo, HealthSubmission, Recommendation};
 use infra::consumer::MessageHandler;
 use infra::event_store::{bind_tenant, CommandBus, CommandError, CommandMetadata};
-use infra::jobs::{Channel, NotificationJob, AI_RECOMMENDATION};
+use infra::jobs::{Channel, NotificationJob, AI_QUESTION, AI_RECOMMENDATION};
 use infra::s3::S3Client;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -249,14 +251,75 @@ impl AiWorker {
         }))
     }
 
-    /// The client's health events, read bound to the tenant.
-    async fn history(&self, tenant: Uuid, client: Uuid, version: u32) -> anyhow::Result<History> {
+    /// Answers question `question` about `client` from their latest intake and
+    /// recommendation (the rules engine's answer, with its sources). Skipped once
+    /// answered, or when consent was withdrawn meanwhile.
+    pub async fn answer_question(
+        &self,
+        tenant: Uuid,
+        client: Uuid,
+        question: Uuid,
+        correlation: Option<String>,
+    ) -> anyhow::Result<Outcome> {
+        let rows = self.health_events(tenant, client).await?;
+        let (mut intake, mut withdrawn, mut recommendation) = (None, false, None);
+        let (mut asked, mut answered) = (None, false);
+        let id = question.to_string();
+        for (kind, payload) in rows {
+            match kind.as_str() {
+                "HealthIntakeSubmitted" => {
+                    intake = Some(payload["submission"].clone());
+                    withdrawn = false;
+                }
+                "HealthConsentWithdrawn" => withdrawn = true,
+                "RecommendationRecorded" => {
+                    recommendation = Some(payload["recommendation"]["recommendation"].clone());
+                }
+                "QuestionAsked" if payload["question_id"] == id.as_str() => {
+                    asked = payload["question"].as_str().map(str::to_owned);
+                }
+                "QuestionAnswered" if payload["question_id"] == id.as_str() => answered = true,
+                _ => {}
+            }
+        }
+        let (Some(text), Some(intake), false, false) = (asked, intake, withdrawn, answered) else {
+            return Ok(Outcome::Skipped);
+        };
+        let intake: HealthSubmission = serde_json::from_value(intake).context("a stored intake")?;
+        // The recommendation trainers see, or (still on its way) what the rules say.
+        let recommendation: Recommendation = match recommendation {
+            Some(r) => serde_json::from_value(r).context("a stored recommendation")?,
+            None => domain::health::rules::recommend(&intake),
+        };
+        let answer = domain::health::rules::answer(&text, &intake, &recommendation);
+        let bus = CommandBus::<Client>::new(self.pool.clone(), ());
+        let meta = CommandMetadata::system(tenant, "ai", correlation);
+        let command = ClientCommand::AnswerQuestion {
+            question_id: question,
+            answer: Box::new(answer),
+            provider: RulesEngine.name().to_owned(),
+            at: chrono::Utc::now(),
+        };
+        bus.execute(&client.to_string(), command, None, meta)
+            .await
+            .map_err(|e| anyhow::anyhow!("recording the answer: {e}"))?;
+        metrics::counter!("repstream_ai_answers_total").increment(1);
+        Ok(Outcome::Computed)
+    }
+
+    /// The client's health events in order, read bound to the tenant.
+    async fn health_events(
+        &self,
+        tenant: Uuid,
+        client: Uuid,
+    ) -> anyhow::Result<Vec<(String, serde_json::Value)>> {
         let mut tx = self.pool.begin().await?;
         bind_tenant(&mut tx, tenant).await?;
         let rows: Vec<(String, serde_json::Value)> = sqlx::query_as(
             "SELECT event_type, payload FROM events WHERE aggregate_type = 'client' \
-             AND aggregate_id = $1 AND event_type IN \
-               ('HealthIntakeSubmitted', 'HealthConsentWithdrawn', 'RecommendationRecorded') \
+             AND aggregate_id = $1 AND event_type IN ('HealthIntakeSubmitted', \
+               'HealthConsentWithdrawn', 'RecommendationRecorded', 'QuestionAsked', \
+               'QuestionAnswered') \
              ORDER BY sequence",
         )
         .bind(client.to_string())
@@ -264,6 +327,12 @@ impl AiWorker {
         .await
         .context("reading the client's health events")?;
         tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// What [`Self::recommend`] needs to know of the client's health history.
+    async fn history(&self, tenant: Uuid, client: Uuid, version: u32) -> anyhow::Result<History> {
+        let rows = self.health_events(tenant, client).await?;
         let mut history = History::default();
         for (kind, payload) in rows {
             match kind.as_str() {
@@ -278,13 +347,13 @@ impl AiWorker {
                     }
                 }
                 "HealthConsentWithdrawn" => history.withdrawn = true,
-                _ => {
+                "RecommendationRecorded"
                     if payload["recommendation"]["intake_version"].as_u64()
-                        == Some(u64::from(version))
-                    {
-                        history.recommended = true;
-                    }
+                        == Some(u64::from(version)) =>
+                {
+                    history.recommended = true;
                 }
+                _ => {}
             }
         }
         Ok(history)
@@ -295,20 +364,29 @@ impl AiWorker {
 impl MessageHandler for AiWorker {
     async fn handle(&self, body: &str) -> anyhow::Result<()> {
         let job: NotificationJob = serde_json::from_str(body).context("message is not a job")?;
-        anyhow::ensure!(
-            job.channel == Channel::Ai && job.template == AI_RECOMMENDATION,
-            "not an AI recommendation job: {}",
-            job.template
-        );
+        anyhow::ensure!(job.channel == Channel::Ai, "not an AI job");
         let client: Uuid =
             serde_json::from_value(job.data["client_id"].clone()).context("the job's client")?;
-        let version: u32 = serde_json::from_value(job.data["intake_version"].clone())
-            .context("the job's intake version")?;
-        let span = info_span!("ai_job", job_id = %job.job_id, %client, version);
-        self.recommend(job.tenant_id, client, version, job.correlation_id.clone())
-            .instrument(span)
-            .await
-            .map(|_| ())
+        let correlation = job.correlation_id.clone();
+        let span = info_span!("ai_job", job_id = %job.job_id, task = %job.template, %client);
+        match job.template.as_str() {
+            AI_RECOMMENDATION => {
+                let version: u32 = serde_json::from_value(job.data["intake_version"].clone())
+                    .context("the job's intake version")?;
+                self.recommend(job.tenant_id, client, version, correlation)
+                    .instrument(span)
+                    .await?;
+            }
+            AI_QUESTION => {
+                let question: Uuid = serde_json::from_value(job.data["question_id"].clone())
+                    .context("the job's question")?;
+                self.answer_question(job.tenant_id, client, question, correlation)
+                    .instrument(span)
+                    .await?;
+            }
+            other => anyhow::bail!("unknown AI task `{other}`"),
+        }
+        Ok(())
     }
 
     async fn ready(&self) -> anyhow::Result<()> {

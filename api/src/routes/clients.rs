@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::application::directory;
 use crate::auth::Caller;
-use crate::command::CommandTx;
+use crate::command::{CommandTx, Reply};
 use crate::context::RequestContext;
 use crate::error::{ApiError, Problem, Validator};
 use crate::extract::{AppJson, AppPath, AppQuery};
@@ -37,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(withdraw_health_consent))
         .routes(routes!(list_recommendations))
         .routes(routes!(review_recommendation))
+        .routes(routes!(ask_question, list_questions))
         .routes(routes!(assign_trainer))
         .routes(routes!(unassign_trainer))
 }
@@ -339,6 +340,105 @@ pub async fn review_recommendation(
         .version;
     cmd.commit_accepted(StatusCode::OK, path.client_id, version)
         .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AskQuestion {
+    /// Your id for the question (a retry with the same id and text asks once).
+    pub id: Option<Uuid>,
+    /// 1..=500 characters, e.g. "Can she do box jumps?".
+    pub question: String,
+}
+
+#[derive(Debug, serde::Serialize, Deserialize, ToSchema)]
+pub struct AskedQuestion {
+    /// The question's id: its answer appears at `GET …/questions`.
+    pub id: Uuid,
+    /// The client record's version with the question.
+    pub version: u64,
+}
+
+/// Ask about a client's training (trainers assigned to them, owners and admins): answered
+/// asynchronously from the latest intake and recommendation, with the answer's sources.
+#[utoipa::path(post, path = "/studios/{studio_id}/clients/{client_id}/questions", tag = "clients", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("client_id" = Uuid, Path, description = "Client id")),
+    request_body = AskQuestion,
+    responses(
+        (status = 202, description = "Asked; the answer follows", body = AskedQuestion),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`, `client_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, `no_health_intake`, `question_id_taken`", body = Problem, content_type = "application/problem+json")))]
+pub async fn ask_question(
+    State(state): State<AppState>,
+    user: Caller,
+    ctx: RequestContext,
+    AppPath(path): AppPath<ClientPath>,
+    AppJson(body): AppJson<AskQuestion>,
+) -> Result<Response, ApiError> {
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    let member = cmd.member()?.clone();
+    authorize_health(&mut cmd, &member, path.client_id).await?;
+    if !domain::policy::may_teach(member.role) {
+        return Err(ApiError::Forbidden);
+    }
+    let id = body.id.unwrap_or_else(Uuid::now_v7);
+    let command = ClientCommand::AskQuestion {
+        question_id: id,
+        question: body.question,
+        by: AccountId(member.account_id),
+        at: chrono::Utc::now(),
+    };
+    let version = cmd
+        .run(
+            &state.bus::<domain::client::Client>(),
+            path.client_id,
+            command,
+        )
+        .await?
+        .outcome
+        .version;
+    let asked = AskedQuestion { id, version };
+    cmd.commit(Reply::json(StatusCode::ACCEPTED, &asked)?.with_etag(version))
+        .await
+}
+
+/// Questions about a client, newest first, with their answers once given (health data:
+/// only for those who may see the client's health fields).
+#[utoipa::path(get, path = "/studios/{studio_id}/clients/{client_id}/questions", tag = "clients", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("client_id" = Uuid, Path, description = "Client id"), ReadParams),
+    responses(
+        (status = 200, description = "The questions", body = Vec<domain::client::view::QuestionView>),
+        (status = 403, description = "`forbidden` (may not see this client's health data)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`, `client_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`view_not_caught_up`", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_questions(
+    State(state): State<AppState>,
+    user: Caller,
+    AppPath(path): AppPath<ClientPath>,
+    AppQuery(params): AppQuery<ReadParams>,
+) -> Result<AppJson<Vec<domain::client::view::QuestionView>>, ApiError> {
+    let (member, view) = state
+        .waiter
+        .read_member_view::<ClientView>(
+            &state.pool,
+            &user,
+            path.studio_id,
+            path.client_id,
+            state.config.read_wait_max,
+            params.min_version,
+            |_| Ok(()),
+        )
+        .await?;
+    let view = view
+        .and_then(|v| visible(&member, v))
+        .ok_or_else(not_found)?;
+    if !view.health_visible {
+        return Err(ApiError::Forbidden);
+    }
+    let mut questions = view.questions;
+    questions.reverse();
+    Ok(AppJson(questions))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

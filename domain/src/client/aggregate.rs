@@ -30,6 +30,9 @@ pub struct Client {
     /// The latest review of each reviewed intake version.
     #[serde(default)]
     reviews: Vec<(u32, super::RecommendationReview)>,
+    /// Questions asked: id, text, answered yet.
+    #[serde(default)]
+    questions: Vec<(uuid::Uuid, String, bool)>,
 }
 
 impl Aggregate for Client {
@@ -73,6 +76,33 @@ impl Aggregate for Client {
                 intake_version,
                 review,
             } => self.review(intake_version, review, sink).await,
+            ClientCommand::AskQuestion {
+                question_id,
+                question,
+                by,
+                at,
+            } => self.ask(question_id, question, by, at, sink).await,
+            ClientCommand::AnswerQuestion {
+                question_id,
+                answer,
+                provider,
+                at,
+            } => {
+                match self.questions.iter().find(|(id, ..)| *id == question_id) {
+                    None => return Err(ClientError::QuestionNotFound),
+                    Some((.., true)) => {}
+                    Some(_) => {
+                        let event = ClientEvent::QuestionAnswered {
+                            question_id,
+                            answer,
+                            provider,
+                            at,
+                        };
+                        sink.write(event, self).await;
+                    }
+                }
+                Ok(())
+            }
             ClientCommand::WithdrawHealthConsent { at } => {
                 if self.submission.is_some() && !self.consent_withdrawn {
                     sink.write(ClientEvent::HealthConsentWithdrawn { at }, self)
@@ -121,6 +151,16 @@ impl Aggregate for Client {
             } => {
                 self.reviews.retain(|(v, _)| *v != intake_version);
                 self.reviews.push((intake_version, *review));
+            }
+            ClientEvent::QuestionAsked {
+                question_id,
+                question,
+                ..
+            } => self.questions.push((question_id, question, false)),
+            ClientEvent::QuestionAnswered { question_id, .. } => {
+                for q in self.questions.iter_mut().filter(|q| q.0 == question_id) {
+                    q.2 = true;
+                }
             }
             ClientEvent::TrainerAssigned { trainer_id } => self.trainers.push(trainer_id),
             ClientEvent::TrainerUnassigned { trainer_id } => {
@@ -235,6 +275,42 @@ impl Client {
             };
             sink.write(event, self).await;
         }
+        Ok(())
+    }
+
+    async fn ask(
+        &mut self,
+        question_id: uuid::Uuid,
+        question: String,
+        by: AccountId,
+        at: chrono::DateTime<chrono::Utc>,
+        sink: &EventSink<Self>,
+    ) -> Result<(), ClientError> {
+        let question = question.trim().to_owned();
+        if question.is_empty()
+            || question.chars().count() > super::MAX_QUESTION
+            || question.chars().any(char::is_control)
+        {
+            return Err(ClientError::InvalidQuestion);
+        }
+        if let Some((_, asked, _)) = self.questions.iter().find(|(id, ..)| *id == question_id) {
+            // The same question again is a retry; another under its id is refused.
+            return if *asked == question {
+                Ok(())
+            } else {
+                Err(ClientError::QuestionIdTaken)
+            };
+        }
+        if self.submission.is_none() || self.consent_withdrawn {
+            return Err(ClientError::NoIntake);
+        }
+        let event = ClientEvent::QuestionAsked {
+            question_id,
+            question,
+            by,
+            at,
+        };
+        sink.write(event, self).await;
         Ok(())
     }
 

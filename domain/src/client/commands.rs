@@ -31,6 +31,21 @@ pub enum ClientCommand {
         intake_version: u32,
         review: Box<super::RecommendationReview>,
     },
+    /// Asks about the client (1..=500 characters). Needs an intake under consent; the
+    /// same id again is a retry (answered once).
+    AskQuestion {
+        question_id: uuid::Uuid,
+        question: String,
+        by: AccountId,
+        at: chrono::DateTime<chrono::Utc>,
+    },
+    /// The AI worker's answer to a question (a second one is a no-op).
+    AnswerQuestion {
+        question_id: uuid::Uuid,
+        answer: Box<crate::health::rules::Answer>,
+        provider: String,
+        at: chrono::DateTime<chrono::Utc>,
+    },
     /// Withdraws consent to the health data (a no-op when there is none to withdraw).
     WithdrawHealthConsent {
         at: chrono::DateTime<chrono::Utc>,

@@ -23,6 +23,14 @@ pub enum ClientError {
     RecommendationNotFound,
     #[error("{0}")]
     InvalidReview(crate::health::FieldError),
+    #[error("there is no health intake (under consent) to answer from")]
+    NoIntake,
+    #[error("a question is 1..=500 characters without control characters")]
+    InvalidQuestion,
+    #[error("no such question")]
+    QuestionNotFound,
+    #[error("this question id was used for another question")]
+    QuestionIdTaken,
 }
 
 impl DomainError for ClientError {
@@ -38,6 +46,10 @@ impl DomainError for ClientError {
             Self::ConsentWithdrawn => "consent_withdrawn",
             Self::RecommendationNotFound => "recommendation_not_found",
             Self::InvalidReview(_) => "invalid_review",
+            Self::NoIntake => "no_health_intake",
+            Self::InvalidQuestion => "invalid_question",
+            Self::QuestionNotFound => "question_not_found",
+            Self::QuestionIdTaken => "question_id_taken",
         }
     }
 
@@ -47,6 +59,11 @@ impl DomainError for ClientError {
             Self::RecommendationNotFound => Refusal::NotFound {
                 what: "recommendation",
             },
+            Self::QuestionNotFound => Refusal::NotFound { what: "question" },
+            Self::InvalidQuestion => crate::error::invalid_field(
+                "question",
+                "1..=500 characters without control characters",
+            ),
             Self::InvalidReview(e) => Refusal::InvalidField {
                 field: e.path.clone(),
                 code: e.code,
@@ -63,7 +80,9 @@ impl DomainError for ClientError {
             | Self::LinkedElsewhere
             | Self::ConsentOutdated { .. }
             | Self::IntakeSuperseded { .. }
-            | Self::ConsentWithdrawn => Refusal::Rule,
+            | Self::ConsentWithdrawn
+            | Self::NoIntake
+            | Self::QuestionIdTaken => Refusal::Rule,
         }
     }
 }

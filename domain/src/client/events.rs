@@ -43,6 +43,22 @@ pub enum ClientEvent {
         intake_version: u32,
         review: Box<RecommendationReview>,
     },
+    /// Someone who may see the client's health data asked about them (e.g. "Can she do
+    /// box jumps?"); answered asynchronously.
+    QuestionAsked {
+        question_id: uuid::Uuid,
+        question: String,
+        by: AccountId,
+        at: chrono::DateTime<chrono::Utc>,
+    },
+    /// The answer, from the latest intake and recommendation, with its sources.
+    QuestionAnswered {
+        question_id: uuid::Uuid,
+        answer: Box<crate::health::rules::Answer>,
+        /// Who answered, e.g. `rules`.
+        provider: String,
+        at: chrono::DateTime<chrono::Utc>,
+    },
     TrainerAssigned {
         trainer_id: AccountId,
     },
@@ -63,6 +79,8 @@ impl DomainEvent for ClientEvent {
             Self::HealthConsentWithdrawn { .. } => "HealthConsentWithdrawn",
             Self::RecommendationRecorded { .. } => "RecommendationRecorded",
             Self::RecommendationReviewed { .. } => "RecommendationReviewed",
+            Self::QuestionAsked { .. } => "QuestionAsked",
+            Self::QuestionAnswered { .. } => "QuestionAnswered",
             Self::TrainerAssigned { .. } => "TrainerAssigned",
             Self::TrainerUnassigned { .. } => "TrainerUnassigned",
             Self::AccountLinked { .. } => "AccountLinked",
@@ -116,6 +134,9 @@ pub struct RecommendationReview {
     pub recommendation: Option<crate::health::Recommendation>,
     pub at: chrono::DateTime<chrono::Utc>,
 }
+
+/// Longest question, in characters.
+pub const MAX_QUESTION: usize = 500;
 
 /// Longest review note, in characters.
 pub const MAX_REVIEW_NOTE: usize = 2000;

@@ -15,7 +15,7 @@ pub use commands::ClientCommand;
 pub use error::ClientError;
 pub use events::{
     ClientEvent, HealthIntake, RecommendationRecord, RecommendationReview, ReviewDecision,
-    MAX_REVIEW_NOTE,
+    MAX_QUESTION, MAX_REVIEW_NOTE,
 };
 
 use serde::{Deserialize, Serialize};

@@ -38,12 +38,28 @@ pub struct ClientView {
     /// The latest review of each reviewed intake version.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reviews: Vec<(u32, super::RecommendationReview)>,
+    /// Questions about the client and their answers, oldest first (health data).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub questions: Vec<QuestionView>,
     /// Whether the response includes the health fields the caller may see.
     #[serde(default)]
     pub health_visible: bool,
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A question about the client and its answer (absent until answered).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct QuestionView {
+    pub id: uuid::Uuid,
+    pub question: String,
+    pub asked_by: AccountId,
+    pub asked_at: DateTime<Utc>,
+    pub answer: Option<crate::health::rules::Answer>,
+    /// The provider that answered, e.g. `rules`.
+    pub answered_by: Option<String>,
+    pub answered_at: Option<DateTime<Utc>>,
 }
 
 impl ClientView {
@@ -53,6 +69,7 @@ impl ClientView {
         self.intake = None;
         self.recommendations.clear();
         self.reviews.clear();
+        self.questions.clear();
         self.health_visible = false;
         self
     }
@@ -87,6 +104,7 @@ pub fn apply(
             consent_withdrawn_at: None,
             recommendations: Vec::new(),
             reviews: Vec::new(),
+            questions: Vec::new(),
             health_visible: true,
             version: sequence,
             created_at: at,
@@ -111,6 +129,7 @@ pub fn apply(
                     view.health = None;
                     view.recommendations.clear();
                     view.reviews.clear();
+                    view.questions.clear();
                     view.consent_withdrawn_at = Some(*at);
                 }
                 ClientEvent::RecommendationRecorded { recommendation } => {
@@ -122,6 +141,32 @@ pub fn apply(
                 } => {
                     view.reviews.retain(|(v, _)| v != intake_version);
                     view.reviews.push((*intake_version, (**review).clone()));
+                }
+                ClientEvent::QuestionAsked {
+                    question_id,
+                    question,
+                    by,
+                    at,
+                } => view.questions.push(QuestionView {
+                    id: *question_id,
+                    question: question.clone(),
+                    asked_by: *by,
+                    asked_at: *at,
+                    answer: None,
+                    answered_by: None,
+                    answered_at: None,
+                }),
+                ClientEvent::QuestionAnswered {
+                    question_id,
+                    answer,
+                    provider,
+                    at,
+                } => {
+                    for q in view.questions.iter_mut().filter(|q| q.id == *question_id) {
+                        q.answer = Some((**answer).clone());
+                        q.answered_by = Some(provider.clone());
+                        q.answered_at = Some(*at);
+                    }
                 }
                 ClientEvent::TrainerAssigned { trainer_id } => {
                     view.assigned_trainers.push(*trainer_id)

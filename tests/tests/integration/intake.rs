@@ -538,3 +538,132 @@ async fn a_trainer_reviews_the_latest_recommendation_and_the_client_cannot() -> 
     assert_eq!(seen[0]["recommendation"], original, "the original is kept");
     Ok(())
 }
+
+/// Trainer Q&A: the assigned trainer asks "Can she do box jumps?" about a client with a
+/// recovering knee and gets "not yet" with the rule's source, asynchronously through
+/// the AI queue; a retried question is asked once; front desk can neither ask nor read.
+#[tokio::test]
+async fn a_trainer_asks_about_box_jumps_and_gets_not_yet_with_its_sources() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let s = setup(&app).await?;
+    let trainer = app.user("Quinn Asker").await?;
+    let desk = app.user("Desk Quill").await?;
+    app.add_member(&s.owner, s.studio, &trainer, "trainer")
+        .await?;
+    app.add_member(&s.owner, s.studio, &desk, "front_desk")
+        .await?;
+    let (st, body) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{}/clients/{}/trainers", s.studio, s.client),
+            &s.owner,
+            Some(json!({"trainer_id": trainer.id})),
+        )
+        .await?;
+    assert_eq!(st, 200, "{body}");
+    let path = format!(
+        "/api/v1/studios/{}/clients/{}/questions",
+        s.studio, s.client
+    );
+    // No intake yet: nothing to answer from.
+    let (st, body) = app
+        .call(
+            Method::POST,
+            &path,
+            &trainer,
+            Some(json!({"question": "Can she do box jumps?"})),
+        )
+        .await?;
+    assert_eq!(
+        (st, body["code"].as_str()),
+        (422, Some("no_health_intake")),
+        "{body}"
+    );
+    let mut intake = intake_body("knee");
+    intake["intake"]["injuries"] =
+        json!([{"area": "knee", "side": "left", "status": "recovering"}]);
+    let (st, answer) = submit(&app, &s, &s.cleo, &intake).await?;
+    assert_eq!(st, 200, "{answer}");
+
+    // Asked the moment the intake answered; the app retries with the same id.
+    let id = Uuid::now_v7();
+    let ask = json!({"id": id, "question": "Can she do box jumps?"});
+    let (st, asked) = app
+        .call(Method::POST, &path, &trainer, Some(ask.clone()))
+        .await?;
+    assert_eq!(st, 202, "{asked}");
+    assert_eq!(asked["id"], id.to_string());
+    let (st, again) = app.call(Method::POST, &path, &trainer, Some(ask)).await?;
+    assert_eq!((st, &again["version"]), (202, &asked["version"]), "{again}");
+    let (st, body) = app
+        .call(
+            Method::POST,
+            &path,
+            &trainer,
+            Some(json!({"id": id, "question": "Something else?"})),
+        )
+        .await?;
+    assert_eq!(
+        (st, body["code"].as_str()),
+        (422, Some("question_id_taken")),
+        "{body}"
+    );
+    for bad in [
+        json!({"question": ""}),
+        json!({"question": "x".repeat(501)}),
+    ] {
+        let (st, body) = app.call(Method::POST, &path, &trainer, Some(bad)).await?;
+        assert_eq!(
+            (st, body["code"].as_str()),
+            (422, Some("validation_failed")),
+            "{body}"
+        );
+    }
+    let (st, body) = app
+        .call(
+            Method::POST,
+            &path,
+            &desk,
+            Some(json!({"question": "Can she run?"})),
+        )
+        .await?;
+    assert_eq!(st, 403, "{body}");
+
+    let version = asked["version"].as_u64().unwrap_or(0);
+    let answered = eventually(Duration::from_secs(30), "the answer", || async {
+        let (st, list) = app
+            .call(
+                Method::GET,
+                &format!("{path}?min_version={version}"),
+                &trainer,
+                None,
+            )
+            .await?;
+        anyhow::ensure!(st == 200, "{st} {list}");
+        Ok(list
+            .as_array()
+            .and_then(|l| l.first().cloned())
+            .filter(|q| q["answer"].is_object()))
+    })
+    .await?;
+    assert_eq!(answered["question"], "Can she do box jumps?");
+    assert_eq!(answered["answer"]["verdict"], "not_yet", "{answered}");
+    assert!(
+        !answered["answer"]["sources"]
+            .as_array()
+            .is_none_or(Vec::is_empty),
+        "{answered}"
+    );
+    assert_eq!(answered["answered_by"], "rules");
+    let (st, body) = app.call(Method::GET, &path, &desk, None).await?;
+    assert_eq!(st, 403, "{body}");
+    let asked_events: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_id = $1 AND event_type = 'QuestionAsked'",
+    )
+    .bind(s.client.to_string())
+    .fetch_one(&env.pool)
+    .await?;
+    assert_eq!(asked_events, 1, "asked once");
+    Ok(())
+}
