@@ -27,6 +27,7 @@ pub mod attendance;
 pub mod digests;
 mod mail;
 mod notifications;
+pub mod openai;
 pub mod reminders;
 pub mod templates;
 pub mod webhooks;

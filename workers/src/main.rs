@@ -83,6 +83,20 @@ struct Cli {
         default_value = "repstream-ai-artifacts"
     )]
     ai_artifacts_bucket: String,
+    /// An OpenAI-compatible chat-completions endpoint (OpenAI, or a local vLLM,
+    /// llama.cpp or Ollama server). With neither this nor `AI_API_KEY`, recommendations
+    /// come from the built-in rules engine.
+    #[arg(long, env = "AI_BASE_URL")]
+    ai_base_url: Option<String>,
+    /// The model asked.
+    #[arg(long, env = "AI_MODEL", default_value = "gpt-4o-mini")]
+    ai_model: String,
+    /// The endpoint's API key (local servers need none).
+    #[arg(long, env = "AI_API_KEY", hide_env_values = true)]
+    ai_api_key: Option<infra::config::Secret>,
+    /// Longest a model call may take (seconds).
+    #[arg(long, env = "AI_TIMEOUT_SECS", default_value_t = 60)]
+    ai_timeout_secs: u64,
 }
 
 #[tokio::main]
@@ -153,11 +167,26 @@ async fn main() -> anyhow::Result<()> {
         Duration::from_secs(15),
         shutdown.clone(),
     ));
+    let provider: Arc<dyn workers::ai::RecommendationProvider> =
+        if cli.ai_base_url.is_some() || cli.ai_api_key.is_some() {
+            Arc::new(workers::openai::OpenAiProvider::new(
+                workers::openai::OpenAiConfig {
+                    base_url: cli
+                        .ai_base_url
+                        .unwrap_or_else(|| "https://api.openai.com/v1".to_owned()),
+                    model: cli.ai_model,
+                    api_key: cli.ai_api_key.map(|k| k.expose().to_owned()),
+                    timeout: Duration::from_secs(cli.ai_timeout_secs),
+                },
+            )?)
+        } else {
+            Arc::new(workers::ai::RulesEngine)
+        };
     let ai = workers::ai::AiWorker::new(
         pool.clone(),
         infra::s3::client(&cli.aws).await,
         cli.ai_artifacts_bucket,
-        Arc::new(workers::ai::RulesEngine),
+        provider,
     );
     let mut ai_config = infra::consumer::ConsumerConfig::new(ai_queue);
     ai_config.concurrency = cli.concurrency;

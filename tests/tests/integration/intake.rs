@@ -667,3 +667,103 @@ async fn a_trainer_asks_about_box_jumps_and_gets_not_yet_with_its_sources() -> a
     assert_eq!(asked_events, 1, "asked once");
     Ok(())
 }
+
+/// With a model configured, the recommendation comes from an OpenAI-compatible server
+/// (here a local one the test starts, as vLLM or Ollama would be): asked with the
+/// strict JSON schema, the API key as a bearer token, the intake without its consent;
+/// its answer recorded as the model's, its model name in the artifact.
+#[tokio::test]
+async fn with_a_model_configured_the_recommendation_comes_from_it_under_the_schema(
+) -> anyhow::Result<()> {
+    use std::sync::{Arc, Mutex};
+    let env = TestEnv::new().await?;
+    let app = env.spawn_api().await?;
+    env.spawn_relay();
+    env.spawn_projector();
+    env.spawn_worker();
+    let consent = domain::health::ConsentText::standard().given_at(chrono::Utc::now());
+    let mut from_model =
+        domain::health::rules::recommend(&domain::health::HealthSubmission::new(consent));
+    from_model.summary = "From the model: start gently.".to_owned();
+    let content = serde_json::to_string(&from_model)?;
+    // Each request the server got: its Authorization header and body.
+    type Requests = Arc<Mutex<Vec<(Option<String>, Value)>>>;
+    let seen: Requests = Arc::default();
+    let recorded = seen.clone();
+    let server = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, axum::Json(body): axum::Json<Value>| {
+                let (recorded, content) = (recorded.clone(), content.clone());
+                async move {
+                    let auth = headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    recorded.lock().map(|mut r| r.push((auth, body))).ok();
+                    axum::Json(json!({
+                        "id": "chatcmpl-1", "object": "chat.completion",
+                        "model": "gpt-4o-mini-2024-07-18",
+                        "choices": [{"index": 0, "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": content}}],
+                        "usage": {"prompt_tokens": 812, "completion_tokens": 430, "total_tokens": 1242}
+                    }))
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    tokio::spawn(async move { axum::serve(listener, server).await });
+    let provider = workers::openai::OpenAiProvider::new(workers::openai::OpenAiConfig {
+        base_url: format!("http://127.0.0.1:{port}/v1"),
+        model: "gpt-4o-mini".to_owned(),
+        api_key: Some("sk-test-key".to_owned()),
+        timeout: Duration::from_secs(10),
+    })?;
+    let worker = workers::ai::AiWorker::new(
+        env.worker_pool.clone(),
+        env.s3.clone(),
+        repstream_tests::AI_ARTIFACTS_BUCKET.to_owned(),
+        Arc::new(provider),
+    );
+    let config = env.consumer_config(&env.ai_queue);
+    tokio::spawn(infra::consumer::run(
+        worker,
+        env.sqs.clone(),
+        config,
+        env.shutdown.child_token(),
+    ));
+
+    let s = setup(&app).await?;
+    let (st, answer) = submit(&app, &s, &s.cleo, &intake_body("model me")).await?;
+    assert_eq!(st, 200, "{answer}");
+    let submitted = answer["version"].as_u64().unwrap_or(0);
+    let items = recommendations(&app, &s, s.client, &s.owner, (submitted, 1)).await?;
+    assert_eq!(items[0]["provider"], "openai", "{}", items[0]);
+    assert_eq!(
+        items[0]["recommendation"]["summary"],
+        "From the model: start gently."
+    );
+    let requests = seen.lock().map(|r| r.clone()).unwrap_or_default();
+    assert_eq!(requests.len(), 1);
+    let (auth, body) = &requests[0];
+    assert_eq!(auth.as_deref(), Some("Bearer sk-test-key"));
+    assert_eq!(body["model"], "gpt-4o-mini");
+    assert_eq!(body["response_format"]["type"], "json_schema");
+    assert_eq!(body["response_format"]["json_schema"]["strict"], true);
+    assert!(body["response_format"]["json_schema"]["schema"]["properties"]["summary"].is_object());
+    let user = body["messages"][1]["content"].as_str().unwrap_or_default();
+    assert!(
+        user.contains("model me") && !user.contains("given_at"),
+        "{user}"
+    );
+    let key = items[0]["artifact_key"].as_str().unwrap_or_default();
+    let bytes = infra::s3::get(&env.s3, repstream_tests::AI_ARTIFACTS_BUCKET, key)
+        .await?
+        .unwrap_or_default();
+    let artifact: Value = serde_json::from_slice(&bytes)?;
+    assert_eq!(artifact["model"], "gpt-4o-mini-2024-07-18");
+    assert_eq!(artifact["provider"], "openai");
+    Ok(())
+}
