@@ -186,6 +186,7 @@ impl TxHook for ClientDirectory {
                 | ClientEvent::HealthConsentWithdrawn { .. }
                 | ClientEvent::RecommendationRecorded { .. }
                 | ClientEvent::RecommendationReviewed { .. }
+                | ClientEvent::RecommendationFailed { .. }
                 | ClientEvent::QuestionAsked { .. }
                 | ClientEvent::QuestionAnswered { .. } => continue,
             };

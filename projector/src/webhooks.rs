@@ -157,6 +157,7 @@ fn client_event(client_id: &str, event: ClientEvent) -> Option<(&'static str, Va
         | ClientEvent::HealthConsentWithdrawn { .. }
         | ClientEvent::RecommendationRecorded { .. }
         | ClientEvent::RecommendationReviewed { .. }
+        | ClientEvent::RecommendationFailed { .. }
         | ClientEvent::QuestionAsked { .. }
         | ClientEvent::QuestionAnswered { .. }
         | ClientEvent::TrainerAssigned { .. }

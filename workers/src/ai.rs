@@ -11,6 +11,8 @@
 //!      else provider (rules engine, or an LLM) ─► Recommendation::validate ─► store it
 //!   ─► s3://{bucket}/{tenant}/{client}/{version}/{hash}.json (the intake's artifact)
 //!   ─► RecordRecommendation (one per intake version: a redelivered job adds nothing)
+//!   (a failing provider: the job's failures are counted; at the last one before the DLQ,
+//!    RecommendationFailed tells the trainer why)
 //! AI queue: job (client, question) ─► the question, the latest intake and recommendation
 //!   ─► rules::answer (with its sources) ─► AnswerQuestion (answered once)
 //! ```
@@ -128,6 +130,9 @@ pub struct AiWorker {
     s3: S3Client,
     bucket: String,
     provider: Arc<dyn RecommendationProvider>,
+    /// Failures of a job after which `RecommendationFailed` is recorded: the AI queue's
+    /// `maxReceiveCount`, so it is recorded on the receive that dead-letters the job.
+    max_failures: u32,
 }
 
 /// A client's health history as the worker needs it.
@@ -151,7 +156,58 @@ impl AiWorker {
             s3,
             bucket,
             provider,
+            max_failures: 5,
         }
+    }
+
+    /// Records `RecommendationFailed` after `n` failed attempts of a job (default 5).
+    pub fn with_max_failures(mut self, n: u32) -> Self {
+        self.max_failures = n.max(1);
+        self
+    }
+
+    /// Counts a failed attempt of job `job` (outages are not failures) and, at the last
+    /// one, tells the client's record why no recommendation came.
+    async fn failed(
+        &self,
+        job: &NotificationJob,
+        client: Uuid,
+        version: u32,
+        error: &anyhow::Error,
+    ) -> anyhow::Result<()> {
+        let reason = format!("{error:#}");
+        let mut tx = self.pool.begin().await?;
+        bind_tenant(&mut tx, job.tenant_id).await?;
+        let failures: i32 = sqlx::query_scalar(
+            "INSERT INTO ai_job_failure (job_id, tenant_id, failures, last_error) \
+             VALUES ($1, $2, 1, $3) ON CONFLICT (job_id) DO UPDATE \
+             SET failures = ai_job_failure.failures + 1, last_error = EXCLUDED.last_error, \
+                 updated_at = now() RETURNING failures",
+        )
+        .bind(job.job_id)
+        .bind(job.tenant_id)
+        .bind(&reason)
+        .fetch_one(&mut *tx)
+        .await
+        .context("counting the job's failures")?;
+        let failures = u32::try_from(failures).unwrap_or(0);
+        if failures >= self.max_failures {
+            let bus = CommandBus::<Client>::new(self.pool.clone(), ());
+            let meta = CommandMetadata::system(job.tenant_id, "ai", job.correlation_id.clone());
+            let command = ClientCommand::RecordRecommendationFailure {
+                intake_version: version,
+                reason,
+                attempts: failures,
+                at: chrono::Utc::now(),
+            };
+            bus.execute_in(&mut tx, &client.to_string(), command, None, &meta)
+                .await
+                .map_err(|e| anyhow::anyhow!("recording the failure: {e}"))?;
+            metrics::counter!("repstream_ai_recommendations_total", "outcome" => "failed")
+                .increment(1);
+        }
+        tx.commit().await.context("committing the failure count")?;
+        Ok(())
     }
 
     /// The recommendation for `client`'s intake `version` (see the module docs).
@@ -373,9 +429,16 @@ impl MessageHandler for AiWorker {
             AI_RECOMMENDATION => {
                 let version: u32 = serde_json::from_value(job.data["intake_version"].clone())
                     .context("the job's intake version")?;
-                self.recommend(job.tenant_id, client, version, correlation)
+                let done = self
+                    .recommend(job.tenant_id, client, version, correlation)
                     .instrument(span)
-                    .await?;
+                    .await;
+                if let Err(e) = done {
+                    if !infra::consumer::is_outage(&e) {
+                        self.failed(&job, client, version, &e).await?;
+                    }
+                    return Err(e);
+                }
             }
             AI_QUESTION => {
                 let question: Uuid = serde_json::from_value(job.data["question_id"].clone())

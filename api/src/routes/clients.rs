@@ -221,6 +221,8 @@ pub struct Recommendations {
     pub items: Vec<RecommendationItem>,
     /// The intake version the client is at (its recommendation may still be on its way).
     pub intake_version: u32,
+    /// Intake versions no recommendation could be made for, and why.
+    pub failures: Vec<domain::client::view::RecommendationFailure>,
 }
 
 /// A client's training recommendations (from their health intakes), newest first:
@@ -272,6 +274,7 @@ pub async fn list_recommendations(
     Ok(AppJson(Recommendations {
         items,
         intake_version: view.intake_version,
+        failures: view.recommendation_failures,
     }))
 }
 

@@ -33,6 +33,9 @@ pub struct Client {
     /// Questions asked: id, text, answered yet.
     #[serde(default)]
     questions: Vec<(uuid::Uuid, String, bool)>,
+    /// Intake versions no recommendation could be made for.
+    #[serde(default)]
+    failed_versions: Vec<u32>,
 }
 
 impl Aggregate for Client {
@@ -76,6 +79,27 @@ impl Aggregate for Client {
                 intake_version,
                 review,
             } => self.review(intake_version, review, sink).await,
+            ClientCommand::RecordRecommendationFailure {
+                intake_version,
+                reason,
+                attempts,
+                at,
+            } => {
+                let done = self.recommended_version == intake_version
+                    || self.failed_versions.contains(&intake_version);
+                if !done && intake_version > 0 && intake_version <= self.intake_version {
+                    // Bounded: the reason is an error message, shown to the trainer.
+                    let reason: String = reason.chars().take(500).collect();
+                    let event = ClientEvent::RecommendationFailed {
+                        intake_version,
+                        reason,
+                        attempts,
+                        at,
+                    };
+                    sink.write(event, self).await;
+                }
+                Ok(())
+            }
             ClientCommand::AskQuestion {
                 question_id,
                 question,
@@ -151,6 +175,9 @@ impl Aggregate for Client {
             } => {
                 self.reviews.retain(|(v, _)| *v != intake_version);
                 self.reviews.push((intake_version, *review));
+            }
+            ClientEvent::RecommendationFailed { intake_version, .. } => {
+                self.failed_versions.push(intake_version);
             }
             ClientEvent::QuestionAsked {
                 question_id,

@@ -25,6 +25,14 @@ pub enum ClientCommand {
     RecordRecommendation {
         recommendation: Box<super::RecommendationRecord>,
     },
+    /// Records that no recommendation could be made for an intake version (the AI
+    /// worker, after its last attempt). A no-op once recorded or recommended.
+    RecordRecommendationFailure {
+        intake_version: u32,
+        reason: String,
+        attempts: u32,
+        at: chrono::DateTime<chrono::Utc>,
+    },
     /// Reviews the recommendation of intake version `intake_version` (the same review
     /// again is a no-op; a later one replaces it).
     ReviewRecommendation {

@@ -43,6 +43,14 @@ pub enum ClientEvent {
         intake_version: u32,
         review: Box<RecommendationReview>,
     },
+    /// No recommendation could be made for intake version `intake_version`: the
+    /// provider failed every attempt (`reason`: the last error, for the trainer).
+    RecommendationFailed {
+        intake_version: u32,
+        reason: String,
+        attempts: u32,
+        at: chrono::DateTime<chrono::Utc>,
+    },
     /// Someone who may see the client's health data asked about them (e.g. "Can she do
     /// box jumps?"); answered asynchronously.
     QuestionAsked {
@@ -79,6 +87,7 @@ impl DomainEvent for ClientEvent {
             Self::HealthConsentWithdrawn { .. } => "HealthConsentWithdrawn",
             Self::RecommendationRecorded { .. } => "RecommendationRecorded",
             Self::RecommendationReviewed { .. } => "RecommendationReviewed",
+            Self::RecommendationFailed { .. } => "RecommendationFailed",
             Self::QuestionAsked { .. } => "QuestionAsked",
             Self::QuestionAnswered { .. } => "QuestionAnswered",
             Self::TrainerAssigned { .. } => "TrainerAssigned",

@@ -38,6 +38,9 @@ pub struct ClientView {
     /// The latest review of each reviewed intake version.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reviews: Vec<(u32, super::RecommendationReview)>,
+    /// Intake versions no recommendation could be made for, and why (oldest first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recommendation_failures: Vec<RecommendationFailure>,
     /// Questions about the client and their answers, oldest first (health data).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub questions: Vec<QuestionView>,
@@ -47,6 +50,16 @@ pub struct ClientView {
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// Why no recommendation was made for an intake version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RecommendationFailure {
+    pub intake_version: u32,
+    /// The provider's last error.
+    pub reason: String,
+    pub attempts: u32,
+    pub at: DateTime<Utc>,
 }
 
 /// A question about the client and its answer (absent until answered).
@@ -70,6 +83,7 @@ impl ClientView {
         self.recommendations.clear();
         self.reviews.clear();
         self.questions.clear();
+        self.recommendation_failures.clear();
         self.health_visible = false;
         self
     }
@@ -105,6 +119,7 @@ pub fn apply(
             recommendations: Vec::new(),
             reviews: Vec::new(),
             questions: Vec::new(),
+            recommendation_failures: Vec::new(),
             health_visible: true,
             version: sequence,
             created_at: at,
@@ -142,6 +157,17 @@ pub fn apply(
                     view.reviews.retain(|(v, _)| v != intake_version);
                     view.reviews.push((*intake_version, (**review).clone()));
                 }
+                ClientEvent::RecommendationFailed {
+                    intake_version,
+                    reason,
+                    attempts,
+                    at,
+                } => view.recommendation_failures.push(RecommendationFailure {
+                    intake_version: *intake_version,
+                    reason: reason.clone(),
+                    attempts: *attempts,
+                    at: *at,
+                }),
                 ClientEvent::QuestionAsked {
                     question_id,
                     question,

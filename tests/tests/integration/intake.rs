@@ -767,3 +767,86 @@ async fn with_a_model_configured_the_recommendation_comes_from_it_under_the_sche
     assert_eq!(artifact["provider"], "openai");
     Ok(())
 }
+
+/// A provider that always fails (a model that is down or answers nonsense).
+struct Broken;
+
+#[async_trait::async_trait]
+impl workers::ai::RecommendationProvider for Broken {
+    fn name(&self) -> &'static str {
+        "broken"
+    }
+    async fn recommend(
+        &self,
+        _intake: &domain::health::HealthSubmission,
+    ) -> anyhow::Result<workers::ai::ProviderAnswer> {
+        anyhow::bail!("the model answered 500: overloaded")
+    }
+}
+
+/// A provider failing every attempt: the job's failures are counted, the last one
+/// records `RecommendationFailed` (the trainer sees why), and the job dead-letters.
+#[tokio::test]
+async fn a_provider_failing_every_attempt_ends_in_recommendation_failed_and_the_dlq(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_api().await?;
+    env.spawn_relay();
+    env.spawn_projector();
+    env.spawn_worker();
+    let worker = workers::ai::AiWorker::new(
+        env.worker_pool.clone(),
+        env.s3.clone(),
+        repstream_tests::AI_ARTIFACTS_BUCKET.to_owned(),
+        std::sync::Arc::new(Broken),
+    )
+    .with_max_failures(5);
+    let config = env.consumer_config(&env.ai_queue);
+    tokio::spawn(infra::consumer::run(
+        worker,
+        env.sqs.clone(),
+        config,
+        env.shutdown.child_token(),
+    ));
+    let s = setup(&app).await?;
+    let (st, answer) = submit(&app, &s, &s.cleo, &intake_body("doomed")).await?;
+    assert_eq!(st, 200, "{answer}");
+    let version = answer["version"].as_u64().unwrap_or(0);
+    let failed = eventually(Duration::from_secs(60), "RecommendationFailed", || async {
+        let (st, body) = app
+            .call(
+                Method::GET,
+                &format!(
+                    "/api/v1/studios/{}/clients/{}/recommendations?min_version={version}",
+                    s.studio, s.client
+                ),
+                &s.owner,
+                None,
+            )
+            .await?;
+        anyhow::ensure!(st == 200, "{st} {body}");
+        Ok(body["failures"].as_array().and_then(|f| f.first().cloned()))
+    })
+    .await?;
+    assert_eq!(failed["intake_version"], 1, "{failed}");
+    assert_eq!(failed["attempts"], 5);
+    assert!(
+        failed["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("overloaded"),
+        "{failed}"
+    );
+    eventually(Duration::from_secs(60), "the job in the AI DLQ", || async {
+        Ok((env.queue_depth(&env.ai_dlq).await? >= 1).then_some(()))
+    })
+    .await?;
+    let events: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_id = $1 AND event_type = 'RecommendationFailed'",
+    )
+    .bind(s.client.to_string())
+    .fetch_one(&env.pool)
+    .await?;
+    assert_eq!(events, 1);
+    Ok(())
+}
