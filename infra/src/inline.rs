@@ -181,7 +181,18 @@ impl TxHook for ClientDirectory {
                 .bind(tenant)
                 .bind(client)
                 .bind(trainer_id.0),
-                ClientEvent::HealthIntakeRecorded { .. }
+                ClientEvent::ClientArchived { .. } => sqlx::query(
+                    "UPDATE client_record SET archived = true WHERE tenant_id = $1 AND client_id = $2",
+                )
+                .bind(tenant)
+                .bind(client),
+                ClientEvent::ClientUnarchived => sqlx::query(
+                    "UPDATE client_record SET archived = false WHERE tenant_id = $1 AND client_id = $2",
+                )
+                .bind(tenant)
+                .bind(client),
+                ClientEvent::ClientProfileUpdated { .. }
+                | ClientEvent::HealthIntakeRecorded { .. }
                 | ClientEvent::HealthIntakeSubmitted { .. }
                 | ClientEvent::HealthConsentWithdrawn { .. }
                 | ClientEvent::RecommendationRecorded { .. }

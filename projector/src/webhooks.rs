@@ -152,7 +152,10 @@ fn client_event(client_id: &str, event: ClientEvent) -> Option<(&'static str, Va
                 "account_id": account_id,
             }),
         )),
-        ClientEvent::HealthIntakeRecorded { .. }
+        ClientEvent::ClientProfileUpdated { .. }
+        | ClientEvent::ClientArchived { .. }
+        | ClientEvent::ClientUnarchived
+        | ClientEvent::HealthIntakeRecorded { .. }
         | ClientEvent::HealthIntakeSubmitted { .. }
         | ClientEvent::HealthConsentWithdrawn { .. }
         | ClientEvent::RecommendationRecorded { .. }

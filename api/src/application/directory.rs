@@ -27,7 +27,7 @@ pub struct ClientRef {
     pub blocked_until: Option<DateTime<Utc>>,
 }
 
-type ClientRow = (Uuid, bool, i64, Option<DateTime<Utc>>);
+type ClientRow = (Uuid, bool, i64, Option<DateTime<Utc>>, bool);
 
 /// The client record `requested` (else the caller's own), whether it is the caller's,
 /// and its strikes, in one statement. `422 client_required` when the caller has no
@@ -47,7 +47,8 @@ pub async fn resolve_client(
            (SELECT count(*) FROM client_strike s WHERE s.tenant_id = $1 AND s.client_id = c.client_id \
               AND s.at > now() - make_interval(days => $4)), \
            (SELECT max(s.at) FROM client_strike s WHERE s.tenant_id = $1 AND s.client_id = c.client_id \
-              AND s.at > now() - make_interval(days => $4)) \
+              AND s.at > now() - make_interval(days => $4)), \
+           c.archived \
          FROM client_record c WHERE c.tenant_id = $1 AND c.client_id = COALESCE($3, \
            (SELECT o.client_id FROM client_record o WHERE o.tenant_id = $1 AND o.account_id = $2 \
             ORDER BY o.client_id LIMIT 1))",
@@ -58,7 +59,7 @@ pub async fn resolve_client(
     .bind(i32::try_from(settings.strike_window_days).unwrap_or(30))
     .fetch_optional(cmd.conn())
     .await?;
-    let Some((id, own, strikes, last)) = row else {
+    let Some((id, own, strikes, last, archived)) = row else {
         return Err(match requested {
             None => ApiError::Rule {
                 code: "client_required",
@@ -70,6 +71,12 @@ pub async fn resolve_client(
             },
         });
     };
+    if archived {
+        return Err(ApiError::Rule {
+            code: "client_archived",
+            message: "this client record is archived: unarchive it to book".to_owned(),
+        });
+    }
     Ok(ClientRef {
         id,
         own,

@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use domain::account::AccountId;
 use domain::client::view::ClientView;
-use domain::client::{ClientCommand, ClientId, RecommendationReview, ReviewDecision};
+use domain::client::{
+    ClientCommand, ClientId, ClientProfile, RecommendationReview, ReviewDecision,
+};
 use domain::health::HealthSubmission;
 use domain::policy::{Action, Relation, Role};
 use domain::studio::StudioId;
@@ -38,6 +40,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_recommendations))
         .routes(routes!(review_recommendation))
         .routes(routes!(ask_question, list_questions))
+        .routes(routes!(update_profile))
+        .routes(routes!(archive_client))
+        .routes(routes!(unarchive_client))
         .routes(routes!(assign_trainer))
         .routes(routes!(unassign_trainer))
 }
@@ -331,6 +336,122 @@ pub async fn review_recommendation(
     let command = ClientCommand::ReviewRecommendation {
         intake_version: path.intake_version,
         review: Box::new(review),
+    };
+    let version = cmd
+        .run(
+            &state.bus::<domain::client::Client>(),
+            path.client_id,
+            command,
+        )
+        .await?
+        .outcome
+        .version;
+    cmd.commit_accepted(StatusCode::OK, path.client_id, version)
+        .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProfile {
+    /// The whole profile (fields left out are cleared).
+    pub profile: ClientProfile,
+    pub expected_version: Option<u64>,
+}
+
+/// Set a client's contact and coaching details: phone, date of birth, emergency
+/// contact, goals, tags, notes (staff who manage clients, or the client themselves).
+#[utoipa::path(put, path = "/studios/{studio_id}/clients/{client_id}/profile", tag = "clients", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("client_id" = Uuid, Path, description = "Client id")),
+    request_body = UpdateProfile,
+    responses(
+        (status = 200, description = "Updated", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`, `client_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`version_conflict` (`expected_version`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (naming the field)", body = Problem, content_type = "application/problem+json")))]
+pub async fn update_profile(
+    State(state): State<AppState>,
+    user: Caller,
+    ctx: RequestContext,
+    AppPath(path): AppPath<ClientPath>,
+    AppJson(body): AppJson<UpdateProfile>,
+) -> Result<Response, ApiError> {
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    let member = cmd.member()?.clone();
+    if !member.may(Action::ManageClients, Relation::default()) {
+        let (owner, _) = directory::client_record(&mut cmd, path.client_id)
+            .await?
+            .ok_or_else(not_found)?;
+        if owner != Some(member.account_id) {
+            return Err(not_found());
+        }
+    }
+    let command = ClientCommand::UpdateProfile {
+        profile: Box::new(body.profile),
+        today: chrono::Utc::now().date_naive(),
+    };
+    let version = cmd
+        .run_expecting(
+            &state.bus::<domain::client::Client>(),
+            path.client_id,
+            command,
+            body.expected_version,
+        )
+        .await?
+        .outcome
+        .version;
+    cmd.commit_accepted(StatusCode::OK, path.client_id, version)
+        .await
+}
+
+/// Archive a client record: no new bookings or appointments; its history and data stay
+/// (`POST …/unarchive` brings it back).
+#[utoipa::path(post, path = "/studios/{studio_id}/clients/{client_id}/archive", tag = "clients", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("client_id" = Uuid, Path, description = "Client id")),
+    responses(
+        (status = 200, description = "Archived (or already)", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`, `client_not_found`", body = Problem, content_type = "application/problem+json")))]
+pub async fn archive_client(
+    State(state): State<AppState>,
+    user: Caller,
+    ctx: RequestContext,
+    AppPath(path): AppPath<ClientPath>,
+) -> Result<Response, ApiError> {
+    set_archived(state, user, ctx, path, true).await
+}
+
+/// Bring an archived client record back.
+#[utoipa::path(post, path = "/studios/{studio_id}/clients/{client_id}/unarchive", tag = "clients", security(("bearer" = [])),
+    params(("studio_id" = Uuid, Path, description = "Studio id"), ("client_id" = Uuid, Path, description = "Client id")),
+    responses(
+        (status = 200, description = "Active (or already)", body = Accepted),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`studio_not_found`, `client_not_found`", body = Problem, content_type = "application/problem+json")))]
+pub async fn unarchive_client(
+    State(state): State<AppState>,
+    user: Caller,
+    ctx: RequestContext,
+    AppPath(path): AppPath<ClientPath>,
+) -> Result<Response, ApiError> {
+    set_archived(state, user, ctx, path, false).await
+}
+
+async fn set_archived(
+    state: AppState,
+    user: Caller,
+    ctx: RequestContext,
+    path: ClientPath,
+    archived: bool,
+) -> Result<Response, ApiError> {
+    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    cmd.require(Action::ManageClients)?;
+    let command = if archived {
+        ClientCommand::Archive {
+            at: chrono::Utc::now(),
+        }
+    } else {
+        ClientCommand::Unarchive
     };
     let version = cmd
         .run(

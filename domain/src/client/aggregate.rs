@@ -36,6 +36,10 @@ pub struct Client {
     /// Intake versions no recommendation could be made for.
     #[serde(default)]
     failed_versions: Vec<u32>,
+    #[serde(default)]
+    profile: super::ClientProfile,
+    #[serde(default)]
+    archived: bool,
 }
 
 impl Aggregate for Client {
@@ -64,6 +68,28 @@ impl Aggregate for Client {
             } => {
                 self.register(client_id, studio_id, full_name, email, account_id, sink)
                     .await
+            }
+            ClientCommand::UpdateProfile { profile, today } => {
+                profile
+                    .validate(today)
+                    .map_err(|(field, message)| ClientError::InvalidProfile { field, message })?;
+                if *profile != self.profile {
+                    sink.write(ClientEvent::ClientProfileUpdated { profile }, self)
+                        .await;
+                }
+                Ok(())
+            }
+            ClientCommand::Archive { at } => {
+                if !self.archived {
+                    sink.write(ClientEvent::ClientArchived { at }, self).await;
+                }
+                Ok(())
+            }
+            ClientCommand::Unarchive => {
+                if self.archived {
+                    sink.write(ClientEvent::ClientUnarchived, self).await;
+                }
+                Ok(())
             }
             ClientCommand::SubmitHealthIntake {
                 submission,
@@ -155,6 +181,9 @@ impl Aggregate for Client {
                 self.account = account_id;
             }
             ClientEvent::AccountLinked { account_id } => self.account = Some(account_id),
+            ClientEvent::ClientProfileUpdated { profile } => self.profile = *profile,
+            ClientEvent::ClientArchived { .. } => self.archived = true,
+            ClientEvent::ClientUnarchived => self.archived = false,
             // History only: the free-text intake decides nothing.
             ClientEvent::HealthIntakeRecorded { .. } => {}
             ClientEvent::HealthIntakeSubmitted {

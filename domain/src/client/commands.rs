@@ -12,6 +12,17 @@ pub enum ClientCommand {
         email: Option<Email>,
         account_id: Option<AccountId>,
     },
+    /// Sets the client's profile (the whole of it; the same again is a no-op). `today`
+    /// bounds the date of birth.
+    UpdateProfile {
+        profile: Box<super::ClientProfile>,
+        today: chrono::NaiveDate,
+    },
+    /// Archives the record (no new bookings; its history stays), or brings it back.
+    Archive {
+        at: chrono::DateTime<chrono::Utc>,
+    },
+    Unarchive,
     /// Submits a new version of the health intake. Its consent must be to the studio's
     /// current consent text (`current_consent`, its version); submitting the same form
     /// again is a no-op retry.

@@ -31,6 +31,11 @@ pub enum ClientError {
     QuestionNotFound,
     #[error("this question id was used for another question")]
     QuestionIdTaken,
+    #[error("{field}: {message}")]
+    InvalidProfile {
+        field: String,
+        message: &'static str,
+    },
 }
 
 impl DomainError for ClientError {
@@ -50,6 +55,7 @@ impl DomainError for ClientError {
             Self::InvalidQuestion => "invalid_question",
             Self::QuestionNotFound => "question_not_found",
             Self::QuestionIdTaken => "question_id_taken",
+            Self::InvalidProfile { .. } => "invalid_profile",
         }
     }
 
@@ -60,6 +66,9 @@ impl DomainError for ClientError {
                 what: "recommendation",
             },
             Self::QuestionNotFound => Refusal::NotFound { what: "question" },
+            Self::InvalidProfile { field, message } => {
+                crate::error::invalid_field(format!("profile.{field}"), message)
+            }
             Self::InvalidQuestion => crate::error::invalid_field(
                 "question",
                 "1..=500 characters without control characters",

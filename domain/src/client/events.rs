@@ -16,6 +16,15 @@ pub enum ClientEvent {
         email: Option<Email>,
         account_id: Option<AccountId>,
     },
+    /// The client's contact and coaching details changed (the whole profile, as set).
+    ClientProfileUpdated {
+        profile: Box<ClientProfile>,
+    },
+    /// The record was archived (no new bookings; history kept) or brought back.
+    ClientArchived {
+        at: chrono::DateTime<chrono::Utc>,
+    },
+    ClientUnarchived,
     /// The free-text intake of before the health form (history only: new intakes are
     /// [`ClientEvent::HealthIntakeSubmitted`]).
     HealthIntakeRecorded {
@@ -82,6 +91,9 @@ impl DomainEvent for ClientEvent {
     fn event_type(&self) -> String {
         match self {
             Self::ClientRegistered { .. } => "ClientRegistered",
+            Self::ClientProfileUpdated { .. } => "ClientProfileUpdated",
+            Self::ClientArchived { .. } => "ClientArchived",
+            Self::ClientUnarchived => "ClientUnarchived",
             Self::HealthIntakeRecorded { .. } => "HealthIntakeRecorded",
             Self::HealthIntakeSubmitted { .. } => "HealthIntakeSubmitted",
             Self::HealthConsentWithdrawn { .. } => "HealthConsentWithdrawn",
@@ -117,6 +129,100 @@ pub struct RecommendationRecord {
     /// Whether a stored artifact of the same input was reused (no provider call).
     pub reused: bool,
     pub recorded_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Someone to call in an emergency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyContact {
+    /// 1..=200 characters.
+    pub name: String,
+    /// 3..=32 characters: digits, spaces and `+-()./`.
+    pub phone: String,
+    /// E.g. `partner` (up to 200 characters).
+    #[serde(default)]
+    pub relationship: Option<String>,
+}
+
+/// A client's contact and coaching details (not health data: staff who see the record
+/// see these).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientProfile {
+    /// 3..=32 characters: digits, spaces and `+-()./`.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Not in the future, not before 1900.
+    #[serde(default)]
+    pub date_of_birth: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    pub emergency_contact: Option<EmergencyContact>,
+    /// What they train for (up to 4000 characters).
+    #[serde(default)]
+    pub goals: Option<String>,
+    /// Labels for finding and grouping clients (at most 20, each 1..=40 characters).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Staff notes (up to 4000 characters).
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+fn phone_ok(phone: &str) -> bool {
+    (3..=32).contains(&phone.len())
+        && phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-()./".contains(c))
+}
+
+fn text_ok(text: &str, max: usize, lines: bool) -> bool {
+    !text.trim().is_empty()
+        && text.chars().count() <= max
+        && !text
+            .chars()
+            .any(|c| c.is_control() && !(lines && matches!(c, '\n' | '\r' | '\t')))
+}
+
+impl ClientProfile {
+    /// Checks every field; returns the first offending one (path, message).
+    pub fn validate(&self, today: chrono::NaiveDate) -> Result<(), (String, &'static str)> {
+        let bad = |path: &str, message| Err((path.to_owned(), message));
+        if self.phone.as_deref().is_some_and(|p| !phone_ok(p)) {
+            return bad("phone", "must be a phone number");
+        }
+        if let Some(dob) = self.date_of_birth {
+            let earliest = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(dob);
+            if dob > today || dob < earliest {
+                return bad("date_of_birth", "must be between 1900-01-01 and today");
+            }
+        }
+        if let Some(c) = &self.emergency_contact {
+            if !text_ok(&c.name, 200, false) {
+                return bad("emergency_contact.name", "1..=200 characters");
+            }
+            if !phone_ok(&c.phone) {
+                return bad("emergency_contact.phone", "must be a phone number");
+            }
+            if c.relationship
+                .as_deref()
+                .is_some_and(|r| !text_ok(r, 200, false))
+            {
+                return bad("emergency_contact.relationship", "1..=200 characters");
+            }
+        }
+        for (path, text) in [("goals", &self.goals), ("notes", &self.notes)] {
+            if text.as_deref().is_some_and(|t| !text_ok(t, 4000, true)) {
+                return bad(path, "1..=4000 characters");
+            }
+        }
+        if self.tags.len() > 20 {
+            return bad("tags", "at most 20 tags");
+        }
+        if let Some(i) = self.tags.iter().position(|t| !text_ok(t, 40, false)) {
+            return Err((format!("tags[{i}]"), "1..=40 characters"));
+        }
+        Ok(())
+    }
 }
 
 /// What a reviewer decided about a recommendation.

@@ -14,8 +14,8 @@ pub use aggregate::{Client, MAX_TRAINERS};
 pub use commands::ClientCommand;
 pub use error::ClientError;
 pub use events::{
-    ClientEvent, HealthIntake, RecommendationRecord, RecommendationReview, ReviewDecision,
-    MAX_QUESTION, MAX_REVIEW_NOTE,
+    ClientEvent, ClientProfile, EmergencyContact, HealthIntake, RecommendationRecord,
+    RecommendationReview, ReviewDecision, MAX_QUESTION, MAX_REVIEW_NOTE,
 };
 
 use serde::{Deserialize, Serialize};

@@ -17,6 +17,12 @@ pub struct ClientView {
     /// The client's own account, when they can sign in.
     pub account_id: Option<AccountId>,
     pub assigned_trainers: Vec<AccountId>,
+    /// Contact and coaching details.
+    #[serde(default)]
+    pub profile: super::ClientProfile,
+    /// When the record was archived (no new bookings); absent while active.
+    #[serde(default)]
+    pub archived_at: Option<DateTime<Utc>>,
     /// Health and medical fields. Absent from responses to anyone the policy does not
     /// allow to see them (see `health_visible`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -112,6 +118,8 @@ pub fn apply(
             email: email.as_ref().map(ToString::to_string),
             account_id: *account_id,
             assigned_trainers: Vec::new(),
+            profile: super::ClientProfile::default(),
+            archived_at: None,
             health: None,
             intake: None,
             intake_version: 0,
@@ -129,6 +137,9 @@ pub fn apply(
         (Some(mut view), event) => {
             match event {
                 ClientEvent::ClientRegistered { .. } => {}
+                ClientEvent::ClientProfileUpdated { profile } => view.profile = (**profile).clone(),
+                ClientEvent::ClientArchived { at } => view.archived_at = Some(*at),
+                ClientEvent::ClientUnarchived => view.archived_at = None,
                 ClientEvent::HealthIntakeRecorded { intake } => view.health = Some(intake.clone()),
                 ClientEvent::HealthIntakeSubmitted {
                     version,

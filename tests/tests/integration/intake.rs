@@ -850,3 +850,110 @@ async fn a_provider_failing_every_attempt_ends_in_recommendation_failed_and_the_
     assert_eq!(events, 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_profile_is_validated_and_an_archived_client_cannot_book_until_unarchived(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_all().await?;
+    let s = setup(&app).await?;
+    let path = format!("/api/v1/studios/{}/clients/{}", s.studio, s.client);
+    let profile = json!({"profile": {
+        "phone": "+49 30 1234567", "date_of_birth": "1990-04-12",
+        "emergency_contact": {"name": "Kai", "phone": "+49 170 555", "relationship": "partner"},
+        "goals": "Run a half marathon", "tags": ["morning", "runner"], "notes": "Prefers mornings."
+    }});
+    let (st, set) = app
+        .call(
+            Method::PUT,
+            &format!("{path}/profile"),
+            &s.owner,
+            Some(profile),
+        )
+        .await?;
+    assert_eq!(st, 200, "{set}");
+    let seen = record(&app, &s, &s.owner, set["version"].as_u64().unwrap_or(0)).await?;
+    assert_eq!(
+        seen["profile"]["emergency_contact"]["name"], "Kai",
+        "{seen}"
+    );
+    assert_eq!(seen["profile"]["tags"], json!(["morning", "runner"]));
+    for (body, field) in [
+        (
+            json!({"profile": {"date_of_birth": "2999-01-01"}}),
+            "profile.date_of_birth",
+        ),
+        (json!({"profile": {"phone": "call me"}}), "profile.phone"),
+        (
+            json!({"profile": {"tags": ["x".repeat(41)]}}),
+            "profile.tags[0]",
+        ),
+        (
+            json!({"profile": {"emergency_contact": {"name": "", "phone": "123"}}}),
+            "profile.emergency_contact.name",
+        ),
+    ] {
+        let (st, answer) = app
+            .call(
+                Method::PUT,
+                &format!("{path}/profile"),
+                &s.owner,
+                Some(body),
+            )
+            .await?;
+        assert_eq!(st, 422, "{answer}");
+        assert_eq!(answer["errors"][0]["field"], field, "{answer}");
+    }
+    // The client keeps their own profile.
+    let (st, own) = app
+        .call(
+            Method::PUT,
+            &format!("{path}/profile"),
+            &s.cleo,
+            Some(json!({"profile": {"goals": "Feel strong"}})),
+        )
+        .await?;
+    assert_eq!(st, 200, "{own}");
+
+    // Archived: a booking right after is refused; unarchived, it goes through.
+    let (st, body) = app
+        .call(Method::POST, &format!("{path}/archive"), &s.owner, None)
+        .await?;
+    assert_eq!(st, 200, "{body}");
+    let (st, class) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{}/classes", s.studio),
+            &s.owner,
+            Some(json!({"title": "Archive Flow", "starts_at": chrono::Utc::now() + chrono::Duration::days(2),
+                "duration_minutes": 45, "capacity": 5})),
+        )
+        .await?;
+    assert_eq!(st, 201, "{class}");
+    let bookings = format!(
+        "/api/v1/studios/{}/classes/{}/bookings",
+        s.studio,
+        class["id"].as_str().unwrap_or_default()
+    );
+    let book = json!({"client_id": s.client});
+    let (st, body) = app
+        .call(Method::POST, &bookings, &s.owner, Some(book.clone()))
+        .await?;
+    assert_eq!(
+        (st, body["code"].as_str()),
+        (422, Some("client_archived")),
+        "{body}"
+    );
+    let (st, active) = app
+        .call(Method::POST, &format!("{path}/unarchive"), &s.owner, None)
+        .await?;
+    assert_eq!(st, 200, "{active}");
+    let (st, body) = app
+        .call(Method::POST, &bookings, &s.owner, Some(book))
+        .await?;
+    assert_eq!(st, 201, "{body}");
+    let seen = record(&app, &s, &s.owner, active["version"].as_u64().unwrap_or(0)).await?;
+    assert!(seen["archived_at"].is_null(), "{seen}");
+    assert_eq!(seen["profile"]["goals"], "Feel strong");
+    Ok(())
+}

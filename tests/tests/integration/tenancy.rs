@@ -277,6 +277,9 @@ async fn a_token_of_studio_a_never_reaches_studio_b_on_any_tenant_scoped_endpoin
         (("post", "/api/v1/studios/{studio_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"), serde_json::json!({})),
         (("post", "/api/v1/studios/{studio_id}/clients/{client_id}/recommendations/{intake_version}/review"), serde_json::json!({"decision": "accepted"})),
         (("post", "/api/v1/studios/{studio_id}/clients/{client_id}/questions"), serde_json::json!({"question": "Can she squat?"})),
+        (("put", "/api/v1/studios/{studio_id}/clients/{client_id}/profile"), serde_json::json!({"profile": {"notes": "hacked"}})),
+        (("post", "/api/v1/studios/{studio_id}/clients/{client_id}/archive"), serde_json::json!({})),
+        (("post", "/api/v1/studios/{studio_id}/clients/{client_id}/unarchive"), serde_json::json!({})),
     ]);
     let (_, doc) = app.get_json("/openapi.json").await?;
     let mut checked = 0;
