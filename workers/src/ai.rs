@@ -434,7 +434,10 @@ impl MessageHandler for AiWorker {
                     .instrument(span)
                     .await;
                 if let Err(e) = done {
-                    if !infra::consumer::is_outage(&e) {
+                    // Outages pause the consumer and rate limits defer the job: neither
+                    // is a failure of the job.
+                    let deferred = e.downcast_ref::<infra::consumer::RetryAfter>().is_some();
+                    if !deferred && !infra::consumer::is_outage(&e) {
                         self.failed(&job, client, version, &e).await?;
                     }
                     return Err(e);

@@ -5,7 +5,9 @@
 //! as the user message, `response_format` = the [`Recommendation`] JSON schema in strict
 //! mode, temperature 0. The answer is parsed and then held to the same checks as the
 //! rules engine's ([`Recommendation::validate`], done by the AI worker). Token usage
-//! goes to `/metrics` (`repstream_ai_tokens_total{kind}`).
+//! goes to `/metrics` (`repstream_ai_tokens_total{kind}`). A `429` defers the job by its
+//! `Retry-After` ([`infra::consumer::RetryAfter`]); a timeout, a `5xx`, malformed JSON or
+//! an answer outside the schema fail the attempt, and the job is retried.
 //!
 //! Written on `reqwest` (already the webhook client) rather than a full SDK: one
 //! endpoint, one request shape, and the timeouts, retries and metrics are ours.
@@ -116,6 +118,18 @@ impl RecommendationProvider for OpenAiProvider {
         }
         let response = request.send().await.context("calling the model")?;
         let status = response.status();
+        // Rate limited: come back when the server says (the job is deferred, which is
+        // not a failure of the job).
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            let wait = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(30)
+                .clamp(1, 600);
+            return Err(infra::consumer::RetryAfter(Duration::from_secs(wait)).into());
+        }
         let body: serde_json::Value = response
             .json()
             .await

@@ -1,10 +1,14 @@
-//! The health intake (issue 13, first part): versioned submissions of the PAR-Q+ form
-//! under the studio's current consent text, a retry that adds no version, hostile or
-//! malformed forms refused naming the field, and consent withdrawn: the intake is hidden
-//! from staff. Each step is sent the moment the previous one answered.
+//! Client records, health intake and AI recommendations (issue 13): versioned
+//! submissions of the PAR-Q+ form under the studio's current consent text, hostile or
+//! malformed forms refused naming the field, consent withdrawn; the recommendation
+//! pipeline end to end (relay, SQS, projector, AI worker, LocalStack S3), its providers
+//! (the rules engine, an OpenAI-compatible server started by the test) and their
+//! failures; trainer review and Q&A; profiles and archiving. Each step is sent the
+//! moment the previous one answered.
 
 use std::time::Duration;
 
+use anyhow::Context as _;
 use repstream_tests::{eventually, intake_body, TestApp, TestEnv, TestUser};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -955,5 +959,251 @@ async fn a_profile_is_validated_and_an_archived_client_cannot_book_until_unarchi
     let seen = record(&app, &s, &s.owner, active["version"].as_u64().unwrap_or(0)).await?;
     assert!(seen["archived_at"].is_null(), "{seen}");
     assert_eq!(seen["profile"]["goals"], "Feel strong");
+    Ok(())
+}
+
+/// A local server speaking chat completions that answers each request with the next
+/// scripted reply (status, `Retry-After`, content, delay), then the last one forever.
+#[derive(Clone)]
+struct Reply {
+    status: u16,
+    retry_after: Option<&'static str>,
+    content: String,
+    delay: Duration,
+}
+
+async fn scripted_model(
+    script: Vec<Reply>,
+) -> anyhow::Result<(u16, std::sync::Arc<std::sync::Mutex<usize>>)> {
+    use std::sync::{Arc, Mutex};
+    let calls = Arc::new(Mutex::new(0usize));
+    let counter = calls.clone();
+    let server = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move || {
+            let (counter, script) = (counter.clone(), script.clone());
+            async move {
+                let n = counter
+                    .lock()
+                    .map(|mut c| {
+                        *c += 1;
+                        *c
+                    })
+                    .unwrap_or(1);
+                let reply = script[(n - 1).min(script.len() - 1)].clone();
+                tokio::time::sleep(reply.delay).await;
+                let mut response = axum::response::IntoResponse::into_response((
+                    axum::http::StatusCode::from_u16(reply.status)
+                        .unwrap_or(axum::http::StatusCode::OK),
+                    axum::Json(json!({
+                        "model": "local-model",
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.content}}],
+                        "error": {"message": "scripted"}
+                    })),
+                ));
+                if let Some(wait) = reply.retry_after {
+                    response.headers_mut().insert(
+                        "retry-after",
+                        axum::http::HeaderValue::from_static(wait),
+                    );
+                }
+                response
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    tokio::spawn(async move { axum::serve(listener, server).await });
+    Ok((port, calls))
+}
+
+fn model(port: u16, timeout: Duration) -> anyhow::Result<workers::openai::OpenAiProvider> {
+    workers::openai::OpenAiProvider::new(workers::openai::OpenAiConfig {
+        base_url: format!("http://127.0.0.1:{port}/v1"),
+        model: "local-model".to_owned(),
+        api_key: None,
+        timeout,
+    })
+}
+
+/// The OpenAI-compatible client's failure modes, one request each: `429` defers by its
+/// `Retry-After`, `5xx`, malformed JSON and a timeout fail the attempt; then, end to
+/// end, a schema-invalid answer and a `5xx` are retried until a valid answer is recorded.
+#[tokio::test]
+async fn the_model_client_defers_on_429_fails_on_5xx_bad_json_and_timeouts_and_is_retried(
+) -> anyhow::Result<()> {
+    use workers::ai::RecommendationProvider as _;
+    let consent = domain::health::ConsentText::standard().given_at(chrono::Utc::now());
+    let intake = domain::health::HealthSubmission::new(consent);
+    let valid = serde_json::to_string(&domain::health::rules::recommend(&intake))?;
+    let mut invalid = domain::health::rules::recommend(&intake);
+    invalid.intensity.rpe_min = 9;
+    invalid.intensity.rpe_max = 2;
+    let invalid = serde_json::to_string(&invalid)?;
+    let reply = |status, retry_after, content: &str, delay| Reply {
+        status,
+        retry_after,
+        content: content.to_owned(),
+        delay,
+    };
+    let fast = Duration::ZERO;
+    let (port, calls) = scripted_model(vec![
+        reply(429, Some("7"), "", fast),
+        reply(503, None, "", fast),
+        reply(200, None, "{not json", fast),
+        reply(200, None, &valid, Duration::from_secs(3)),
+        reply(200, None, &valid, fast),
+    ])
+    .await?;
+    let client = model(port, Duration::from_secs(1))?;
+    let limited = client
+        .recommend(&intake)
+        .await
+        .err()
+        .context("429 is an error")?;
+    let deferred = limited
+        .downcast_ref::<infra::consumer::RetryAfter>()
+        .map(|r| r.0);
+    assert_eq!(deferred, Some(Duration::from_secs(7)), "{limited:#}");
+    let down = client.recommend(&intake).await.err().context("503")?;
+    assert!(format!("{down:#}").contains("503"), "{down:#}");
+    let garbled = client.recommend(&intake).await.err().context("bad json")?;
+    assert!(
+        format!("{garbled:#}").contains("not a recommendation"),
+        "{garbled:#}"
+    );
+    let slow = client.recommend(&intake).await.err().context("timeout")?;
+    assert!(
+        format!("{slow:#}").contains("calling the model"),
+        "{slow:#}"
+    );
+    assert!(client.recommend(&intake).await.is_ok());
+    assert_eq!(calls.lock().map(|c| *c).unwrap_or(0), 5);
+
+    // End to end: a schema-invalid answer, then a 5xx, then a valid one.
+    let env = TestEnv::new().await?;
+    let app = env.spawn_api().await?;
+    env.spawn_relay();
+    env.spawn_projector();
+    env.spawn_worker();
+    let (port, calls) = scripted_model(vec![
+        reply(200, None, &invalid, fast),
+        reply(500, None, "", fast),
+        reply(200, None, &valid, fast),
+    ])
+    .await?;
+    let worker = workers::ai::AiWorker::new(
+        env.worker_pool.clone(),
+        env.s3.clone(),
+        repstream_tests::AI_ARTIFACTS_BUCKET.to_owned(),
+        std::sync::Arc::new(model(port, Duration::from_secs(5))?),
+    );
+    tokio::spawn(infra::consumer::run(
+        worker,
+        env.sqs.clone(),
+        env.consumer_config(&env.ai_queue),
+        env.shutdown.child_token(),
+    ));
+    let s = setup(&app).await?;
+    let (st, answer) = submit(&app, &s, &s.cleo, &intake_body("retry me")).await?;
+    assert_eq!(st, 200, "{answer}");
+    let submitted = answer["version"].as_u64().unwrap_or(0);
+    let items = recommendations(&app, &s, s.client, &s.owner, (submitted, 1)).await?;
+    assert_eq!(items[0]["provider"], "openai");
+    assert_eq!(
+        calls.lock().map(|c| *c).unwrap_or(0),
+        3,
+        "two rejected, one taken"
+    );
+    Ok(())
+}
+
+/// A trainer not assigned to the client reads none of it and asks nothing; a withdrawal
+/// before the worker got to the job stops the pipeline (nothing is computed or stored).
+#[tokio::test]
+async fn an_unassigned_trainer_sees_nothing_and_a_withdrawal_stops_the_pipeline(
+) -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    // No AI worker running: the job waits on the queue, as if the worker were busy.
+    let app = env.spawn_api().await?;
+    env.spawn_relay();
+    env.spawn_projector();
+    env.spawn_worker();
+    let s = setup(&app).await?;
+    let stranger = app.user("Unassigned Ursula").await?;
+    app.add_member(&s.owner, s.studio, &stranger, "trainer")
+        .await?;
+    let (st, answer) = submit(&app, &s, &s.cleo, &intake_body("private")).await?;
+    assert_eq!(st, 200, "{answer}");
+    let version = answer["version"].as_u64().unwrap_or(0);
+    let base = format!("/api/v1/studios/{}/clients/{}", s.studio, s.client);
+    let seen = record(&app, &s, &s.owner, version).await?;
+    assert_eq!(seen["intake_version"], 1);
+    // The record itself, without any health field.
+    let (st, body) = app
+        .call(
+            Method::GET,
+            &format!("{base}?min_version={version}"),
+            &stranger,
+            None,
+        )
+        .await?;
+    assert_eq!(
+        (st, &body["health_visible"]),
+        (200, &json!(false)),
+        "{body}"
+    );
+    assert!(body.get("intake").is_none(), "{body}");
+    for (method, path, body) in [
+        (Method::GET, format!("{base}/recommendations"), None),
+        (Method::GET, format!("{base}/questions"), None),
+        (
+            Method::POST,
+            format!("{base}/questions"),
+            Some(json!({"question": "Can she squat?"})),
+        ),
+        (
+            Method::PUT,
+            format!("{base}/health"),
+            Some(intake_body("mine now")),
+        ),
+    ] {
+        let (st, body) = app.call(method.clone(), &path, &stranger, body).await?;
+        assert!(st == 403 || st == 404, "{method} {path}: {st} {body}");
+        assert!(
+            !body.to_string().contains("private"),
+            "{method} {path} leaked: {body}"
+        );
+    }
+    // Cleo withdraws; the job is handled afterwards: skipped, nothing stored.
+    let (st, body) = app
+        .call(
+            Method::POST,
+            &format!("{base}/health/withdraw-consent"),
+            &s.cleo,
+            None,
+        )
+        .await?;
+    assert_eq!(st, 200, "{body}");
+    let outcome = env
+        .ai_worker()
+        .recommend(s.studio, s.client, 1, None)
+        .await?;
+    assert_eq!(outcome, workers::ai::Outcome::Skipped);
+    let recorded: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_id = $1 AND event_type = 'RecommendationRecorded'",
+    )
+    .bind(s.client.to_string())
+    .fetch_one(&env.pool)
+    .await?;
+    assert_eq!(recorded, 0);
+    let listed = env
+        .s3
+        .list_objects_v2()
+        .bucket(repstream_tests::AI_ARTIFACTS_BUCKET)
+        .prefix(format!("{}/", s.studio))
+        .send()
+        .await?;
+    assert_eq!(listed.key_count().unwrap_or(0), 0, "no artifact stored");
     Ok(())
 }
