@@ -156,6 +156,8 @@ cat <<BANNER
              reminds Cara within minutes; .eml files in $MAILBOX_DIR)
    Inbox     sign in as the owner, GET $API/api/v1/me/notifications (who booked and who
              waits in her Express Core; live: .../me/notifications/stream)
+   AI        sign in as Theo, GET .../clients/{cara}/recommendations (the rules engine's
+             answer to Cara's intake; artifacts in s3://repstream-ai-artifacts)
 
  Demo data:
 $(printf '%s\n' "$SEED_OUT" | sed 's/^/   /')
