@@ -182,6 +182,51 @@ pub(crate) async fn manager_jobs(
     Ok(jobs)
 }
 
+/// Jobs of `template` for staff members `staff` of the studio (in the app and by email),
+/// with `data` (the studio's name and time zone added). Someone no longer staff of the
+/// studio gets nothing.
+pub(crate) async fn staff_notice(
+    conn: &mut PgConnection,
+    envelope: &EventEnvelope,
+    template: &str,
+    staff: &[Uuid],
+    mut data: serde_json::Value,
+) -> anyhow::Result<Vec<NotificationJob>> {
+    let addressed: Vec<(Uuid, Option<String>)> =
+        sqlx::query_as("SELECT s, repstream_staff_email($1, s) FROM unnest($2::uuid[]) AS s")
+            .bind(envelope.tenant_id)
+            .bind(staff)
+            .fetch_all(&mut *conn)
+            .await
+            .context("looking up the staff members")?;
+    if addressed.iter().all(|(_, email)| email.is_none()) {
+        return Ok(Vec::new());
+    }
+    let studio = studio(conn, envelope.tenant_id).await?;
+    if let Some(object) = data.as_object_mut() {
+        object.insert("timezone".to_owned(), studio.timezone.into());
+        object.insert("studio_name".to_owned(), studio.name.into());
+    }
+    let mut jobs = Vec::new();
+    for (account, email) in addressed {
+        let Some(email) = email else { continue };
+        for (channel, recipient) in [
+            (Channel::InApp, account.to_string()),
+            (Channel::Email, email),
+        ] {
+            jobs.push(NotificationJob::for_recipient(
+                envelope,
+                template,
+                account,
+                channel,
+                recipient,
+                data.clone(),
+            ));
+        }
+    }
+    Ok(jobs)
+}
+
 /// What a reminder reminds of: a booking of a class, or an appointment in a trainer's
 /// calendar (`parent`: the class or the calendar).
 pub(crate) struct Reminder {

@@ -14,7 +14,8 @@
 //!   (a failing provider: the job's failures are counted; at the last one before the DLQ,
 //!    RecommendationFailed tells the trainer why)
 //! AI queue: job (client, question) ─► the question, the latest intake and recommendation
-//!   ─► rules::answer (with its sources) ─► AnswerQuestion (answered once)
+//!   ─► the provider's answer, held to rules::answer (never less careful), with its
+//!      sources ─► AnswerQuestion (answered once)
 //! ```
 //!
 //! Exactly once per intake version without a ledger of its own: the aggregate refuses a
@@ -60,6 +61,21 @@ pub trait RecommendationProvider: Send + Sync {
     /// Stable name recorded with every recommendation, e.g. `rules`.
     fn name(&self) -> &'static str;
     async fn recommend(&self, intake: &HealthSubmission) -> anyhow::Result<ProviderAnswer>;
+
+    /// Answers a trainer's question from the intake and its recommendation. The
+    /// default is the rules engine's answer.
+    async fn answer(
+        &self,
+        question: &str,
+        intake: &HealthSubmission,
+        recommendation: &Recommendation,
+    ) -> anyhow::Result<domain::health::rules::Answer> {
+        Ok(domain::health::rules::answer(
+            question,
+            intake,
+            recommendation,
+        ))
+    }
 }
 
 /// The deterministic rules engine (`domain::health::rules`): the default provider,
@@ -347,13 +363,19 @@ impl AiWorker {
             Some(r) => serde_json::from_value(r).context("a stored recommendation")?,
             None => domain::health::rules::recommend(&intake),
         };
-        let answer = domain::health::rules::answer(&text, &intake, &recommendation);
+        // The provider's answer, never less careful than the rules' (Answer::within).
+        let rules = domain::health::rules::answer(&text, &intake, &recommendation);
+        let answer = self
+            .provider
+            .answer(&text, &intake, &recommendation)
+            .await?
+            .within(&rules);
         let bus = CommandBus::<Client>::new(self.pool.clone(), ());
         let meta = CommandMetadata::system(tenant, "ai", correlation);
         let command = ClientCommand::AnswerQuestion {
             question_id: question,
             answer: Box::new(answer),
-            provider: RulesEngine.name().to_owned(),
+            provider: self.provider.name().to_owned(),
             at: chrono::Utc::now(),
         };
         bus.execute(&client.to_string(), command, None, meta)

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
+use domain::health::rules::Answer;
 use domain::health::{HealthSubmission, Recommendation};
 use serde_json::json;
 
@@ -31,6 +32,14 @@ pregnancy complications or recent surgery; list every movement to avoid with the
 and its source guideline (e.g. PAR-Q+ 2023, ACSM, ACOG); plan a first week that never \
 uses a movement you list as contraindicated; write the summary in plain English for the \
 trainer. This is not medical advice and must not claim to be.";
+
+/// The instructions of a trainer's question.
+pub const QUESTION_PROMPT: &str = "You answer a personal trainer's question about one \
+client, from the client's health intake and the recommendation trainers work from. \
+Answer in the JSON schema: verdict `not_yet` if anything asked about involves a movement \
+the recommendation rules out (or needs clearance first), `yes` if it is safe within the \
+recommendation, `unsure` if you cannot tell; a short plain-English text; the guidelines \
+you rest on as sources. Be conservative. This is not medical advice.";
 
 /// Where and how to reach the model.
 #[derive(Clone)]
@@ -74,45 +83,13 @@ impl OpenAiProvider {
         Ok(Self { client, config })
     }
 
-    /// The request body for `intake` (public for tests and for logging its shape).
-    pub fn request(&self, intake: &HealthSubmission) -> anyhow::Result<serde_json::Value> {
-        let mut content = serde_json::to_value(intake)?;
-        if let Some(object) = content.as_object_mut() {
-            object.remove("consent");
-            object.insert("as_of".to_owned(), intake.as_of().to_string().into());
-        }
-        Ok(json!({
-            "model": self.config.model,
-            "temperature": 0,
-            "messages": [
-                {"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": content.to_string()},
-            ],
-            "response_format": {
-                "type": "json_schema",
-                "json_schema": {
-                    "name": "recommendation",
-                    "strict": true,
-                    "schema": Recommendation::json_schema(),
-                },
-            },
-            "metadata": {"prompt_version": PROMPT_VERSION},
-        }))
-    }
-}
-
-#[async_trait]
-impl RecommendationProvider for OpenAiProvider {
-    fn name(&self) -> &'static str {
-        "openai"
-    }
-
-    async fn recommend(&self, intake: &HealthSubmission) -> anyhow::Result<ProviderAnswer> {
+    /// Posts one chat completion and returns the answer's content (and the model).
+    async fn complete(&self, body: &serde_json::Value) -> anyhow::Result<(String, String)> {
         let url = format!(
             "{}/chat/completions",
             self.config.base_url.trim_end_matches('/')
         );
-        let mut request = self.client.post(&url).json(&self.request(intake)?);
+        let mut request = self.client.post(&url).json(body);
         if let Some(key) = &self.config.api_key {
             request = request.bearer_auth(key);
         }
@@ -148,15 +125,84 @@ impl RecommendationProvider for OpenAiProvider {
             .as_str()
             .context("the model's answer has no content")?
             .to_owned();
+        let model = body["model"]
+            .as_str()
+            .unwrap_or(&self.config.model)
+            .to_owned();
+        Ok((raw, model))
+    }
+
+    /// The request body for `intake` (public for tests and for logging its shape).
+    pub fn request(&self, intake: &HealthSubmission) -> anyhow::Result<serde_json::Value> {
+        let mut content = serde_json::to_value(intake)?;
+        if let Some(object) = content.as_object_mut() {
+            object.remove("consent");
+            object.insert("as_of".to_owned(), intake.as_of().to_string().into());
+        }
+        Ok(json!({
+            "model": self.config.model,
+            "temperature": 0,
+            "messages": [
+                {"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": content.to_string()},
+            ],
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": "recommendation",
+                    "strict": true,
+                    "schema": Recommendation::json_schema(),
+                },
+            },
+            "metadata": {"prompt_version": PROMPT_VERSION},
+        }))
+    }
+}
+
+#[async_trait]
+impl RecommendationProvider for OpenAiProvider {
+    fn name(&self) -> &'static str {
+        "openai"
+    }
+
+    async fn recommend(&self, intake: &HealthSubmission) -> anyhow::Result<ProviderAnswer> {
+        let (raw, model) = self.complete(&self.request(intake)?).await?;
         let recommendation: Recommendation =
             serde_json::from_str(&raw).context("the model's answer is not a recommendation")?;
         Ok(ProviderAnswer {
             raw,
             recommendation,
-            model: body["model"]
-                .as_str()
-                .unwrap_or(&self.config.model)
-                .to_owned(),
+            model,
         })
+    }
+
+    async fn answer(
+        &self,
+        question: &str,
+        intake: &HealthSubmission,
+        recommendation: &Recommendation,
+    ) -> anyhow::Result<Answer> {
+        let mut content = serde_json::to_value(intake)?;
+        if let Some(object) = content.as_object_mut() {
+            object.remove("consent");
+        }
+        let body = json!({
+            "model": self.config.model,
+            "temperature": 0,
+            "messages": [
+                {"role": "system", "content": QUESTION_PROMPT},
+                {"role": "user", "content": json!({
+                    "question": question,
+                    "intake": content,
+                    "recommendation": recommendation,
+                }).to_string()},
+            ],
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "strict": true, "schema": Answer::json_schema()},
+            },
+        });
+        let (raw, _) = self.complete(&body).await?;
+        serde_json::from_str(&raw).context("the model's answer is not an answer")
     }
 }

@@ -49,6 +49,7 @@ notification_types!(
     "daily_digest",
     "booking_blocked",
     "webhook_disabled",
+    "recommendation_ready",
     "studio_contact_email_confirmation",
     "email_verification",
     "password_reset",
@@ -169,6 +170,12 @@ mod tests {
                 }
                 data
             }
+            "recommendation_ready" => serde_json::json!({
+                "studio_name": "Harbor Pilates",
+                "client_name": "Cara <L.>",
+                "client_id": "0193a0e0-0000-7000-8000-000000000005",
+                "intake_version": 2,
+            }),
             "webhook_disabled" => serde_json::json!({
                 "studio_name": "Harbor Pilates",
                 "studio_id": "0193a0e0-0000-7000-8000-000000000001",

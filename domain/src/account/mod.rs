@@ -18,7 +18,7 @@ pub use events::AccountEvent;
 pub use preferences::{
     DailyDigest, Muted, NotificationPreferences, NotifyChannel, QuietHours, APPOINTMENT_REMINDER,
     BOOKING_BLOCKED, CLASS_REMINDER, DAILY_DIGEST, INVITATION, OPTIONAL_KINDS, PASSWORD_CHANGED,
-    STAFF_ACTIVITY, WEBHOOK_DISABLED,
+    RECOMMENDATION_READY, STAFF_ACTIVITY, WEBHOOK_DISABLED,
 };
 
 use serde::{Deserialize, Serialize};

@@ -38,6 +38,11 @@ pub const INVITATION: &str = "invitation";
 /// was disabled (it answered `410 Gone` or kept failing). Not optional.
 pub const WEBHOOK_DISABLED: &str = "webhook_disabled";
 
+/// The notification type telling a client's assigned trainers that a recommendation
+/// for the client's health intake is ready to review (it names the client, never their
+/// health data).
+pub const RECOMMENDATION_READY: &str = "recommendation_ready";
+
 /// The notification types a person may turn off.
 pub const OPTIONAL_KINDS: &[&str] = &[
     "booking_confirmed",
@@ -53,6 +58,7 @@ pub const OPTIONAL_KINDS: &[&str] = &[
     APPOINTMENT_REMINDER,
     STAFF_ACTIVITY,
     DAILY_DIGEST,
+    RECOMMENDATION_READY,
 ];
 
 /// A channel a notification goes out on.

@@ -261,3 +261,32 @@ fn a_review_edits_with_a_valid_recommendation_and_rejects_with_a_reason() {
         Err("note".to_owned())
     );
 }
+
+#[test]
+fn a_models_answer_is_never_less_careful_than_the_rules() {
+    use crate::health::rules::{Answer, Verdict};
+    let rules = Answer {
+        verdict: Verdict::NotYet,
+        text: "Not yet: jumping is avoided for the knee.".to_owned(),
+        sources: vec!["ACSM".to_owned()],
+    };
+    let model = Answer {
+        verdict: Verdict::Yes,
+        text: "Sure.".to_owned(),
+        sources: vec!["model".to_owned()],
+    };
+    let held = model.clone().within(&rules);
+    assert_eq!(held.verdict, Verdict::NotYet);
+    assert!(held.text.starts_with("Not yet") && held.text.ends_with("Sure."));
+    assert_eq!(held.sources, ["model", "ACSM"]);
+    // More careful than the rules is kept as it is.
+    let careful = Answer {
+        verdict: Verdict::Unsure,
+        ..model
+    };
+    let relaxed = Answer {
+        verdict: Verdict::Yes,
+        ..rules
+    };
+    assert_eq!(careful.within(&relaxed).verdict, Verdict::Unsure);
+}

@@ -263,16 +263,22 @@ impl Recommendation {
     /// beyond the standard ones (`uint8` and friends are refused there). Field
     /// descriptions come from the doc comments above.
     pub fn json_schema() -> serde_json::Value {
-        let generator = SchemaSettings::draft2020_12()
-            .with(|s| {
-                s.inline_subschemas = true;
-                s.meta_schema = None;
-            })
-            .with_transform(RecursiveTransform(close_objects))
-            .with_transform(RestrictFormats::default())
-            .into_generator();
-        generator.into_root_schema_for::<Self>().to_value()
+        strict_schema::<Self>()
     }
+}
+
+/// The JSON schema of `T` as strict structured output wants it: subschemas inlined,
+/// every object closed with every property required, only the formats models know.
+pub(crate) fn strict_schema<T: schemars::JsonSchema>() -> serde_json::Value {
+    let generator = SchemaSettings::draft2020_12()
+        .with(|s| {
+            s.inline_subschemas = true;
+            s.meta_schema = None;
+        })
+        .with_transform(RecursiveTransform(close_objects))
+        .with_transform(RestrictFormats::default())
+        .into_generator();
+    generator.into_root_schema_for::<T>().to_value()
 }
 
 /// Strict structured output wants every object closed and every property required.

@@ -2,6 +2,7 @@
 //! the way a form would send them.
 
 mod answer;
+mod evaluation;
 mod intake;
 mod plan;
 mod recommendation;

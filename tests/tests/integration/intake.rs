@@ -351,6 +351,20 @@ async fn an_intake_becomes_one_recommendation_with_its_artifact_in_s3() -> anyho
     assert_eq!(artifact["output"], first["recommendation"]);
     assert!(artifact["timings"]["provider_ms"].is_number());
 
+    // The assigned trainer hears that it is ready (and nothing of the health data).
+    let ready = eventually(Duration::from_secs(30), "the trainer's notice", || async {
+        Ok(env
+            .mails_to(&trainer.email)
+            .into_iter()
+            .find(|(subject, _)| subject.contains("recommendation for Cleo Intake is ready")))
+    })
+    .await?;
+    assert!(
+        !ready.1.contains("knee") && !ready.1.contains("chest"),
+        "{}",
+        ready.1
+    );
+
     // The job again (a redelivery, a second worker): nothing new.
     let again = env
         .ai_worker()
@@ -1205,5 +1219,99 @@ async fn an_unassigned_trainer_sees_nothing_and_a_withdrawal_stops_the_pipeline(
         .send()
         .await?;
     assert_eq!(listed.key_count().unwrap_or(0), 0, "no artifact stored");
+    Ok(())
+}
+
+/// With a model configured, a trainer's question is answered by it, held to the rules:
+/// the model says "yes" to box jumps for a recovering knee, the answer says "not yet"
+/// (the rules' reason first, the model's words kept, both sources listed).
+#[tokio::test]
+async fn a_model_answers_questions_but_never_less_carefully_than_the_rules() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let app = env.spawn_api().await?;
+    env.spawn_relay();
+    env.spawn_projector();
+    env.spawn_worker();
+    let consent = domain::health::ConsentText::standard().given_at(chrono::Utc::now());
+    let recommendation = serde_json::to_string(&domain::health::rules::recommend(
+        &domain::health::HealthSubmission::new(consent),
+    ))?;
+    let answer = json!({"verdict": "yes", "text": "Box jumps are fine in moderation.",
+        "sources": ["the model"]})
+    .to_string();
+    let server = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let content = if body["response_format"]["json_schema"]["name"] == "answer" {
+                answer.clone()
+            } else {
+                recommendation.clone()
+            };
+            async move {
+                axum::Json(json!({"model": "local-model",
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    tokio::spawn(async move { axum::serve(listener, server).await });
+    let worker = workers::ai::AiWorker::new(
+        env.worker_pool.clone(),
+        env.s3.clone(),
+        repstream_tests::AI_ARTIFACTS_BUCKET.to_owned(),
+        std::sync::Arc::new(model(port, Duration::from_secs(5))?),
+    );
+    tokio::spawn(infra::consumer::run(
+        worker,
+        env.sqs.clone(),
+        env.consumer_config(&env.ai_queue),
+        env.shutdown.child_token(),
+    ));
+    let s = setup(&app).await?;
+    let mut intake = intake_body("knee");
+    intake["intake"]["injuries"] =
+        json!([{"area": "knee", "side": "left", "status": "recovering"}]);
+    let (st, answer) = submit(&app, &s, &s.cleo, &intake).await?;
+    assert_eq!(st, 200, "{answer}");
+    let path = format!(
+        "/api/v1/studios/{}/clients/{}/questions",
+        s.studio, s.client
+    );
+    let (st, asked) = app
+        .call(
+            Method::POST,
+            &path,
+            &s.owner,
+            Some(json!({"question": "Can she do box jumps?"})),
+        )
+        .await?;
+    assert_eq!(st, 202, "{asked}");
+    let version = asked["version"].as_u64().unwrap_or(0);
+    let answered = eventually(Duration::from_secs(30), "the answer", || async {
+        let (st, list) = app
+            .call(
+                Method::GET,
+                &format!("{path}?min_version={version}"),
+                &s.owner,
+                None,
+            )
+            .await?;
+        anyhow::ensure!(st == 200, "{st} {list}");
+        Ok(list
+            .as_array()
+            .and_then(|l| l.first().cloned())
+            .filter(|q| q["answer"].is_object()))
+    })
+    .await?;
+    assert_eq!(answered["answered_by"], "openai", "{answered}");
+    assert_eq!(answered["answer"]["verdict"], "not_yet", "{answered}");
+    let text = answered["answer"]["text"].as_str().unwrap_or_default();
+    assert!(text.contains("Box jumps are fine in moderation."), "{text}");
+    let sources = answered["answer"]["sources"].to_string();
+    assert!(
+        sources.contains("the model") && sources.len() > "[\"the model\"]".len(),
+        "{sources}"
+    );
     Ok(())
 }

@@ -24,6 +24,30 @@ pub struct Answer {
 
 redacted_debug!(Answer);
 
+impl Answer {
+    /// The schema an LLM is asked to answer a question in (strict structured output).
+    pub fn json_schema() -> serde_json::Value {
+        crate::health::recommendation::strict_schema::<Self>()
+    }
+
+    /// A model's answer held to the rules: if the rules say "not yet", so does the
+    /// answer (the model's words are kept, the rules' reasons and sources added), and
+    /// every source of both is listed. A model may be more careful than the rules,
+    /// never less.
+    pub fn within(mut self, rules: &Answer) -> Answer {
+        if rules.verdict == Verdict::NotYet && self.verdict != Verdict::NotYet {
+            self.verdict = Verdict::NotYet;
+            self.text = format!("{} {}", rules.text, self.text);
+        }
+        for source in &rules.sources {
+            if !self.sources.contains(source) {
+                self.sources.push(source.clone());
+            }
+        }
+        self
+    }
+}
+
 /// The gist of an [`Answer`].
 #[derive(
     Debug,
