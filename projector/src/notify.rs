@@ -147,7 +147,7 @@ pub(crate) async fn manager_jobs(
     conn: &mut PgConnection,
     envelope: &EventEnvelope,
     template: &str,
-    mut data: serde_json::Value,
+    data: serde_json::Value,
 ) -> anyhow::Result<Vec<NotificationJob>> {
     let managers: Vec<(Uuid, String)> =
         sqlx::query_as("SELECT account_id, email FROM repstream_studio_managers($1)")
@@ -155,31 +155,7 @@ pub(crate) async fn manager_jobs(
             .fetch_all(&mut *conn)
             .await
             .context("looking up the studio's owners and admins")?;
-    if managers.is_empty() {
-        return Ok(Vec::new());
-    }
-    let studio = studio(conn, envelope.tenant_id).await?;
-    if let Some(object) = data.as_object_mut() {
-        object.insert("timezone".to_owned(), studio.timezone.into());
-        object.insert("studio_name".to_owned(), studio.name.into());
-    }
-    let mut jobs = Vec::new();
-    for (account, email) in managers {
-        for (channel, recipient) in [
-            (Channel::InApp, account.to_string()),
-            (Channel::Email, email),
-        ] {
-            jobs.push(NotificationJob::for_recipient(
-                envelope,
-                template,
-                account,
-                channel,
-                recipient,
-                data.clone(),
-            ));
-        }
-    }
-    Ok(jobs)
+    account_jobs(conn, envelope, template, managers, data).await
 }
 
 /// Jobs of `template` for staff members `staff` of the studio (in the app and by email),
@@ -190,7 +166,7 @@ pub(crate) async fn staff_notice(
     envelope: &EventEnvelope,
     template: &str,
     staff: &[Uuid],
-    mut data: serde_json::Value,
+    data: serde_json::Value,
 ) -> anyhow::Result<Vec<NotificationJob>> {
     let addressed: Vec<(Uuid, Option<String>)> =
         sqlx::query_as("SELECT s, repstream_staff_email($1, s) FROM unnest($2::uuid[]) AS s")
@@ -199,7 +175,23 @@ pub(crate) async fn staff_notice(
             .fetch_all(&mut *conn)
             .await
             .context("looking up the staff members")?;
-    if addressed.iter().all(|(_, email)| email.is_none()) {
+    let addressed = addressed
+        .into_iter()
+        .filter_map(|(account, email)| Some((account, email?)))
+        .collect();
+    account_jobs(conn, envelope, template, addressed, data).await
+}
+
+/// One in-app and one email job of `template` per (account, address), `data` branded
+/// with the studio's name and time zone; nothing (and no studio lookup) for nobody.
+async fn account_jobs(
+    conn: &mut PgConnection,
+    envelope: &EventEnvelope,
+    template: &str,
+    accounts: Vec<(Uuid, String)>,
+    mut data: serde_json::Value,
+) -> anyhow::Result<Vec<NotificationJob>> {
+    if accounts.is_empty() {
         return Ok(Vec::new());
     }
     let studio = studio(conn, envelope.tenant_id).await?;
@@ -208,8 +200,7 @@ pub(crate) async fn staff_notice(
         object.insert("studio_name".to_owned(), studio.name.into());
     }
     let mut jobs = Vec::new();
-    for (account, email) in addressed {
-        let Some(email) = email else { continue };
+    for (account, email) in accounts {
         for (channel, recipient) in [
             (Channel::InApp, account.to_string()),
             (Channel::Email, email),

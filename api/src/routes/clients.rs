@@ -210,6 +210,35 @@ pub async fn get_client(
         .ok_or_else(not_found)
 }
 
+/// The client's record for a reader of its health data: `404` for those who may not see
+/// the record, `403` for those who may see it but not its health data.
+async fn health_view(
+    state: &AppState,
+    user: &Caller,
+    path: &ClientPath,
+    params: &ReadParams,
+) -> Result<ClientView, ApiError> {
+    let (member, view) = state
+        .waiter
+        .read_member_view::<ClientView>(
+            &state.pool,
+            user,
+            path.studio_id,
+            path.client_id,
+            state.config.read_wait_max,
+            params.min_version,
+            |_| Ok(()),
+        )
+        .await?;
+    let view = view
+        .and_then(|v| visible(&member, v))
+        .ok_or_else(not_found)?;
+    if !view.health_visible {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(view)
+}
+
 /// A recommendation with its review, if it had one.
 #[derive(Debug, serde::Serialize, ToSchema)]
 pub struct RecommendationItem {
@@ -245,24 +274,7 @@ pub async fn list_recommendations(
     AppPath(path): AppPath<ClientPath>,
     AppQuery(params): AppQuery<ReadParams>,
 ) -> Result<AppJson<Recommendations>, ApiError> {
-    let (member, view) = state
-        .waiter
-        .read_member_view::<ClientView>(
-            &state.pool,
-            &user,
-            path.studio_id,
-            path.client_id,
-            state.config.read_wait_max,
-            params.min_version,
-            |_| Ok(()),
-        )
-        .await?;
-    let view = view
-        .and_then(|v| visible(&member, v))
-        .ok_or_else(not_found)?;
-    if !view.health_visible {
-        return Err(ApiError::Forbidden);
-    }
+    let view = health_view(&state, &user, &path, &params).await?;
     let reviews = view.reviews;
     let items = view
         .recommendations
@@ -542,24 +554,7 @@ pub async fn list_questions(
     AppPath(path): AppPath<ClientPath>,
     AppQuery(params): AppQuery<ReadParams>,
 ) -> Result<AppJson<Vec<domain::client::view::QuestionView>>, ApiError> {
-    let (member, view) = state
-        .waiter
-        .read_member_view::<ClientView>(
-            &state.pool,
-            &user,
-            path.studio_id,
-            path.client_id,
-            state.config.read_wait_max,
-            params.min_version,
-            |_| Ok(()),
-        )
-        .await?;
-    let view = view
-        .and_then(|v| visible(&member, v))
-        .ok_or_else(not_found)?;
-    if !view.health_visible {
-        return Err(ApiError::Forbidden);
-    }
+    let view = health_view(&state, &user, &path, &params).await?;
     let mut questions = view.questions;
     questions.reverse();
     Ok(AppJson(questions))
