@@ -104,9 +104,8 @@ impl RecommendationProvider for RulesEngine {
 /// day it was given when it names a date (a surgery "on 2026-10-01" is recent on one
 /// day and not on another; "3 months ago" means the same whenever it is read).
 pub fn input_hash(intake: &HealthSubmission) -> anyhow::Result<String> {
-    let mut content = serde_json::to_value(intake)?;
+    let mut content = intake_content(intake)?;
     if let Some(object) = content.as_object_mut() {
-        object.remove("consent");
         let dated = intake
             .injuries
             .iter()
@@ -126,6 +125,16 @@ pub fn input_hash(intake: &HealthSubmission) -> anyhow::Result<String> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect())
+}
+
+/// The intake as a provider is given it: everything but its consent (who agreed to
+/// what, and when, says nothing about training).
+pub fn intake_content(intake: &HealthSubmission) -> anyhow::Result<serde_json::Value> {
+    let mut content = serde_json::to_value(intake)?;
+    if let Some(object) = content.as_object_mut() {
+        object.remove("consent");
+    }
+    Ok(content)
 }
 
 /// What became of one job.

@@ -20,7 +20,7 @@ use domain::health::rules::Answer;
 use domain::health::{HealthSubmission, Recommendation};
 use serde_json::json;
 
-use crate::ai::{ProviderAnswer, RecommendationProvider, PROMPT_VERSION};
+use crate::ai::{intake_content, ProviderAnswer, RecommendationProvider, PROMPT_VERSION};
 
 /// The instructions every request starts with ([`PROMPT_VERSION`] names this text).
 pub const SYSTEM_PROMPT: &str = "You are an exercise-safety assistant for personal \
@@ -134,9 +134,8 @@ impl OpenAiProvider {
 
     /// The request body for `intake` (public for tests and for logging its shape).
     pub fn request(&self, intake: &HealthSubmission) -> anyhow::Result<serde_json::Value> {
-        let mut content = serde_json::to_value(intake)?;
+        let mut content = intake_content(intake)?;
         if let Some(object) = content.as_object_mut() {
-            object.remove("consent");
             object.insert("as_of".to_owned(), intake.as_of().to_string().into());
         }
         Ok(json!({
@@ -182,10 +181,7 @@ impl RecommendationProvider for OpenAiProvider {
         intake: &HealthSubmission,
         recommendation: &Recommendation,
     ) -> anyhow::Result<Answer> {
-        let mut content = serde_json::to_value(intake)?;
-        if let Some(object) = content.as_object_mut() {
-            object.remove("consent");
-        }
+        let content = intake_content(intake)?;
         let body = json!({
             "model": self.config.model,
             "temperature": 0,

@@ -110,6 +110,28 @@ pub async fn create_client(
     cmd.commit_accepted(StatusCode::CREATED, id, version).await
 }
 
+/// Runs `command` on client record `client` (against `expected_version`, when given)
+/// and answers `200` with the record's new version: the tail of every client command.
+async fn client_command(
+    state: &AppState,
+    mut cmd: CommandTx,
+    client: Uuid,
+    command: ClientCommand,
+    expected_version: Option<u64>,
+) -> Result<Response, ApiError> {
+    let version = cmd
+        .run_expecting(
+            &state.bus::<domain::client::Client>(),
+            client,
+            command,
+            expected_version,
+        )
+        .await?
+        .outcome
+        .version;
+    cmd.commit_accepted(StatusCode::OK, client, version).await
+}
+
 fn relation(member: &Membership, view: &ClientView) -> Relation {
     Relation {
         own_record: view.account_id == Some(AccountId(member.account_id)),
@@ -349,17 +371,7 @@ pub async fn review_recommendation(
         intake_version: path.intake_version,
         review: Box::new(review),
     };
-    let version = cmd
-        .run(
-            &state.bus::<domain::client::Client>(),
-            path.client_id,
-            command,
-        )
-        .await?
-        .outcome
-        .version;
-    cmd.commit_accepted(StatusCode::OK, path.client_id, version)
-        .await
+    client_command(&state, cmd, path.client_id, command, None).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -402,18 +414,7 @@ pub async fn update_profile(
         profile: Box::new(body.profile),
         today: chrono::Utc::now().date_naive(),
     };
-    let version = cmd
-        .run_expecting(
-            &state.bus::<domain::client::Client>(),
-            path.client_id,
-            command,
-            body.expected_version,
-        )
-        .await?
-        .outcome
-        .version;
-    cmd.commit_accepted(StatusCode::OK, path.client_id, version)
-        .await
+    client_command(&state, cmd, path.client_id, command, body.expected_version).await
 }
 
 /// Archive a client record: no new bookings or appointments; its history and data stay
@@ -456,7 +457,7 @@ async fn set_archived(
     path: ClientPath,
     archived: bool,
 ) -> Result<Response, ApiError> {
-    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    let cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
     cmd.require(Action::ManageClients)?;
     let command = if archived {
         ClientCommand::Archive {
@@ -465,17 +466,7 @@ async fn set_archived(
     } else {
         ClientCommand::Unarchive
     };
-    let version = cmd
-        .run(
-            &state.bus::<domain::client::Client>(),
-            path.client_id,
-            command,
-        )
-        .await?
-        .outcome
-        .version;
-    cmd.commit_accepted(StatusCode::OK, path.client_id, version)
-        .await
+    client_command(&state, cmd, path.client_id, command, None).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -623,18 +614,7 @@ pub async fn record_health(
         submission: Box::new(submission),
         current_consent,
     };
-    let version = cmd
-        .run_expecting(
-            &state.bus::<domain::client::Client>(),
-            path.client_id,
-            command,
-            body.expected_version,
-        )
-        .await?
-        .outcome
-        .version;
-    cmd.commit_accepted(StatusCode::OK, path.client_id, version)
-        .await
+    client_command(&state, cmd, path.client_id, command, body.expected_version).await
 }
 
 /// Withdraw consent to the client's health data: the intake is hidden from staff and no
@@ -657,17 +637,7 @@ pub async fn withdraw_health_consent(
     let command = ClientCommand::WithdrawHealthConsent {
         at: chrono::Utc::now(),
     };
-    let version = cmd
-        .run(
-            &state.bus::<domain::client::Client>(),
-            path.client_id,
-            command,
-        )
-        .await?
-        .outcome
-        .version;
-    cmd.commit_accepted(StatusCode::OK, path.client_id, version)
-        .await
+    client_command(&state, cmd, path.client_id, command, None).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -705,17 +675,7 @@ pub async fn assign_trainer(
     let command = ClientCommand::AssignTrainer {
         trainer_id: AccountId(body.trainer_id),
     };
-    let version = cmd
-        .run(
-            &state.bus::<domain::client::Client>(),
-            path.client_id,
-            command,
-        )
-        .await?
-        .outcome
-        .version;
-    cmd.commit_accepted(StatusCode::OK, path.client_id, version)
-        .await
+    client_command(&state, cmd, path.client_id, command, None).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -739,20 +699,10 @@ pub async fn unassign_trainer(
     ctx: RequestContext,
     AppPath(path): AppPath<TrainerPath>,
 ) -> Result<Response, ApiError> {
-    let mut cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
+    let cmd = CommandTx::begin(&state, &user, &ctx, path.studio_id).await?;
     cmd.require(Action::AssignTrainers)?;
     let command = ClientCommand::UnassignTrainer {
         trainer_id: AccountId(path.trainer_id),
     };
-    let version = cmd
-        .run(
-            &state.bus::<domain::client::Client>(),
-            path.client_id,
-            command,
-        )
-        .await?
-        .outcome
-        .version;
-    cmd.commit_accepted(StatusCode::OK, path.client_id, version)
-        .await
+    client_command(&state, cmd, path.client_id, command, None).await
 }

@@ -59,6 +59,23 @@ async fn setup(app: &TestApp) -> anyhow::Result<Setup> {
     })
 }
 
+/// A new trainer of `s`'s studio, assigned to its client (each step at once).
+async fn assigned_trainer(app: &TestApp, s: &Setup, name: &str) -> anyhow::Result<TestUser> {
+    let trainer = app.user(name).await?;
+    app.add_member(&s.owner, s.studio, &trainer, "trainer")
+        .await?;
+    let (st, body) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/studios/{}/clients/{}/trainers", s.studio, s.client),
+            &s.owner,
+            Some(json!({"trainer_id": trainer.id})),
+        )
+        .await?;
+    anyhow::ensure!(st == 200, "assign trainer: {st} {body}");
+    Ok(trainer)
+}
+
 async fn submit(
     app: &TestApp,
     s: &Setup,
@@ -294,21 +311,10 @@ async fn an_intake_becomes_one_recommendation_with_its_artifact_in_s3() -> anyho
     let env = TestEnv::new().await?;
     let app = env.spawn_all().await?;
     let s = setup(&app).await?;
-    let trainer = app.user("Tess Trainer").await?;
+    let trainer = assigned_trainer(&app, &s, "Tess Trainer").await?;
     let desk = app.user("Desk Dora").await?;
-    app.add_member(&s.owner, s.studio, &trainer, "trainer")
-        .await?;
     app.add_member(&s.owner, s.studio, &desk, "front_desk")
         .await?;
-    let (st, body) = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/studios/{}/clients/{}/trainers", s.studio, s.client),
-            &s.owner,
-            Some(json!({"trainer_id": trainer.id})),
-        )
-        .await?;
-    assert_eq!(st, 200, "{body}");
     let mut body = intake_body("knee clicks on stairs");
     body["intake"]["parq"]["chest_pain"] = json!({
         "answer": true,
@@ -457,18 +463,7 @@ async fn a_trainer_reviews_the_latest_recommendation_and_the_client_cannot() -> 
     let env = TestEnv::new().await?;
     let app = env.spawn_all().await?;
     let s = setup(&app).await?;
-    let trainer = app.user("Rex Reviewer").await?;
-    app.add_member(&s.owner, s.studio, &trainer, "trainer")
-        .await?;
-    let (st, body) = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/studios/{}/clients/{}/trainers", s.studio, s.client),
-            &s.owner,
-            Some(json!({"trainer_id": trainer.id})),
-        )
-        .await?;
-    assert_eq!(st, 200, "{body}");
+    let trainer = assigned_trainer(&app, &s, "Rex Reviewer").await?;
     let (st, answer) = submit(&app, &s, &s.cleo, &intake_body("sore shoulder")).await?;
     assert_eq!(st, 200, "{answer}");
     let submitted = answer["version"].as_u64().unwrap_or(0);
@@ -565,21 +560,10 @@ async fn a_trainer_asks_about_box_jumps_and_gets_not_yet_with_its_sources() -> a
     let env = TestEnv::new().await?;
     let app = env.spawn_all().await?;
     let s = setup(&app).await?;
-    let trainer = app.user("Quinn Asker").await?;
+    let trainer = assigned_trainer(&app, &s, "Quinn Asker").await?;
     let desk = app.user("Desk Quill").await?;
-    app.add_member(&s.owner, s.studio, &trainer, "trainer")
-        .await?;
     app.add_member(&s.owner, s.studio, &desk, "front_desk")
         .await?;
-    let (st, body) = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/studios/{}/clients/{}/trainers", s.studio, s.client),
-            &s.owner,
-            Some(json!({"trainer_id": trainer.id})),
-        )
-        .await?;
-    assert_eq!(st, 200, "{body}");
     let path = format!(
         "/api/v1/studios/{}/clients/{}/questions",
         s.studio, s.client
