@@ -1,5 +1,4 @@
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -141,15 +140,8 @@ impl Relay {
     /// A lane stops at its first failed entry so a later event of the same aggregate is
     /// never published before an earlier one.
     pub async fn send(&self, rows: &[OutboxRow]) -> SendReport {
-        let lanes = self.config.lanes.max(1);
-        let mut by_lane: Vec<Vec<&OutboxRow>> = vec![Vec::new(); lanes];
-        for row in rows {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            row.aggregate_id.hash(&mut h);
-            by_lane[(h.finish() % lanes as u64) as usize].push(row);
-        }
         let results = join_all(
-            by_lane
+            lanes(rows, self.config.lanes.max(1))
                 .into_iter()
                 .filter(|lane| !lane.is_empty())
                 .map(|lane| self.send_lane(lane)),
@@ -439,6 +431,34 @@ impl Relay {
     }
 }
 
+/// Splits a round's rows into `n` lanes of about equal length, each aggregate's rows in
+/// one lane in their order: the largest aggregates first, each to the shortest lane so
+/// far. A round lasts as long as its longest lane, so lanes of equal length keep every
+/// lane busy until the end (hashing aggregates to lanes left some lanes with half again
+/// the mean).
+fn lanes(rows: &[OutboxRow], n: usize) -> Vec<Vec<&OutboxRow>> {
+    let mut by_aggregate: Vec<Vec<&OutboxRow>> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for row in rows {
+        let slot = *index.entry(row.aggregate_id.as_str()).or_insert_with(|| {
+            by_aggregate.push(Vec::new());
+            by_aggregate.len() - 1
+        });
+        by_aggregate[slot].push(row);
+    }
+    // Stable: aggregates of equal size keep their claim order.
+    by_aggregate.sort_by_key(|rows| std::cmp::Reverse(rows.len()));
+    let mut lanes: Vec<Vec<&OutboxRow>> = vec![Vec::new(); n.max(1)];
+    for rows in by_aggregate {
+        let shortest = lanes
+            .iter_mut()
+            .min_by_key(|lane| lane.len())
+            .expect("at least one lane");
+        shortest.extend(rows);
+    }
+    lanes
+}
+
 /// What one [`Relay::relay_once`] round did.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Round {
@@ -641,4 +661,51 @@ pub fn connect_options(url: &str) -> anyhow::Result<PgConnectOptions> {
     url.parse::<PgConnectOptions>()
         .context("parsing DATABASE_URL")
         .map(|o| o.application_name("repstream-outbox-relay-lock"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64, aggregate: &str) -> OutboxRow {
+        OutboxRow {
+            id,
+            event_id: uuid::Uuid::now_v7(),
+            tenant_id: uuid::Uuid::now_v7(),
+            aggregate_id: aggregate.to_owned(),
+            message: serde_json::json!({}),
+        }
+    }
+
+    #[test]
+    fn lanes_are_even_and_keep_each_aggregate_in_one_lane_in_order() {
+        // 64 aggregates, 160 rows round-robin, as a busy relay claims them.
+        let rows: Vec<OutboxRow> = (0..160)
+            .map(|i| row(i, &format!("agg-{}", i % 64)))
+            .collect();
+        let lanes = lanes(&rows, 4);
+        let lengths: Vec<usize> = lanes.iter().map(Vec::len).collect();
+        assert_eq!(lengths.iter().sum::<usize>(), 160);
+        let (min, max) = (
+            lengths.iter().min().expect("lanes"),
+            lengths.iter().max().expect("lanes"),
+        );
+        assert!(max - min <= 3, "lanes {lengths:?}");
+        let mut lane_of: HashMap<&str, usize> = HashMap::new();
+        for (n, lane) in lanes.iter().enumerate() {
+            let mut last: HashMap<&str, i64> = HashMap::new();
+            for r in lane {
+                assert_eq!(*lane_of.entry(&r.aggregate_id).or_insert(n), n);
+                let previous = last.insert(&r.aggregate_id, r.id).unwrap_or(-1);
+                assert!(previous < r.id, "order kept within an aggregate");
+            }
+        }
+    }
+
+    #[test]
+    fn one_aggregate_is_one_lane() {
+        let rows: Vec<OutboxRow> = (0..30).map(|i| row(i, "only")).collect();
+        let lanes = lanes(&rows, 4);
+        assert_eq!(lanes.iter().filter(|l| !l.is_empty()).count(), 1);
+    }
 }

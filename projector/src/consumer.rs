@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -59,10 +59,13 @@ impl Projector {
     }
 
     /// Applies delivered events (one receive: any streams, any order, duplicates
-    /// allowed) in **one** transaction: per stream, each projection's checkpoint is
-    /// locked once, the events after it up to the highest delivered are folded in as one
-    /// run (missing ones read from the store), and the checkpoint advances once. One
-    /// commit for the lot is what lets the projector keep up with the API.
+    /// allowed) in **one** transaction. Per projection, for all its streams at once:
+    /// their checkpoints are locked (one statement), each stream's events after its
+    /// checkpoint up to the highest delivered become one run (missing ones read from the
+    /// store), the runs are folded in together (a document view reads and writes all its
+    /// documents in one statement each), and the checkpoints advance (one statement). One
+    /// commit for the lot, in a handful of statements, is what lets the projector keep
+    /// up with the API.
     pub async fn handle_all(&self, envelopes: &[EventEnvelope]) -> anyhow::Result<Outcome> {
         // Streams in a fixed order: concurrent receives lock checkpoints in one order.
         let mut streams: BTreeMap<(&str, &str), Vec<&EventEnvelope>> = BTreeMap::new();
@@ -78,49 +81,62 @@ impl Projector {
             return Ok(Outcome::Ignored);
         }
         let mut tx = self.pool.begin().await.context("beginning projection")?;
-        let mut applied_total = 0;
-        let mut jobs: Vec<NotificationJob> = Vec::new();
-        let mut updated: Vec<(&str, &EventEnvelope)> = Vec::new();
-        for ((aggregate_type, aggregate_id), mut delivered) in streams {
+        // Each stream's delivered events in order, and its head (the highest delivered).
+        let mut heads: BTreeMap<(&str, &str), &EventEnvelope> = BTreeMap::new();
+        for (key, delivered) in streams.iter_mut() {
             delivered.sort_by_key(|e| e.sequence);
-            let head = *delivered.last().expect("a stream has events");
-            let upto = i64::try_from(head.sequence).context("sequence out of range")?;
-            let mut applied = 0;
-            for projection in self.relevant(aggregate_type) {
-                let last = lock_checkpoint(&mut tx, projection, head).await?;
+            heads.insert(*key, delivered.last().expect("a stream has events"));
+        }
+        let mut applied: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+        let mut jobs: Vec<NotificationJob> = Vec::new();
+        // Per projection (in list order), all its streams at once: one statement locks
+        // their checkpoints, one batch of statements folds their runs in, one advances
+        // the checkpoints.
+        for projection in self.projections.iter().map(AsRef::as_ref) {
+            let mine: Vec<&EventEnvelope> = heads
+                .iter()
+                .filter(|((aggregate_type, _), _)| *aggregate_type == projection.aggregate_type())
+                .map(|(_, head)| *head)
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let lasts = lock_checkpoints(&mut tx, projection, &mine).await?;
+            let mut runs: Vec<Vec<EventEnvelope>> = Vec::new();
+            for head in &mine {
+                let key = (head.aggregate_type.as_str(), head.aggregate_id.as_str());
+                let last = lasts.get(head.aggregate_id.as_str()).copied().unwrap_or(0);
+                let upto = i64::try_from(head.sequence).context("sequence out of range")?;
                 if upto <= last {
                     continue;
                 }
-                let events = match delivered_run(&delivered, last, upto) {
+                let events = match delivered_run(&streams[&key], last, upto) {
                     Some(run) => run,
                     // Delivered ahead of its predecessors: apply the missing ones first,
                     // from the store. They are committed (this event's outbox row came
                     // after them).
                     None => load_range(&mut tx, head, last, upto).await?,
                 };
-                let mut caused = projection
-                    .apply_run(&mut tx, projection.table().unwrap_or_default(), &events)
-                    .await?;
-                continue_traces(&mut caused, &events);
-                jobs.extend(caused);
-                sqlx::query(
-                    "UPDATE projection_checkpoint SET last_sequence = $4, updated_at = now() \
-                     WHERE projection = $1 AND aggregate_type = $2 AND aggregate_id = $3",
-                )
-                .bind(projection.name())
-                .bind(aggregate_type)
-                .bind(aggregate_id)
-                .bind(upto)
-                .execute(&mut *tx)
-                .await
-                .context("advancing checkpoint")?;
-                applied = applied.max(events.len());
+                let n = applied.entry(key).or_default();
+                *n = (*n).max(events.len());
+                runs.push(events);
             }
-            if applied > 0 {
-                applied_total += applied;
-                updated.push((aggregate_id, head));
+            if runs.is_empty() {
+                continue;
             }
+            let slices: Vec<&[EventEnvelope]> = runs.iter().map(Vec::as_slice).collect();
+            let mut caused = projection
+                .apply_runs(&mut tx, projection.table().unwrap_or_default(), &slices)
+                .await?;
+            for run in &runs {
+                continue_traces(&mut caused, run);
+            }
+            jobs.extend(caused);
+            advance_checkpoints(&mut tx, projection, &runs).await?;
         }
+        let applied_total: usize = applied.values().sum();
+        let updated: Vec<(&str, &EventEnvelope)> =
+            applied.keys().map(|key| (key.1, heads[key])).collect();
         if updated.is_empty() {
             tx.commit().await.context("closing duplicate")?;
             return Ok(Outcome::Duplicate);
@@ -183,50 +199,98 @@ fn delivered_run(delivered: &[&EventEnvelope], last: i64, upto: i64) -> Option<V
     (next == upto + 1).then_some(run)
 }
 
-/// Locks the projection's checkpoint of the envelope's stream (creating it at 0) and
-/// answers its position. One statement in the usual case: a stream's first event
-/// inserts, later events lock the existing row.
-async fn lock_checkpoint(
+/// Locks the projection's checkpoints of the heads' streams (sorted by stream id, so
+/// concurrent receives lock in one order), creating missing ones at 0, and answers each
+/// stream's position. One statement in the usual case; a stream's first event adds one.
+async fn lock_checkpoints(
     conn: &mut PgConnection,
     projection: &dyn Projection,
-    envelope: &EventEnvelope,
-) -> anyhow::Result<i64> {
-    let select = || {
-        sqlx::query_scalar(
-            "SELECT last_sequence FROM projection_checkpoint \
-             WHERE projection = $1 AND aggregate_type = $2 AND aggregate_id = $3 FOR UPDATE",
-        )
-        .bind(projection.name())
-        .bind(&envelope.aggregate_type)
-        .bind(&envelope.aggregate_id)
-    };
-    if envelope.sequence > 1 {
-        if let Some(last) = select()
-            .fetch_optional(&mut *conn)
-            .await
-            .context("locking checkpoint")?
-        {
-            return Ok(last);
-        }
+    heads: &[&EventEnvelope],
+) -> anyhow::Result<HashMap<String, i64>> {
+    let ids: Vec<&str> = heads.iter().map(|h| h.aggregate_id.as_str()).collect();
+    let mut lasts: HashMap<String, i64> = HashMap::with_capacity(heads.len());
+    // A stream that starts here has no checkpoint to lock yet.
+    if heads.iter().any(|h| h.sequence > 1) {
+        lasts.extend(lock_existing(conn, projection, &ids).await?);
     }
-    let inserted: Option<i64> = sqlx::query_scalar(
+    let missing: Vec<&&EventEnvelope> = heads
+        .iter()
+        .filter(|h| !lasts.contains_key(&h.aggregate_id))
+        .collect();
+    if missing.is_empty() {
+        return Ok(lasts);
+    }
+    let inserted: Vec<(String, i64)> = sqlx::query_as(
         "INSERT INTO projection_checkpoint (projection, aggregate_type, aggregate_id, tenant_id, last_sequence) \
-         VALUES ($1, $2, $3, $4, 0) ON CONFLICT DO NOTHING RETURNING last_sequence",
+         SELECT $1, $2, t.id, t.tenant, 0 FROM UNNEST($3::text[], $4::uuid[]) AS t(id, tenant) \
+         ORDER BY t.id ON CONFLICT DO NOTHING RETURNING aggregate_id, last_sequence",
     )
     .bind(projection.name())
-    .bind(&envelope.aggregate_type)
-    .bind(&envelope.aggregate_id)
-    .bind(envelope.tenant_id)
-    .fetch_optional(&mut *conn)
+    .bind(projection.aggregate_type())
+    .bind(missing.iter().map(|h| h.aggregate_id.as_str()).collect::<Vec<_>>())
+    .bind(missing.iter().map(|h| h.tenant_id).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
     .await
-    .context("creating checkpoint")?;
-    match inserted {
-        Some(last) => Ok(last),
-        None => select()
-            .fetch_one(&mut *conn)
-            .await
-            .context("locking checkpoint"),
+    .context("creating checkpoints")?;
+    lasts.extend(inserted);
+    // Created by a concurrent receive meanwhile: lock theirs.
+    let raced: Vec<&str> = missing
+        .iter()
+        .filter(|h| !lasts.contains_key(&h.aggregate_id))
+        .map(|h| h.aggregate_id.as_str())
+        .collect();
+    if !raced.is_empty() {
+        lasts.extend(lock_existing(conn, projection, &raced).await?);
     }
+    Ok(lasts)
+}
+
+/// Locks the existing checkpoints of `ids`, in stream id order.
+async fn lock_existing(
+    conn: &mut PgConnection,
+    projection: &dyn Projection,
+    ids: &[&str],
+) -> anyhow::Result<Vec<(String, i64)>> {
+    sqlx::query_as(
+        "SELECT aggregate_id, last_sequence FROM projection_checkpoint \
+         WHERE projection = $1 AND aggregate_type = $2 AND aggregate_id = ANY($3) \
+         ORDER BY aggregate_id FOR UPDATE",
+    )
+    .bind(projection.name())
+    .bind(projection.aggregate_type())
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+    .context("locking checkpoints")
+}
+
+/// Advances the projection's checkpoint of each run's stream to the run's last event.
+async fn advance_checkpoints(
+    conn: &mut PgConnection,
+    projection: &dyn Projection,
+    runs: &[Vec<EventEnvelope>],
+) -> anyhow::Result<()> {
+    let (mut ids, mut sequences) = (
+        Vec::with_capacity(runs.len()),
+        Vec::with_capacity(runs.len()),
+    );
+    for end in runs.iter().filter_map(|r| r.last()) {
+        ids.push(end.aggregate_id.as_str());
+        sequences.push(i64::try_from(end.sequence).context("sequence out of range")?);
+    }
+    sqlx::query(
+        "UPDATE projection_checkpoint c SET last_sequence = t.seq, updated_at = now() \
+         FROM UNNEST($3::text[], $4::int8[]) AS t(id, seq) \
+         WHERE c.projection = $1 AND c.aggregate_type = $2 AND c.aggregate_id = t.id",
+    )
+    .bind(projection.name())
+    .bind(projection.aggregate_type())
+    .bind(&ids)
+    .bind(&sequences)
+    .execute(&mut *conn)
+    .await
+    .context("advancing checkpoints")?;
+    Ok(())
 }
 
 /// Events `(after, upto]` of the envelope's stream, checked to be contiguous.

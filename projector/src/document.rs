@@ -1,7 +1,9 @@
+use std::collections::HashMap;
 use std::marker::PhantomData;
 
 use anyhow::Context;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use domain::view::View;
 use infra::envelope::EventEnvelope;
 use infra::jobs::NotificationJob;
@@ -51,25 +53,88 @@ impl<V: View, H: Hook<V>> DocumentProjection<V, H> {
         table: &str,
         run: &[EventEnvelope],
     ) -> anyhow::Result<Vec<NotificationJob>> {
-        let Some(first) = run.first() else {
+        self.fold_all(conn, table, std::slice::from_ref(&run)).await
+    }
+
+    /// [`Self::fold`] for runs of distinct streams, in as many statements as one run
+    /// takes: one read of all their documents, one write of the changed ones, one write
+    /// of the side-table rows the hook left in [`Pending`].
+    async fn fold_all(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        runs: &[&[EventEnvelope]],
+    ) -> anyhow::Result<Vec<NotificationJob>> {
+        let mut ids = Vec::with_capacity(runs.len());
+        for run in runs {
+            if let Some(first) = run.first() {
+                let id: Uuid = first
+                    .aggregate_id
+                    .parse()
+                    .with_context(|| format!("{} id is not a UUID", V::AGGREGATE_TYPE))?;
+                ids.push(id);
+            }
+        }
+        if ids.is_empty() {
             return Ok(Vec::new());
-        };
-        let id: Uuid = first
-            .aggregate_id
-            .parse()
-            .with_context(|| format!("{} id is not a UUID", V::AGGREGATE_TYPE))?;
-        let stored: Option<V> =
+        }
+        let mut stored: HashMap<Uuid, V> = if let [id] = ids[..] {
             sqlx::query_scalar(&format!("SELECT doc FROM {table} WHERE id = $1"))
                 .bind(id)
                 .fetch_optional(&mut *conn)
                 .await
                 .with_context(|| format!("loading {table}"))?
-                .map(|Json(doc)| doc);
-        let existed = stored.is_some();
-        let mut current = stored;
-        let mut created: Option<Vec<(&'static str, Uuid)>> = None;
+                .map(|Json(doc)| (id, doc))
+                .into_iter()
+                .collect()
+        } else {
+            sqlx::query_as::<_, (Uuid, Json<V>)>(&format!(
+                "SELECT id, doc FROM {table} WHERE id = ANY($1)"
+            ))
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await
+            .with_context(|| format!("loading {table}"))?
+            .into_iter()
+            .map(|(id, Json(doc))| (id, doc))
+            .collect()
+        };
         let mut jobs = Vec::new();
         let mut pending = Pending::default();
+        let mut writes = Writes::default();
+        for (run, id) in runs.iter().filter(|r| !r.is_empty()).zip(ids) {
+            let current = stored.remove(&id);
+            let folded = self
+                .fold_run(conn, table, run, id, current, &mut pending, &mut jobs)
+                .await?;
+            writes.push(folded);
+        }
+        self.hook.finish(conn, table, pending).await?;
+        writes.write(conn, table).await?;
+        Ok(jobs)
+    }
+
+    /// Folds one run into its stream's document (`current`: as stored, if any).
+    #[allow(clippy::too_many_arguments)]
+    async fn fold_run(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        run: &[EventEnvelope],
+        id: Uuid,
+        stored: Option<V>,
+        pending: &mut Pending,
+        jobs: &mut Vec<NotificationJob>,
+    ) -> anyhow::Result<Option<Folded<V>>> {
+        let Some(first) = run.first() else {
+            return Ok(None);
+        };
+        let existed = stored.is_some();
+        // Hooks see the document before an event in live projection only: a rebuild
+        // causes no jobs, and cloning every document for every event is most of its cost.
+        let live = table == V::TABLE;
+        let mut current = stored;
+        let mut created: Option<Vec<(&'static str, Uuid)>> = None;
         for envelope in run {
             anyhow::ensure!(
                 envelope.aggregate_id == first.aggregate_id,
@@ -77,8 +142,10 @@ impl<V: View, H: Hook<V>> DocumentProjection<V, H> {
             );
             let event: V::Event = serde::Deserialize::deserialize(&envelope.payload)
                 .with_context(|| format!("decoding {} payload", envelope.event_type))?;
+            let starts = current.is_none();
+            let before = if live { current.clone() } else { None };
             let next = V::apply(
-                current.clone(),
+                current.take(),
                 &event,
                 envelope.sequence,
                 envelope.occurred_at,
@@ -95,60 +162,133 @@ impl<V: View, H: Hook<V>> DocumentProjection<V, H> {
                 envelope,
                 id,
                 event,
-                previous: current.take(),
+                previous: before,
                 next,
             };
-            if step.previous.is_none() && !existed && created.is_none() {
+            if starts && !existed && created.is_none() {
                 created = Some(self.hook.created_with(&step)?);
             }
-            jobs.extend(self.hook.after(conn, &step, &mut pending).await?);
+            jobs.extend(self.hook.after(conn, &step, pending).await?);
             current = Some(step.next);
         }
-        self.hook.finish(conn, table, pending).await?;
         let (Some(doc), Some(last)) = (current, run.last()) else {
-            return Ok(jobs);
+            return Ok(None);
         };
-        let version = i64::try_from(doc.version()).unwrap_or(i64::MAX);
-        let written = if existed {
-            sqlx::query(&format!(
-                "UPDATE {table} SET version = $2, doc = $3, updated_at = $4 WHERE id = $1"
+        Ok(Some(Folded {
+            id,
+            tenant_id: first.tenant_id,
+            version: i64::try_from(doc.version()).unwrap_or(i64::MAX),
+            doc,
+            updated_at: last.occurred_at,
+            created: (!existed).then(|| created.unwrap_or_default()),
+        }))
+    }
+}
+
+/// One stream's document after a run, to be written.
+struct Folded<V> {
+    id: Uuid,
+    tenant_id: Uuid,
+    version: i64,
+    doc: V,
+    updated_at: DateTime<Utc>,
+    /// `Some` (with the row's extra columns) when the row does not exist yet.
+    created: Option<Vec<(&'static str, Uuid)>>,
+}
+
+/// The documents of a batch of runs, written in one statement per kind: one `UPDATE` of
+/// the rows that existed, one `INSERT` per set of extra columns of the new ones.
+struct Writes<V> {
+    updates: Vec<Folded<V>>,
+    inserts: Vec<(Vec<&'static str>, Vec<Folded<V>>)>,
+}
+
+impl<V> Default for Writes<V> {
+    fn default() -> Self {
+        Self {
+            updates: Vec::new(),
+            inserts: Vec::new(),
+        }
+    }
+}
+
+impl<V: View> Writes<V> {
+    fn push(&mut self, folded: Option<Folded<V>>) {
+        let Some(folded) = folded else { return };
+        match &folded.created {
+            None => self.updates.push(folded),
+            Some(columns) => {
+                let names: Vec<&'static str> = columns.iter().map(|(n, _)| *n).collect();
+                match self.inserts.iter_mut().find(|(n, _)| *n == names) {
+                    Some((_, rows)) => rows.push(folded),
+                    None => self.inserts.push((names, vec![folded])),
+                }
+            }
+        }
+    }
+
+    async fn write(self, conn: &mut PgConnection, table: &str) -> anyhow::Result<()> {
+        if !self.updates.is_empty() {
+            let rows = &self.updates;
+            let written = sqlx::query(&format!(
+                "UPDATE {table} t SET version = u.version, doc = u.doc, updated_at = u.updated_at \
+                 FROM UNNEST($1::uuid[], $2::int8[], $3::jsonb[], $4::timestamptz[]) \
+                   AS u(id, version, doc, updated_at) WHERE t.id = u.id"
             ))
-            .bind(id)
-            .bind(version)
-            .bind(Json(&doc))
-            .bind(last.occurred_at)
+            .bind(rows.iter().map(|f| f.id).collect::<Vec<_>>())
+            .bind(rows.iter().map(|f| f.version).collect::<Vec<_>>())
+            .bind(rows.iter().map(|f| Json(&f.doc)).collect::<Vec<_>>())
+            .bind(rows.iter().map(|f| f.updated_at).collect::<Vec<_>>())
             .execute(&mut *conn)
             .await
-        } else {
-            let columns = created.unwrap_or_default();
-            let mut names = String::new();
-            let mut params = String::new();
-            for (n, (name, _)) in columns.iter().enumerate() {
-                names.push_str(&format!(", {name}"));
-                params.push_str(&format!(", ${}", n + 6));
+            .with_context(|| format!("writing {table}"))?
+            .rows_affected();
+            anyhow::ensure!(
+                written == rows.len() as u64,
+                "{table}: {} of {} rows vanished while being written",
+                rows.len() as u64 - written.min(rows.len() as u64),
+                rows.len()
+            );
+        }
+        for (names, rows) in self.inserts {
+            let mut columns = String::new();
+            let mut arrays = String::new();
+            for (n, name) in names.iter().enumerate() {
+                columns.push_str(&format!(", {name}"));
+                arrays.push_str(&format!(", ${}::uuid[]", n + 6));
             }
             let sql = format!(
-                "INSERT INTO {table} (id, tenant_id, version, doc, updated_at{names}) \
-                 VALUES ($1, $2, $3, $4, $5{params}) \
+                "INSERT INTO {table} (id, tenant_id, version, doc, updated_at{columns}) \
+                 SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::jsonb[], \
+                   $5::timestamptz[]{arrays}) \
                  ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, doc = EXCLUDED.doc, \
                  updated_at = EXCLUDED.updated_at"
             );
             let mut insert = sqlx::query(&sql)
-                .bind(id)
-                .bind(first.tenant_id)
-                .bind(version)
-                .bind(Json(&doc))
-                .bind(last.occurred_at);
-            for (_, value) in columns {
-                insert = insert.bind(value);
+                .bind(rows.iter().map(|f| f.id).collect::<Vec<_>>())
+                .bind(rows.iter().map(|f| f.tenant_id).collect::<Vec<_>>())
+                .bind(rows.iter().map(|f| f.version).collect::<Vec<_>>())
+                .bind(rows.iter().map(|f| Json(&f.doc)).collect::<Vec<_>>())
+                .bind(rows.iter().map(|f| f.updated_at).collect::<Vec<_>>());
+            for n in 0..names.len() {
+                insert = insert.bind(
+                    rows.iter()
+                        .map(|f| f.created.as_ref().map_or(Uuid::nil(), |c| c[n].1))
+                        .collect::<Vec<_>>(),
+                );
             }
-            insert.execute(&mut *conn).await
-        };
-        let rows = written
-            .with_context(|| format!("writing {table}"))?
-            .rows_affected();
-        anyhow::ensure!(rows == 1, "{table} row {id} vanished while being written");
-        Ok(jobs)
+            let written = insert
+                .execute(&mut *conn)
+                .await
+                .with_context(|| format!("writing {table}"))?
+                .rows_affected();
+            anyhow::ensure!(
+                written == rows.len() as u64,
+                "{table}: wrote {written} of {} new rows",
+                rows.len()
+            );
+        }
+        Ok(())
     }
 }
 
@@ -160,7 +300,8 @@ pub struct Step<'a, V: View> {
     /// The stream's (and the row's) id.
     pub id: Uuid,
     pub event: V::Event,
-    /// The document before the event (`None`: the stream's first event).
+    /// The document before the event, in live projection (`None`: the stream's first
+    /// event, or a rebuild, where hooks cause no jobs and need no history).
     pub previous: Option<V>,
     pub next: V,
 }
@@ -193,8 +334,9 @@ pub(crate) fn side_table<V: View>(
     }
 }
 
-/// Side-table rows a run's steps leave for [`Hook::finish`]: the latest row per key,
-/// so a run that touches a row many times writes it once.
+/// Side-table rows the steps of a batch of runs leave for [`Hook::finish`]: the latest
+/// row per key, so a run that touches a row many times writes it once. Keys are unique
+/// across streams (e.g. booking ids), so runs of several streams share one `Pending`.
 #[derive(Debug, Default)]
 pub struct Pending(pub std::collections::BTreeMap<Uuid, serde_json::Value>);
 
@@ -270,5 +412,14 @@ impl<V: View, H: Hook<V>> Projection for DocumentProjection<V, H> {
         run: &[EventEnvelope],
     ) -> anyhow::Result<Vec<NotificationJob>> {
         self.fold(conn, table, run).await
+    }
+
+    async fn apply_runs(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        runs: &[&[EventEnvelope]],
+    ) -> anyhow::Result<Vec<NotificationJob>> {
+        self.fold_all(conn, table, runs).await
     }
 }

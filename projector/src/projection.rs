@@ -41,4 +41,19 @@ pub trait Projection: Send + Sync {
         }
         Ok(jobs)
     }
+
+    /// Applies runs of distinct streams (each as for [`Self::apply_run`]), e.g. a
+    /// rebuild's page. A projection may do it in fewer statements than one run at a time.
+    async fn apply_runs(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        runs: &[&[EventEnvelope]],
+    ) -> anyhow::Result<Vec<NotificationJob>> {
+        let mut jobs = Vec::new();
+        for run in runs {
+            jobs.extend(self.apply_run(conn, table, run).await?);
+        }
+        Ok(jobs)
+    }
 }

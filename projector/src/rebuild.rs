@@ -104,7 +104,8 @@ pub async fn rebuild_paged(
         }
         let mut writer = pool.begin().await?;
         let live_at = live_checkpoints(&mut writer, projection, run_of.keys()).await?;
-        for run in runs {
+        let mut contiguous_runs: Vec<&[EventEnvelope]> = Vec::with_capacity(runs.len());
+        for run in &runs {
             let Some(first) = run.first() else { continue };
             let last = streams.get(&first.aggregate_id).map_or(0, |(_, s)| *s);
             let live_last = live_at.get(&first.aggregate_id).copied().unwrap_or(0);
@@ -120,18 +121,22 @@ pub async fn rebuild_paged(
                     sequence == last + 1 + *i as i64 && sequence <= live_last
                 })
                 .count();
-            if contiguous == 0 {
-                continue;
+            if contiguous > 0 {
+                contiguous_runs.push(&run[..contiguous]);
             }
-            let run = &run[..contiguous];
-            projection.apply_run(&mut writer, &fresh, run).await?;
+        }
+        // The page's streams in one read and one write of their documents.
+        projection
+            .apply_runs(&mut writer, &fresh, &contiguous_runs)
+            .await?;
+        for run in contiguous_runs {
             if let Some(end) = run.last() {
                 streams.insert(
                     end.aggregate_id.clone(),
                     (end.tenant_id, end.sequence as i64),
                 );
             }
-            replayed += contiguous as u64;
+            replayed += run.len() as u64;
         }
         writer.commit().await?;
         progress(replayed, total);

@@ -210,26 +210,54 @@ impl Projection for WebhookDeliveries {
     async fn apply(
         &self,
         conn: &mut PgConnection,
-        _table: &str,
+        table: &str,
         envelope: &EventEnvelope,
     ) -> anyhow::Result<Vec<NotificationJob>> {
-        let Some((event_type, data)) = public_event(envelope)? else {
+        self.apply_runs(conn, table, &[std::slice::from_ref(envelope)])
+            .await
+    }
+
+    /// Every public event of the runs, for every endpoint that wants it, in one statement.
+    async fn apply_runs(
+        &self,
+        conn: &mut PgConnection,
+        _table: &str,
+        runs: &[&[EventEnvelope]],
+    ) -> anyhow::Result<Vec<NotificationJob>> {
+        let (mut tenants, mut event_ids, mut types, mut bodies) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for envelope in runs.iter().flat_map(|run| run.iter()) {
+            let Some((event_type, data)) = public_event(envelope)? else {
+                continue;
+            };
+            tenants.push(envelope.tenant_id);
+            event_ids.push(envelope.event_id);
+            types.push(event_type);
+            bodies.push(infra::webhooks::payload(
+                event_type,
+                envelope.occurred_at,
+                data,
+            ));
+        }
+        if event_ids.is_empty() {
             return Ok(Vec::new());
-        };
-        let body = infra::webhooks::payload(event_type, envelope.occurred_at, data);
+        }
         // The id is a name-based UUID of (event, endpoint), computed by Postgres for each
         // matching endpoint in the same statement: md5 of both ids, as a UUID.
         sqlx::query(
             "INSERT INTO webhook_delivery (id, tenant_id, endpoint_id, event_id, event_type, body) \
-             SELECT md5($2::text || '/' || e.endpoint_id::text)::uuid, e.tenant_id, e.endpoint_id, $2, $3, $4 \
-             FROM webhook_endpoint e \
-             WHERE e.tenant_id = $1 AND e.active AND ($3 = ANY (e.event_types) OR '*' = ANY (e.event_types)) \
+             SELECT md5(v.event_id::text || '/' || e.endpoint_id::text)::uuid, e.tenant_id, \
+               e.endpoint_id, v.event_id, v.event_type, v.body \
+             FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[]) \
+               AS v(tenant_id, event_id, event_type, body) \
+             JOIN webhook_endpoint e ON e.tenant_id = v.tenant_id AND e.active \
+               AND (v.event_type = ANY (e.event_types) OR '*' = ANY (e.event_types)) \
              ON CONFLICT (id) DO NOTHING",
         )
-        .bind(envelope.tenant_id)
-        .bind(envelope.event_id)
-        .bind(event_type)
-        .bind(&body)
+        .bind(&tenants)
+        .bind(&event_ids)
+        .bind(&types)
+        .bind(&bodies)
         .execute(&mut *conn)
         .await
         .context("writing webhook deliveries")?;
