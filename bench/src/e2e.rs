@@ -471,13 +471,41 @@ pub(crate) async fn sustained_section(
         Ok(None)
     }
     .await;
+    // The API flat out with the pipeline beside it, and how long the views take to
+    // catch up once it stops: the pipeline keeps up if they are there at once.
+    let saturated = match &outcome {
+        Ok(_) => Some(saturate(args, http, observer, census).await),
+        Err(_) => None,
+    };
     services::stop_all(pipeline).await;
     let note = api_max.map_or(
         "API maximum not measured (commands skipped)".to_owned(),
         |m| format!("API alone: {m:.1} commands/s"),
     );
+    let saturated = saturated.transpose()?;
+    if let Some((max, caught_up)) = &saturated {
+        summary.row(
+            "(sustained) API maximum with relay and projector running",
+            format!("{max:.1}"),
+            format!(
+                "{} clients flat out; every view at its stream's head {} after they stopped",
+                args.clients,
+                caught_up.map_or("not within 120 s".to_owned(), |d| format!(
+                    "{:.2} s",
+                    d.as_secs_f64()
+                ))
+            ),
+        );
+    }
     match outcome? {
         Some((rate, e2e)) => {
+            if let Some((max, _)) = &saturated {
+                summary.row(
+                    "(sustained) ratio sustained / API maximum with the pipeline running",
+                    crate::stats::ratio(rate, *max),
+                    "",
+                );
+            }
             summary.row(
                 format!(
                     "(sustained) commands/s with accepted->view p99 < 1 s for {} s",
@@ -501,6 +529,76 @@ pub(crate) async fn sustained_section(
         ),
     }
     Ok(())
+}
+
+/// How long [`saturate`] waits for the views to catch up.
+const SATURATION_CATCH_UP: Duration = Duration::from_secs(120);
+
+/// `--clients` closed-loop clients rename fresh studios as fast as the API answers for
+/// `--duration-secs` while the relay and projector run; returns the accepted rate and
+/// how long after the load stopped every studio's view reached its stream's head.
+async fn saturate(
+    args: &Args,
+    http: &Http,
+    observer: &PgPool,
+    census: &Census,
+) -> anyhow::Result<(f64, Option<Duration>)> {
+    let warmup = Instant::now();
+    let studios = http.create_studios(args.studios, "saturate").await?;
+    wait_for_views(observer, &studios, warmup + CATCH_UP_LIMIT).await?;
+    let shared = std::sync::Arc::new(studios.clone());
+    let (h, s) = (http.clone(), shared.clone());
+    let request: crate::commands::StepFn = std::sync::Arc::new(move |c, k| {
+        let (http, studios) = (h.clone(), s.clone());
+        Box::pin(async move {
+            let studio = studios[(c + k as usize * 7) % studios.len()];
+            crate::commands::step(http.command(studio, false, &format!("sat-{c}-{k}")).await)
+        })
+    });
+    let before = census.sample();
+    let t = crate::commands::closed_loop(
+        args.clients,
+        Duration::from_secs(args.duration_secs),
+        request,
+    )
+    .await?;
+    let stopped = Instant::now();
+    let behind_sql =
+        "SELECT count(*) FROM (SELECT aggregate_id, max(sequence) AS head FROM events \
+         WHERE aggregate_type = 'studio' AND aggregate_id = ANY($1) GROUP BY aggregate_id) e \
+         LEFT JOIN studio_view v ON v.id::text = e.aggregate_id \
+         WHERE v.version IS NULL OR v.version < e.head";
+    let ids: Vec<String> = studios.iter().map(Uuid::to_string).collect();
+    let caught_up = loop {
+        let behind: i64 = sqlx::query_scalar(behind_sql)
+            .bind(&ids)
+            .fetch_one(observer)
+            .await
+            .context("comparing views with their streams")?;
+        if behind == 0 {
+            break Some(stopped.elapsed());
+        }
+        if stopped.elapsed() >= SATURATION_CATCH_UP {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let cpu = census.describe(&before, &census.sample(), t.ok);
+    println!(
+        "      flat out ({} clients, {} s): accepted {} at {:.1}/s, errors {}; views at their \
+         streams' heads {} after the load stopped",
+        args.clients,
+        args.duration_secs,
+        t.ok,
+        t.per_sec(),
+        t.errors_text(),
+        caught_up.map_or("not within 120 s".to_owned(), |d| format!(
+            "{:.2} s",
+            d.as_secs_f64()
+        ))
+    );
+    println!("             {cpu}");
+    Ok((t.per_sec(), caught_up))
 }
 
 /// One step: fresh studios, projected, then the offered load; with where its CPU went.

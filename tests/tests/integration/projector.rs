@@ -87,6 +87,57 @@ async fn a_receive_of_many_streams_applies_together_and_equals_a_replay() -> any
     Ok(())
 }
 
+/// A receive that continues documents already stored and starts new ones (both kinds
+/// of write in one batch), and two receives of overlapping streams in opposite orders at
+/// once (they lock checkpoints in one order, so neither deadlocks): every view ends
+/// where a replay does.
+#[tokio::test]
+async fn receives_that_continue_start_and_overlap_streams_equal_a_replay() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let projector = env.projector();
+    let mut ids = Vec::new();
+    for locations in 1..=6 {
+        ids.push(studio_with_history(&env.pool, locations).await?);
+    }
+    let mut streams = Vec::new();
+    for id in &ids {
+        streams.push(stream(&env.pool, *id).await?);
+    }
+    // The first half of the first three streams is already projected.
+    let first: Vec<_> = streams[..3]
+        .iter()
+        .flat_map(|s| s[..s.len() / 2].iter().cloned())
+        .collect();
+    projector.handle_all(&first).await?;
+    // One receive: the rest of those three (updates) and all of two new ones (inserts).
+    let second: Vec<_> = streams[..3]
+        .iter()
+        .flat_map(|s| s[s.len() / 2..].iter().cloned())
+        .chain(streams[3..5].iter().flat_map(|s| s.iter().cloned()))
+        .collect();
+    projector.handle_all(&second).await?;
+    // Two receives at once over the last two streams, in opposite orders.
+    let forward: Vec<_> = streams[4..]
+        .iter()
+        .flat_map(|s| s.iter().cloned())
+        .collect();
+    let backward: Vec<_> = forward.iter().rev().cloned().collect();
+    let (p1, p2) = (projector.clone(), projector.clone());
+    let (r1, r2) = tokio::join!(
+        tokio::spawn(async move { p1.handle_all(&forward).await }),
+        tokio::spawn(async move { p2.handle_all(&backward).await }),
+    );
+    r1??;
+    r2??;
+    for id in ids {
+        assert_eq!(
+            stored_view(&env.pool, id).await?,
+            Some(replayed_view(&env.pool, id).await?)
+        );
+    }
+    Ok(())
+}
+
 /// One poison message in a receive of good ones: the good ones are projected, only the
 /// poison one is retried (the receive falls back to one message at a time).
 #[tokio::test]
