@@ -6,6 +6,7 @@ use domain::policy::{self, Action, Relation, Role};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+use domain::client::view::ClientView;
 use domain::studio::StudioSettings;
 use domain::view::View;
 
@@ -218,9 +219,11 @@ impl Membership {
             account_id: self.account_id,
             session_id: self.session_id,
         };
-        Ok(read_doc(pool, &caller, self.studio_id, V::TABLE, id)
-            .await?
-            .1)
+        Ok(
+            read_doc(pool, &caller, self.studio_id, V::TABLE, id, NOTHING_ELSE)
+                .await?
+                .1,
+        )
     }
 
     /// The caller's membership and one document of view `V`, in **one** statement: the
@@ -232,15 +235,41 @@ impl Membership {
         studio_id: Uuid,
         id: Uuid,
     ) -> Result<(Self, Option<V>), ApiError> {
-        let (role, doc) = read_doc(pool, caller, studio_id, V::TABLE, id).await?;
-        let member = Self {
+        let (role, doc, _) = read_doc(pool, caller, studio_id, V::TABLE, id, NOTHING_ELSE).await?;
+        Ok((Self::reading(caller, studio_id, role), doc))
+    }
+
+    /// Like [`Self::read`] for a client record, with the record's relation as committed
+    /// with its events (its account and assigned trainers, from the studio directory),
+    /// in the same statement. Who may see a record and its health data is decided on
+    /// this, never on the view: a trainer removed from a client sees nothing more of
+    /// them the moment the removal committed, however far behind the view is.
+    pub async fn read_client(
+        pool: &PgPool,
+        caller: &Caller,
+        studio_id: Uuid,
+        id: Uuid,
+    ) -> Result<(Self, Option<ClientView>, Option<ClientRelation>), ApiError> {
+        const RELATION: &str =
+            "(SELECT jsonb_build_object('account_id', r.account_id, 'trainers', r.trainers) \
+             FROM client_record r WHERE r.tenant_id = x.tenant AND r.client_id = $5)";
+        let (role, doc, relation) =
+            read_doc(pool, caller, studio_id, ClientView::TABLE, id, RELATION).await?;
+        let relation = relation
+            .map(serde_json::from_value::<ClientRelation>)
+            .transpose()
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        Ok((Self::reading(caller, studio_id, role), doc, relation))
+    }
+
+    fn reading(caller: &Caller, studio_id: Uuid, role: Role) -> Self {
+        Self {
             studio_id,
             account_id: caller.account_id,
             session_id: caller.session_id,
             role,
             profile: None,
-        };
-        Ok((member, doc))
+        }
     }
 
     /// The role `account` holds in this studio (`None`: not a member).
@@ -258,7 +287,18 @@ impl Membership {
     }
 }
 
-/// Checks the session and reads the role and the document in one statement. A closed
+/// A client record's relation as committed with its events (`client_record`).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ClientRelation {
+    pub account_id: Option<Uuid>,
+    pub trainers: Vec<Uuid>,
+}
+
+/// [`read_doc`] reads nothing besides the document.
+const NOTHING_ELSE: &str = "NULL::jsonb";
+
+/// Checks the session and reads the role and the document in one statement (and
+/// `also`, a `jsonb` expression over the bound row `x` and the id `$5`, guarded alike). A closed
 /// session is `401`, a non-member `404`. The statement is [`ENTER_SQL`]'s binding with
 /// the document read by static SQL per table (its plan cached with the prepared
 /// statement), correlated to the bound row and guarded by the session and membership:
@@ -270,7 +310,8 @@ async fn read_doc<T>(
     studio_id: Uuid,
     table: &'static str,
     id: Uuid,
-) -> Result<(Role, Option<T>), ApiError>
+    also: &'static str,
+) -> Result<(Role, Option<T>, Option<serde_json::Value>), ApiError>
 where
     T: serde::de::DeserializeOwned + Send + Unpin + 'static,
 {
@@ -284,19 +325,25 @@ where
     let sql = format!(
         "SELECT x.open, x.role, \
            CASE WHEN x.open AND x.role IS NOT NULL \
-             THEN (SELECT v.doc FROM {table} v WHERE v.id = $5 AND v.tenant_id = x.tenant) END \
+             THEN (SELECT v.doc FROM {table} v WHERE v.id = $5 AND v.tenant_id = x.tenant) END, \
+           CASE WHEN x.open AND x.role IS NOT NULL THEN {also} END \
          FROM {}",
         entered!()
     );
-    let (open, role, doc): (bool, Option<String>, Option<sqlx::types::Json<T>>) =
-        sqlx::query_as(&sql)
-            .bind(studio_id)
-            .bind(caller.account_id)
-            .bind(caller.session_id)
-            .bind("")
-            .bind(id)
-            .fetch_one(pool)
-            .await?;
+    type Row<T> = (
+        bool,
+        Option<String>,
+        Option<sqlx::types::Json<T>>,
+        Option<serde_json::Value>,
+    );
+    let (open, role, doc, also): Row<T> = sqlx::query_as(&sql)
+        .bind(studio_id)
+        .bind(caller.account_id)
+        .bind(caller.session_id)
+        .bind("")
+        .bind(id)
+        .fetch_one(pool)
+        .await?;
     if !open {
         return Err(session_revoked());
     }
@@ -304,5 +351,5 @@ where
         .as_deref()
         .and_then(Role::parse)
         .ok_or_else(studio_not_found)?;
-    Ok((role, doc.map(|d| d.0)))
+    Ok((role, doc.map(|d| d.0), also))
 }

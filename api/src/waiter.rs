@@ -136,7 +136,7 @@ impl ViewWaiter {
     }
 
     /// The rest of [`Self::read_view`], given the first read.
-    async fn catch_up<V: View>(
+    pub(crate) async fn catch_up<V: View>(
         &self,
         member: &Membership,
         pool: &PgPool,

@@ -29,7 +29,7 @@ use crate::error::{ApiError, Problem, Validator};
 use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::routes::{Accepted, Page, PageParams, ReadParams, StudioPath};
 use crate::state::AppState;
-use crate::tenancy::Membership;
+use crate::tenancy::{ClientRelation, Membership};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -132,19 +132,19 @@ async fn client_command(
     cmd.commit_accepted(StatusCode::OK, client, version).await
 }
 
-fn relation(member: &Membership, view: &ClientView) -> Relation {
+fn relation(member: &Membership, record: &ClientRelation) -> Relation {
     Relation {
-        own_record: view.account_id == Some(AccountId(member.account_id)),
+        own_record: record.account_id == Some(member.account_id),
         // Only counts where the policy says so (a trainer's "assigned clients" cells).
-        assigned_trainer: view
-            .assigned_trainers
-            .contains(&AccountId(member.account_id)),
+        assigned_trainer: record.trainers.contains(&member.account_id),
     }
 }
 
-/// What `member` may see of `view`; `None` when they may not see the record at all.
-fn visible(member: &Membership, view: ClientView) -> Option<ClientView> {
-    let rel = relation(member, &view);
+/// What `member` may see of `view`, given the record's relation as committed (never the
+/// view's, which may lag: see [`Membership::read_client`]); `None` when they may not see
+/// the record at all.
+fn visible(member: &Membership, view: ClientView, record: &ClientRelation) -> Option<ClientView> {
+    let rel = relation(member, record);
     if !member.may(Action::ViewClient, rel) {
         return None;
     }
@@ -174,9 +174,13 @@ pub async fn list_clients(
     // A role that may not read client records in general reads its own only.
     let own_only = !member.may(Action::ViewClient, Relation::default());
     let mut tx = member.tx(&state.pool).await?;
-    let docs: Vec<Json<ClientView>> = sqlx::query_scalar(
-        "SELECT doc FROM client_view WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2) \
-         AND (NOT $4 OR account_id = $5) ORDER BY id LIMIT $3",
+    // Each record's relation as committed with its events, not as its view has it.
+    type Row = (Json<ClientView>, Option<Uuid>, Option<Vec<Uuid>>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT v.doc, r.account_id, r.trainers FROM client_view v \
+         LEFT JOIN client_record r ON r.tenant_id = v.tenant_id AND r.client_id = v.id \
+         WHERE v.tenant_id = $1 AND ($2::uuid IS NULL OR v.id > $2) \
+         AND (NOT $4 OR r.account_id = $5) ORDER BY v.id LIMIT $3",
     )
     .bind(path.studio_id)
     .bind(page.after)
@@ -186,9 +190,15 @@ pub async fn list_clients(
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    let page = Page::from_rows(docs, page.limit, |d| d.0.id.0).map_items(|docs| {
-        docs.into_iter()
-            .filter_map(|d| visible(&member, d.0))
+    let page = Page::from_rows(rows, page.limit, |(d, _, _)| d.0.id.0).map_items(|rows| {
+        rows.into_iter()
+            .filter_map(|(d, account_id, trainers)| {
+                let record = ClientRelation {
+                    account_id,
+                    trainers: trainers.unwrap_or_default(),
+                };
+                visible(&member, d.0, &record)
+            })
             .collect()
     });
     Ok(AppJson(page))
@@ -214,22 +224,38 @@ pub async fn get_client(
     AppPath(path): AppPath<ClientPath>,
     AppQuery(params): AppQuery<ReadParams>,
 ) -> Result<AppJson<ClientView>, ApiError> {
-    // Visibility is decided per document (own record, assigned trainer, role).
-    let (member, view) = state
+    // Visibility is decided per record (own record, assigned trainer, role).
+    client_view(&state, &user, &path, &params)
+        .await
+        .map(|(_, view)| AppJson(view))
+}
+
+/// A client record as `user` may see it (`404` if they may not see it at all), and who
+/// they are in the studio. Visibility comes from the record's committed relation.
+async fn client_view(
+    state: &AppState,
+    user: &Caller,
+    path: &ClientPath,
+    params: &ReadParams,
+) -> Result<(Membership, ClientView), ApiError> {
+    let (member, first, record) =
+        Membership::read_client(&state.pool, user, path.studio_id, path.client_id).await?;
+    let view = state
         .waiter
-        .read_member_view::<ClientView>(
+        .catch_up(
+            &member,
             &state.pool,
-            &user,
-            path.studio_id,
             path.client_id,
             state.config.read_wait_max,
             params.min_version,
-            |_| Ok(()),
+            first,
         )
         .await?;
-    view.and_then(|v| visible(&member, v))
-        .map(AppJson)
-        .ok_or_else(not_found)
+    let view = view
+        .zip(record)
+        .and_then(|(v, record)| visible(&member, v, &record))
+        .ok_or_else(not_found)?;
+    Ok((member, view))
 }
 
 /// The client's record for a reader of its health data: `404` for those who may not see
@@ -240,21 +266,7 @@ async fn health_view(
     path: &ClientPath,
     params: &ReadParams,
 ) -> Result<ClientView, ApiError> {
-    let (member, view) = state
-        .waiter
-        .read_member_view::<ClientView>(
-            &state.pool,
-            user,
-            path.studio_id,
-            path.client_id,
-            state.config.read_wait_max,
-            params.min_version,
-            |_| Ok(()),
-        )
-        .await?;
-    let view = view
-        .and_then(|v| visible(&member, v))
-        .ok_or_else(not_found)?;
+    let (_, view) = client_view(state, user, path, params).await?;
     if !view.health_visible {
         return Err(ApiError::Forbidden);
     }

@@ -1299,3 +1299,78 @@ async fn a_model_answers_questions_but_never_less_carefully_than_the_rules() -> 
     );
     Ok(())
 }
+
+/// Who sees a client's record and health data follows the assignments as committed,
+/// not the view: with the projector stopped (the view still lists him), a trainer
+/// removed from the client sees nothing more of them the moment the removal answered,
+/// and a trainer assigned meanwhile sees the record at once. Each step is sent the
+/// moment the previous one answered.
+#[tokio::test]
+async fn who_sees_a_client_follows_committed_assignments_not_a_lagging_view() -> anyhow::Result<()>
+{
+    let env = TestEnv::new().await?;
+    let app = env.spawn_api().await?;
+    env.spawn_relay();
+    let projecting = env.spawn_projector();
+    let s = setup(&app).await?;
+    let theo = assigned_trainer(&app, &s, "Theo Removed").await?;
+    let (st, body) = submit(&app, &s, &s.cleo, &intake_body("no overhead presses")).await?;
+    assert_eq!(st, 200, "{body}");
+    let version = body["version"].as_u64().unwrap_or_default();
+    let seen = record(&app, &s, &theo, version).await?;
+    assert_eq!(seen["intake"]["limitations"], "no overhead presses");
+
+    // From here on the views stand still.
+    projecting.cancel();
+    let path = format!("/api/v1/studios/{}/clients/{}", s.studio, s.client);
+    let (st, body) = app
+        .call(
+            Method::DELETE,
+            &format!("{path}/trainers/{}", theo.id),
+            &s.owner,
+            None,
+        )
+        .await?;
+    assert_eq!(st, 200, "{body}");
+    // Trainers may see client records, but health data only of their own clients.
+    let (st, body) = app.call(Method::GET, &path, &theo, None).await?;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["health_visible"], false, "{body}");
+    assert!(body.get("intake").is_none(), "no health data: {body}");
+    for read in [
+        format!("{path}/recommendations"),
+        format!("{path}/questions"),
+    ] {
+        let (st, body) = app.call(Method::GET, &read, &theo, None).await?;
+        assert_eq!(st, 403, "{read} for the removed trainer: {body}");
+    }
+    let (st, body) = app
+        .call(
+            Method::POST,
+            &format!("{path}/questions"),
+            &theo,
+            Some(json!({"question": "Can she deadlift?"})),
+        )
+        .await?;
+    assert_eq!(st, 403, "a removed trainer asks nothing: {body}");
+
+    let tara = assigned_trainer(&app, &s, "Tara Assigned").await?;
+    let (st, body) = app.call(Method::GET, &path, &tara, None).await?;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["health_visible"], true, "{body}");
+    assert_eq!(
+        body["intake"]["limitations"], "no overhead presses",
+        "{body}"
+    );
+
+    // The view is indeed behind: it still has Theo and not Tara.
+    let trainers: Value =
+        sqlx::query_scalar("SELECT doc->'assigned_trainers' FROM client_view WHERE id = $1")
+            .bind(s.client)
+            .fetch_one(&env.pool)
+            .await?;
+    let trainers = trainers.to_string();
+    assert!(trainers.contains(&theo.id.to_string()), "{trainers}");
+    assert!(!trainers.contains(&tara.id.to_string()), "{trainers}");
+    Ok(())
+}
