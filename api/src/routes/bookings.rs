@@ -243,11 +243,15 @@ pub async fn client_bookings(
         ));
     }
     let mut tx = member.tx(&state.pool).await?;
+    // Whose record it is, as committed with its events (a client who just joined owns
+    // their record before its view exists).
     let own: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM client_view WHERE id = $1 AND account_id = $2)",
+        "SELECT EXISTS (SELECT 1 FROM client_record \
+           WHERE tenant_id = $3 AND client_id = $1 AND account_id = $2)",
     )
     .bind(path.client_id)
     .bind(user.account_id)
+    .bind(path.studio_id)
     .fetch_one(&mut *tx)
     .await?;
     member.require_with(

@@ -154,6 +154,16 @@ async fn a_client_member_books_right_after_joining_and_records_are_linked_not_do
     .fetch_all(&env.pool)
     .await?;
     assert_eq!(records, vec![(existing, Some(dana.id))]);
+    // Her record is hers at once (no projector runs here: no view of it exists yet).
+    let (s, r) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("{base}/clients/{existing}/bookings"),
+            &dana,
+            None,
+        )
+        .await?;
+    assert_eq!(s, 200, "Dana reads her own bookings: {r}");
     Ok(())
 }
 
