@@ -240,15 +240,8 @@ impl<V: View> Writes<V> {
             .bind(rows.iter().map(|f| Json(&f.doc)).collect::<Vec<_>>())
             .bind(rows.iter().map(|f| f.updated_at).collect::<Vec<_>>())
             .execute(&mut *conn)
-            .await
-            .with_context(|| format!("writing {table}"))?
-            .rows_affected();
-            anyhow::ensure!(
-                written == rows.len() as u64,
-                "{table}: {} of {} rows vanished while being written",
-                rows.len() as u64 - written.min(rows.len() as u64),
-                rows.len()
-            );
+            .await;
+            all_written(table, written, rows.len())?;
         }
         for (names, rows) in self.inserts {
             let mut columns = String::new();
@@ -277,19 +270,26 @@ impl<V: View> Writes<V> {
                         .collect::<Vec<_>>(),
                 );
             }
-            let written = insert
-                .execute(&mut *conn)
-                .await
-                .with_context(|| format!("writing {table}"))?
-                .rows_affected();
-            anyhow::ensure!(
-                written == rows.len() as u64,
-                "{table}: wrote {written} of {} new rows",
-                rows.len()
-            );
+            all_written(table, insert.execute(&mut *conn).await, rows.len())?;
         }
         Ok(())
     }
+}
+
+/// Every row of a batch written (a row updated in place that vanished meanwhile is not).
+fn all_written(
+    table: &str,
+    result: Result<sqlx::postgres::PgQueryResult, sqlx::Error>,
+    rows: usize,
+) -> anyhow::Result<()> {
+    let written = result
+        .with_context(|| format!("writing {table}"))?
+        .rows_affected();
+    anyhow::ensure!(
+        written == rows as u64,
+        "{table}: wrote {written} of {rows} rows (a row vanished while being written)"
+    );
+    Ok(())
 }
 
 /// One event applied to one document, as hooks see it.
