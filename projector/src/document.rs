@@ -65,44 +65,35 @@ impl<V: View, H: Hook<V>> DocumentProjection<V, H> {
         table: &str,
         runs: &[&[EventEnvelope]],
     ) -> anyhow::Result<Vec<NotificationJob>> {
-        let mut ids = Vec::with_capacity(runs.len());
+        // Each non-empty run with its stream's (and document's) id.
+        let mut streams: Vec<(Uuid, &[EventEnvelope])> = Vec::with_capacity(runs.len());
         for run in runs {
             if let Some(first) = run.first() {
                 let id: Uuid = first
                     .aggregate_id
                     .parse()
                     .with_context(|| format!("{} id is not a UUID", V::AGGREGATE_TYPE))?;
-                ids.push(id);
+                streams.push((id, run));
             }
         }
-        if ids.is_empty() {
+        if streams.is_empty() {
             return Ok(Vec::new());
         }
-        let mut stored: HashMap<Uuid, V> = if let [id] = ids[..] {
-            sqlx::query_scalar(&format!("SELECT doc FROM {table} WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await
-                .with_context(|| format!("loading {table}"))?
-                .map(|Json(doc)| (id, doc))
-                .into_iter()
-                .collect()
-        } else {
-            sqlx::query_as::<_, (Uuid, Json<V>)>(&format!(
-                "SELECT id, doc FROM {table} WHERE id = ANY($1)"
-            ))
-            .bind(&ids)
-            .fetch_all(&mut *conn)
-            .await
-            .with_context(|| format!("loading {table}"))?
-            .into_iter()
-            .map(|(id, Json(doc))| (id, doc))
-            .collect()
-        };
+        let ids: Vec<Uuid> = streams.iter().map(|(id, _)| *id).collect();
+        let mut stored: HashMap<Uuid, V> = sqlx::query_as::<_, (Uuid, Json<V>)>(&format!(
+            "SELECT id, doc FROM {table} WHERE id = ANY($1)"
+        ))
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await
+        .with_context(|| format!("loading {table}"))?
+        .into_iter()
+        .map(|(id, Json(doc))| (id, doc))
+        .collect();
         let mut jobs = Vec::new();
         let mut pending = Pending::default();
         let mut writes = Writes::default();
-        for (run, id) in runs.iter().filter(|r| !r.is_empty()).zip(ids) {
+        for (id, run) in streams {
             let current = stored.remove(&id);
             let folded = self
                 .fold_run(conn, table, run, id, current, &mut pending, &mut jobs)

@@ -464,19 +464,32 @@ impl TestEnv {
     /// The AI worker of tests: the rules engine, artifacts in the declared bucket (tests
     /// keep apart by their studios' key prefixes).
     pub fn ai_worker(&self) -> workers::ai::AiWorker {
+        self.ai_worker_with(Arc::new(workers::ai::RulesEngine))
+    }
+
+    /// The AI worker of tests with another provider (a model client, a failing one).
+    pub fn ai_worker_with(
+        &self,
+        provider: Arc<dyn workers::ai::RecommendationProvider>,
+    ) -> workers::ai::AiWorker {
         workers::ai::AiWorker::new(
             self.worker_pool.clone(),
             self.s3.clone(),
             AI_ARTIFACTS_BUCKET.to_owned(),
-            Arc::new(workers::ai::RulesEngine),
+            provider,
         )
     }
 
     /// Runs the AI worker on this environment's AI queue until the token is cancelled.
     pub fn spawn_ai_worker(&self) -> CancellationToken {
+        self.spawn_ai_worker_with(self.ai_worker())
+    }
+
+    /// Runs `worker` on this environment's AI queue until the token is cancelled.
+    pub fn spawn_ai_worker_with(&self, worker: workers::ai::AiWorker) -> CancellationToken {
         let token = self.shutdown.child_token();
         let (worker, sqs, config, t) = (
-            self.ai_worker(),
+            worker,
             self.sqs.clone(),
             self.consumer_config(&self.ai_queue),
             token.clone(),

@@ -723,19 +723,7 @@ async fn with_a_model_configured_the_recommendation_comes_from_it_under_the_sche
         api_key: Some("sk-test-key".to_owned()),
         timeout: Duration::from_secs(10),
     })?;
-    let worker = workers::ai::AiWorker::new(
-        env.worker_pool.clone(),
-        env.s3.clone(),
-        repstream_tests::AI_ARTIFACTS_BUCKET.to_owned(),
-        Arc::new(provider),
-    );
-    let config = env.consumer_config(&env.ai_queue);
-    tokio::spawn(infra::consumer::run(
-        worker,
-        env.sqs.clone(),
-        config,
-        env.shutdown.child_token(),
-    ));
+    env.spawn_ai_worker_with(env.ai_worker_with(Arc::new(provider)));
 
     let s = setup(&app).await?;
     let (st, answer) = submit(&app, &s, &s.cleo, &intake_body("model me")).await?;
@@ -796,20 +784,10 @@ async fn a_provider_failing_every_attempt_ends_in_recommendation_failed_and_the_
     env.spawn_relay();
     env.spawn_projector();
     env.spawn_worker();
-    let worker = workers::ai::AiWorker::new(
-        env.worker_pool.clone(),
-        env.s3.clone(),
-        repstream_tests::AI_ARTIFACTS_BUCKET.to_owned(),
-        std::sync::Arc::new(Broken),
-    )
-    .with_max_failures(5);
-    let config = env.consumer_config(&env.ai_queue);
-    tokio::spawn(infra::consumer::run(
-        worker,
-        env.sqs.clone(),
-        config,
-        env.shutdown.child_token(),
-    ));
+    env.spawn_ai_worker_with(
+        env.ai_worker_with(std::sync::Arc::new(Broken))
+            .with_max_failures(5),
+    );
     let s = setup(&app).await?;
     let (st, answer) = submit(&app, &s, &s.cleo, &intake_body("doomed")).await?;
     assert_eq!(st, 200, "{answer}");
@@ -1090,18 +1068,9 @@ async fn the_model_client_defers_on_429_fails_on_5xx_bad_json_and_timeouts_and_i
         reply(200, None, &valid, fast),
     ])
     .await?;
-    let worker = workers::ai::AiWorker::new(
-        env.worker_pool.clone(),
-        env.s3.clone(),
-        repstream_tests::AI_ARTIFACTS_BUCKET.to_owned(),
-        std::sync::Arc::new(model(port, Duration::from_secs(5))?),
+    env.spawn_ai_worker_with(
+        env.ai_worker_with(std::sync::Arc::new(model(port, Duration::from_secs(5))?)),
     );
-    tokio::spawn(infra::consumer::run(
-        worker,
-        env.sqs.clone(),
-        env.consumer_config(&env.ai_queue),
-        env.shutdown.child_token(),
-    ));
     let s = setup(&app).await?;
     let (st, answer) = submit(&app, &s, &s.cleo, &intake_body("retry me")).await?;
     assert_eq!(st, 200, "{answer}");
@@ -1240,18 +1209,9 @@ async fn a_model_answers_questions_but_never_less_carefully_than_the_rules() -> 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
     tokio::spawn(async move { axum::serve(listener, server).await });
-    let worker = workers::ai::AiWorker::new(
-        env.worker_pool.clone(),
-        env.s3.clone(),
-        repstream_tests::AI_ARTIFACTS_BUCKET.to_owned(),
-        std::sync::Arc::new(model(port, Duration::from_secs(5))?),
+    env.spawn_ai_worker_with(
+        env.ai_worker_with(std::sync::Arc::new(model(port, Duration::from_secs(5))?)),
     );
-    tokio::spawn(infra::consumer::run(
-        worker,
-        env.sqs.clone(),
-        env.consumer_config(&env.ai_queue),
-        env.shutdown.child_token(),
-    ));
     let s = setup(&app).await?;
     let mut intake = intake_body("knee");
     intake["intake"]["injuries"] =
